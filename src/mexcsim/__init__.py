@@ -1,0 +1,1 @@
+"""mexcsim: a MEXC-compatible spot exchange simulator. Never imports mexcbot."""

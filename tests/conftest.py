@@ -1,0 +1,3 @@
+"""Shared fixtures live in tests/fixtures/, one module per concern."""
+
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.db"]
