@@ -1,1 +1,52 @@
+"""Persistence: SQLAlchemy tables, repositories, the UnitOfWork and Alembic migrations.
 
+Typical wiring (done once, in the composition root):
+
+    engine = create_engine(url)           # url from database_url_from_env()
+    await upgrade(url)                    # tables exist only through migrations
+    uow_factory = lambda: UnitOfWork(engine)
+"""
+
+from mexcbot.store.audit import AuditEntry, AuditLog
+from mexcbot.store.database import (
+    DEFAULT_DATABASE_URL,
+    UnsupportedDatabaseUrl,
+    create_engine,
+    database_url_from_env,
+    normalize_database_url,
+)
+from mexcbot.store.migrate import current_revision, head_revision, upgrade
+from mexcbot.store.orders import (
+    ConcurrentOrderUpdate,
+    DuplicateClientOrderId,
+    FillRepository,
+    OrderPage,
+    OrderRepository,
+)
+from mexcbot.store.tokens import ApiToken, DuplicateToken, TokenRepository, TokenRole
+from mexcbot.store.types import DecimalOutOfRange
+from mexcbot.store.uow import UnitOfWork
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "ApiToken",
+    "AuditEntry",
+    "AuditLog",
+    "ConcurrentOrderUpdate",
+    "DecimalOutOfRange",
+    "DuplicateClientOrderId",
+    "DuplicateToken",
+    "FillRepository",
+    "OrderPage",
+    "OrderRepository",
+    "TokenRepository",
+    "TokenRole",
+    "UnitOfWork",
+    "UnsupportedDatabaseUrl",
+    "create_engine",
+    "current_revision",
+    "database_url_from_env",
+    "head_revision",
+    "normalize_database_url",
+    "upgrade",
+]

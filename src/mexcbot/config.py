@@ -1,0 +1,100 @@
+"""Configuration: environment variables (and `.env`), overridden by command-line flags.
+
+One frozen `Settings` object is built at start-up and passed down; nothing reads the environment
+afterwards. Secrets are `SecretStr` so they never show up in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EXCHANGE_URL = "https://api.mexc.com"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
+
+
+class Mode(StrEnum):
+    """PAPER trades on the embedded simulator; LIVE trades real money on MEXC."""
+
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # JSON when stderr is not a terminal, readable text when it is
+    JSON = "json"
+    TEXT = "text"
+
+
+class ConfigurationError(ValueError):
+    """The configuration cannot work; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    """Every setting, with the environment variable that sets it (prefix MEXCBOT_ unless noted)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEXCBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MEXC_API_KEY", "api_key")
+    )
+    api_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MEXC_API_SECRET", "api_secret")
+    )
+    mode: Mode | None = None
+    """None: paper without keys; with keys the user must say `live` explicitly."""
+    exchange_url: str = DEFAULT_EXCHANGE_URL
+    recv_window: int = Field(default=5000, ge=1, le=60000)
+    request_timeout: float = Field(default=10.0, gt=0)
+    database_url: str = DEFAULT_DATABASE_URL
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    metrics_public: bool = False
+    """Serve /metrics without a token (for a Prometheus scraper on a trusted network)."""
+    cors_origins: list[str] = Field(default_factory=list)
+    api_rate_limit_per_minute: int = Field(default=600, ge=1)
+    reconcile_interval: float = Field(default=30.0, gt=0)
+    paper_seed: int = 1
+    log_format: LogFormat = LogFormat.AUTO
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> Self:
+        if (self.api_key is None) != (self.api_secret is None):
+            missing = "MEXC_API_SECRET" if self.api_secret is None else "MEXC_API_KEY"
+            raise ValueError(f"{missing} is not set: MEXC_API_KEY and MEXC_API_SECRET go together")
+        return self
+
+    @property
+    def has_exchange_keys(self) -> bool:
+        return self.api_key is not None and self.api_secret is not None
+
+    def resolved_mode(self) -> Mode:
+        """The mode to run in, or a ConfigurationError saying why the bot refuses to start.
+
+        Live trading is never implied by the presence of keys alone: a user who exported keys for
+        another tool must not trade real money by accident.
+        """
+        if self.mode is Mode.LIVE:
+            if not self.has_exchange_keys:
+                raise ConfigurationError(
+                    "live mode needs MEXC_API_KEY and MEXC_API_SECRET; without them run in paper mode"
+                )
+            return Mode.LIVE
+        if self.mode is None and self.has_exchange_keys:
+            raise ConfigurationError(
+                "MEXC_API_KEY/MEXC_API_SECRET are set but live mode was not asked for: "
+                "pass --live (or MEXCBOT_MODE=live) to trade real money, or MEXCBOT_MODE=paper "
+                "to ignore the keys and trade on the simulator"
+            )
+        return Mode.PAPER

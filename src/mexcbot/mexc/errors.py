@@ -1,0 +1,131 @@
+"""Typed MEXC errors that callers can act on, and the one code-to-class table.
+
+Every error keeps MEXC's numeric ``code`` (``None`` when the failure never produced one, e.g. a
+timeout), its ``msg`` and the HTTP status. Messages never contain the API key, secret or signature:
+they are built from the exchange's own text and the endpoint path only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class MexcError(Exception):
+    """Base of every error the MEXC client raises."""
+
+    def __init__(self, code: int | None, msg: str, http_status: int | None = None) -> None:
+        self.code = code
+        self.msg = msg
+        self.http_status = http_status
+        super().__init__(f"MEXC error {code} (HTTP {http_status}): {msg}")
+
+
+class AccessDenied(MexcError):
+    """The API key is missing, malformed, not whitelisted for this IP, or lacks the permission."""
+
+
+class InvalidSignature(MexcError):
+    """The signature did not verify (602 / 700002): wrong secret, or the signed bytes differ."""
+
+
+class TimestampOutsideRecvWindow(MexcError):
+    """700003: the local clock drifted from the server's; call ``sync_time()`` and try again."""
+
+
+class RateLimited(MexcError):
+    """HTTP 429. ``retry_after`` is the server's Retry-After in seconds (``None`` if absent)."""
+
+    def __init__(
+        self, code: int | None, msg: str, http_status: int | None, retry_after: float | None
+    ) -> None:
+        super().__init__(code, msg, http_status)
+        self.retry_after = retry_after
+
+
+class IpBanned(RateLimited):
+    """HTTP 418: the IP is banned for repeated rate-limit violations (2 minutes to 3 days)."""
+
+
+class OrderNotFound(MexcError):
+    """-2011 / -2013: the exchange knows no order with that id (never placed, or long gone)."""
+
+
+class OrderRejected(MexcError):
+    """The exchange refused a write for a business reason; the order definitely does not exist."""
+
+
+class SymbolNotTradable(OrderRejected):
+    """10007 "symbol not support api": not (yet) API-tradable; sniper logic retries on exactly this."""
+
+
+class MinNotional(OrderRejected):
+    """30002: the order's notional is below the symbol's minimum."""
+
+
+class InsufficientBalance(OrderRejected):
+    """10101 / 30004: not enough free balance (or position) to place the order."""
+
+
+class Oversold(OrderRejected):
+    """30005: selling more than is available, or no liquidity for a market sell."""
+
+
+class OutcomeUnknown(MexcError):
+    """A write's result is unknown (timeout, dropped connection, 5xx): the order MAY exist.
+
+    Never re-send blindly: resolve by querying ``get_order(symbol, client_order_id=...)`` with the
+    ``client_order_ids`` carried here (one for a single order, all of them for a batch).
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        client_order_ids: tuple[str, ...] = (),
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(None, msg, http_status)
+        self.client_order_ids = client_order_ids
+
+    @property
+    def client_order_id(self) -> str | None:
+        """The single order's client id (the first of a batch)."""
+        return self.client_order_ids[0] if self.client_order_ids else None
+
+
+class ExchangeUnavailable(MexcError):
+    """A read kept failing (timeouts, connection errors, 5xx) after the bounded retries."""
+
+
+#: MEXC code -> error class. Codes not listed become ``OrderRejected`` on writes, ``MexcError`` on reads.
+ERROR_CLASSES: Final[dict[int, type[MexcError]]] = {
+    400: AccessDenied,
+    401: AccessDenied,
+    403: AccessDenied,
+    10072: AccessDenied,
+    700001: AccessDenied,
+    700006: AccessDenied,
+    700007: AccessDenied,
+    602: InvalidSignature,
+    700002: InvalidSignature,
+    700003: TimestampOutsideRecvWindow,
+    10007: SymbolNotTradable,
+    30002: MinNotional,
+    10101: InsufficientBalance,
+    30004: InsufficientBalance,
+    30005: Oversold,
+    -2011: OrderNotFound,
+    -2013: OrderNotFound,
+}
+
+
+def error_for(code: int | None, msg: str, http_status: int | None, *, write: bool) -> MexcError:
+    """The typed error for a MEXC error body; ``write`` marks an order placement/cancellation."""
+    cls = ERROR_CLASSES.get(code) if code is not None else None
+    if cls is None:
+        cls = OrderRejected if write else MexcError
+    return cls(code, msg, http_status)
+
+
+class UnexpectedResponse(MexcError):
+    """A successful HTTP answer whose JSON does not have the shape the reference documents."""

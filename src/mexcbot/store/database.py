@@ -1,0 +1,86 @@
+"""Connecting to the database: URL normalisation and an engine with the SQLite pragmas applied.
+
+SQLite (via aiosqlite) is the embedded default; PostgreSQL (via asyncpg) is for scale-out. SQLite
+runs in WAL mode with synchronous=NORMAL (durable across process crashes, a commit costs ~0.01 ms
+instead of ~0.18 ms with FULL), foreign keys on and a busy timeout. Every SQLite transaction starts
+with BEGIN IMMEDIATE: a read-modify-write of an order then holds the write lock from its first
+read, which is what SELECT .. FOR UPDATE gives on PostgreSQL, and a second writer waits (busy
+timeout) instead of failing half-way with SQLITE_BUSY.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
+DATABASE_URL_ENV = "MEXCBOT_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class UnsupportedDatabaseUrl(ValueError):
+    """The database URL names a backend the bot does not support."""
+
+
+def database_url_from_env() -> str:
+    """`MEXCBOT_DATABASE_URL` normalised, or the embedded SQLite default."""
+    return normalize_database_url(os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL)
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the URL forms people paste to the async drivers we use.
+
+    postgres:// and postgresql:// (as hosting providers hand them out) become postgresql+asyncpg://;
+    sqlite:// becomes sqlite+aiosqlite://. Other drivers are refused with the accepted forms named.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise UnsupportedDatabaseUrl(f"database url must look like scheme://...; got {url!r}")
+    mapping = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+    }
+    try:
+        return f"{mapping[scheme.lower()]}://{rest}"
+    except KeyError:
+        raise UnsupportedDatabaseUrl(
+            f"database url scheme {scheme!r} is not supported; use sqlite+aiosqlite://, "
+            "postgresql://, postgres:// or postgresql+asyncpg://"
+        ) from None
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_database_url(url)).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
+    """An async engine for `url` (normalised); SQLite connections get the pragmas above."""
+    url = normalize_database_url(url)
+    if not is_sqlite(url):
+        engine_options.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **engine_options)
+    engine = create_async_engine(url, **engine_options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,183 @@
+"""The schema: SQLAlchemy Core tables, the single description repositories and Alembic agree on.
+
+Core tables with hand-written mapping in the repositories (rather than ORM classes) keep the domain
+objects free of SQLAlchemy: an `Order` is a plain dataclass that tests build without a database,
+and the repository decides exactly which columns an update writes. Tables are created only by the
+Alembic migrations; a test checks the migrations produce exactly this metadata.
+
+Enumerations are stored as short strings (no database ENUM types) so adding a value never needs a
+type migration; the domain validates them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from mexcbot.store.types import ExactDecimal, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # what the bot asked
+    Column("client_order_id", String(32), nullable=False, unique=True),
+    Column("symbol", String(30), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("time_in_force", String(3), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=True),
+    Column("quote_amount", ExactDecimal(), nullable=True),
+    Column("price", ExactDecimal(), nullable=True),
+    Column("origin", String(16), nullable=False),
+    Column("origin_ref", String(200), nullable=True),
+    Column("is_external", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # what the exchange reported
+    Column("exchange_order_id", String(64), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("executed_qty", ExactDecimal(), nullable=False),
+    Column("cumulative_quote_qty", ExactDecimal(), nullable=False),
+    Column("fees", Text, nullable=False),  # JSON object asset -> decimal string
+    Column("exchange_created_at", UtcDateTime(), nullable=True),
+    Column("exchange_updated_at", UtcDateTime(), nullable=True),
+    Column("reject_code", Integer, nullable=True),
+    Column("reject_message", Text, nullable=True),
+    Column("unknown_reason", Text, nullable=True),
+    # bookkeeping: optimistic concurrency and last local change
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_orders_symbol_status", "symbol", "status"),
+    Index("ix_orders_created_at", "created_at"),
+    Index("ix_orders_exchange_order_id", "exchange_order_id"),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(30), nullable=False),
+    Column("exchange_trade_id", String(64), nullable=False),
+    Column(
+        "client_order_id",
+        String(32),
+        ForeignKey("orders.client_order_id"),
+        nullable=False,
+    ),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("qty", ExactDecimal(), nullable=False),
+    Column("quote_qty", ExactDecimal(), nullable=False),
+    Column("commission", ExactDecimal(), nullable=False),
+    Column("commission_asset", String(20), nullable=False),
+    Column("is_maker", Boolean, nullable=False),
+    Column("time", UtcDateTime(), nullable=False),
+    UniqueConstraint("symbol", "exchange_trade_id"),
+    Index("ix_fills_client_order_id", "client_order_id"),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(30), nullable=False),
+    Column("side", String(8), nullable=False),  # LONG (spot)
+    Column("status", String(8), nullable=False),  # OPEN / CLOSED
+    Column("type", String(16), nullable=False),  # MANUAL / AUTOMATIC / NEWCOIN
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("entry_price", ExactDecimal(), nullable=False),
+    Column("stop_loss_price", ExactDecimal(), nullable=True),
+    Column("take_profit_price", ExactDecimal(), nullable=True),
+    Column("trailing_stop_percent", ExactDecimal(), nullable=True),
+    Column("trailing_peak_price", ExactDecimal(), nullable=True),
+    Column("realized_pnl", ExactDecimal(), nullable=False),
+    Column("fees_quote", ExactDecimal(), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_positions_symbol_status", "symbol", "status"),
+)
+
+auto_buy_rules = Table(
+    "auto_buy_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("trigger_type", String(20), nullable=False),
+    Column("symbol", String(30), nullable=True),  # empty for NEW_LISTING rules
+    Column("params", Text, nullable=False),  # JSON object, decimals as strings
+    Column("quote_amount", ExactDecimal(), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+rule_executions = Table(
+    "rule_executions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", Integer, ForeignKey("auto_buy_rules.id"), nullable=False),
+    Column("trigger_key", String(200), nullable=False),
+    Column("client_order_id", String(32), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("executed_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("rule_id", "trigger_key"),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(30), nullable=False, unique=True),
+    Column("open_time", UtcDateTime(), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("source", String(30), nullable=False),
+    Column("discovered_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(8), nullable=False),  # read / trade / admin
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UtcDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(200), nullable=True),
+    Column("result", String(20), nullable=False),
+    Column("detail", Text, nullable=True),
+    Index("ix_audit_log_time", "time"),
+)

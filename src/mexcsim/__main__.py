@@ -1,0 +1,5 @@
+"""``python -m mexcsim``: run the simulator until SIGINT/SIGTERM (see ``mexcsim.server.main``)."""
+
+from mexcsim.server import main
+
+raise SystemExit(main())
