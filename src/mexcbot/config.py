@@ -9,11 +9,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EXCHANGE_URL = "https://api.mexc.com"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Mode(StrEnum):
@@ -65,8 +66,35 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(default=600, ge=1)
     reconcile_interval: float = Field(default=30.0, gt=0)
     paper_seed: int = 1
+    paper_tick_interval: float = Field(default=0.25, gt=0)
+    """Seconds between market moves of the embedded simulator in paper mode."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(_LOG_LEVELS)}; got {value!r}")
+        return level
+
+    @field_validator("exchange_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"exchange_url must start with http:// or https://; got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"cors_origins entries must be '*' or start with http(s)://; got {origin!r}"
+                )
+        return value
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> Self:
@@ -88,7 +116,8 @@ class Settings(BaseSettings):
         if self.mode is Mode.LIVE:
             if not self.has_exchange_keys:
                 raise ConfigurationError(
-                    "live mode needs MEXC_API_KEY and MEXC_API_SECRET; without them run in paper mode"
+                    "live mode needs MEXC_API_KEY and MEXC_API_SECRET; "
+                    "without them run in paper mode"
                 )
             return Mode.LIVE
         if self.mode is None and self.has_exchange_keys:

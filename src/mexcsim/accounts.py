@@ -1,7 +1,8 @@
 """Balances of every account on the simulated exchange: free and locked amounts per asset.
 
 The ledger only moves value, it never creates or destroys it (except `deposit`, the admin's faucet):
-open orders move funds from free to locked, fills move locked funds of one account to the free funds of
+open orders move funds from free to locked, fills move locked funds of one account to the free
+funds of
 the counterparty, and fees move into `fees_collected`. That makes "total per asset is conserved" a
 checkable invariant, which the property tests rely on.
 """
@@ -22,11 +23,13 @@ class Balance:
 
 
 class InsufficientFunds(Exception):
-    """Raised by `lock` when the free balance cannot cover the amount; callers map it to 30004/30005."""
+    """Raised by `lock` when the free balance cannot cover the amount; callers map it to
+    30004/30005."""
 
 
 class Ledger:
-    """Free/locked balances per account id (an api key, or an internal id for liquidity providers)."""
+    """Free/locked balances per account id (an api key, or an internal id for liquidity
+    providers)."""
 
     def __init__(self) -> None:
         self._accounts: dict[str, dict[str, Balance]] = {}
@@ -94,19 +97,28 @@ class Ledger:
         payee: str,
         fee: Decimal,
     ) -> None:
-        """Move `pay_amount` out of the payer's locked funds to the payee's free funds, minus `fee`."""
+        """Move `pay_amount` out of the payer's locked funds to the payee's free funds, minus
+        `fee`."""
         source = self._balance(payer, pay_asset)
         if pay_amount > source.locked:
-            raise AssertionError(f"settling {pay_amount} {pay_asset} but only {source.locked} locked")
+            raise AssertionError(
+                f"settling {pay_amount} {pay_asset} but only {source.locked} locked"
+            )
         source.locked -= pay_amount
         self._balance(payee, pay_asset).free += pay_amount - fee
         if fee:
             self.fees_collected[pay_asset] = self.fees_collected.get(pay_asset, ZERO) + fee
 
     def total(self, asset: str) -> Decimal:
-        """Everything in existence of one asset: all accounts (free + locked) plus fees collected."""
+        """Everything in existence of one asset: all accounts (free + locked) plus fees
+        collected."""
         held = sum(
-            (b.free + b.locked for a in self._accounts.values() for k, b in a.items() if k == asset),
+            (
+                b.free + b.locked
+                for a in self._accounts.values()
+                for k, b in a.items()
+                if k == asset
+            ),
             ZERO,
         )
         return held + self.fees_collected.get(asset, ZERO)

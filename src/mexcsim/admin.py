@@ -221,9 +221,12 @@ class AdminApi:
                         raise AdminInputError(f"balances.{asset}", "must be >= 0")
             if self.exchange.secret_for(api_key) is not None:
                 raise AdminInputError("api_key", "an account with this api_key already exists")
+            try:
+                self.exchange.create_account(api_key, api_secret, balances)
+            except (SimError, ValueError) as exc:
+                raise AdminInputError("balances", str(exc)) from None
         except AdminInputError as error:
             return _bad_input(error)
-        self.exchange.create_account(api_key, api_secret, balances)
         return await self._account(api_key, status=201)
 
     async def get_account(self, request: web.Request) -> web.Response:

@@ -112,7 +112,8 @@ class BookSide:
 
 
 class OrderBook:
-    """Both sides of one market plus a version that increases on every change (depth lastUpdateId)."""
+    """Both sides of one market plus a version that increases on every change (depth
+    lastUpdateId)."""
 
     def __init__(self) -> None:
         self.bids = BookSide(BUY)

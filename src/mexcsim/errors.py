@@ -1,6 +1,7 @@
 """Business errors of the simulator, carrying MEXC's code, message and HTTP status.
 
-Every code the core can raise is named here, in one table, so that the UNCERTAIN ones (codes MEXC does
+Every code the core can raise is named here, in one table, so that the UNCERTAIN ones (codes MEXC
+does
 not document or that were seen only once) can be changed in a single place when real traffic says
 otherwise. The HTTP layer turns a `SimError` into `{"code": ..., "msg": ...}` with `http_status`.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 
 class SimError(Exception):
-    """A rejected request: MEXC's numeric `code`, its `msg` text and the HTTP status to answer with."""
+    """A rejected request: MEXC's numeric `code`, its `msg` text and the HTTP status to answer
+    with."""
 
     def __init__(self, code: int, msg: str, http_status: int = 400) -> None:
         super().__init__(f"{code}: {msg}")
@@ -24,7 +26,9 @@ class SimError(Exception):
 
 # --- the code table -------------------------------------------------------------------------------
 MISSING_PARAM = -1102  # Binance-style "Mandatory parameter ..." naming the parameter
-ILLEGAL_PARAM = 700008  # "illegal characters in parameter": malformed value, bad enum, bad client id
+ILLEGAL_PARAM = (
+    700008  # "illegal characters in parameter": malformed value, bad enum, bad client id
+)
 INVALID_API_KEY = 10072
 INVALID_SYMBOL = -1121
 SYMBOL_NOT_SUPPORT_API = 10007
@@ -40,6 +44,7 @@ ORDER_TYPE_NOT_ALLOWED = 30041
 LIMIT_MAKER_WOULD_TAKE = -2010  # UNCERTAIN: MEXC's code for a post-only order that would cross
 BAD_PRECISION = -1111  # UNCERTAIN: too many decimals in price or quantity
 BELOW_MIN_QUANTITY = -1013  # UNCERTAIN: quantity under baseSizePrecision
+ORDER_ID_MISSING = 700004
 UNKNOWN_ORDER_SENT = -2011
 ORDER_DOES_NOT_EXIST = -2013  # UNCERTAIN
 UNKNOWN_LISTEN_KEY = -1125  # UNCERTAIN

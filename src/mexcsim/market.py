@@ -1,9 +1,11 @@
 """The living market of one symbol: a seeded random walk and a synthetic liquidity provider.
 
 On every `tick` the reference price moves by a random number of ticks (integer arithmetic on price
-ticks, so no float ever becomes a price), the provider withdraws its quotes and lays a fresh ladder of
+ticks, so no float ever becomes a price), the provider withdraws its quotes and lays a fresh
+ladder of
 levels around the new price, and now and then sends a small taker order. The provider trades through
-the real matching engine from its own internal account, so its quotes that cross user orders fill them
+the real matching engine from its own internal account, so its quotes that cross user orders fill
+them
 for real and every public statistic comes from actual trades. The same seed gives the same market.
 """
 
@@ -51,9 +53,13 @@ class LivingMarket:
     def mid_price(self) -> Decimal:
         return self.mid_ticks * self._tick_size
 
+    def set_reference(self, price: Decimal) -> None:
+        """Move the reference price without touching the book."""
+        self.mid_ticks = max(1, int(price / self._tick_size))
+
     def recenter(self, price: Decimal, now: int) -> None:
         """Jump the reference price to `price`, requote around it and print a trade there."""
-        self.mid_ticks = max(1, int(price / self._tick_size))
+        self.set_reference(price)
         self._requote(now)
         self._print(self.mid_price, now)
 
@@ -81,9 +87,14 @@ class LivingMarket:
         half_spread = self._rng.randint(1, 2)
         for level in range(LEVELS_PER_SIDE):
             distance = half_spread + level * gap
-            for side, ticks in ((BUY, self.mid_ticks - distance), (SELL, self.mid_ticks + distance)):
+            for side, ticks in (
+                (BUY, self.mid_ticks - distance),
+                (SELL, self.mid_ticks + distance),
+            ):
                 if ticks >= 1:
-                    order = self._place(side, LIMIT, ticks * self._tick_size, self._level_qty(), now)
+                    order = self._place(
+                        side, LIMIT, ticks * self._tick_size, self._level_qty(), now
+                    )
                     if order.is_open:
                         self._quotes.append(order)
 

@@ -1,7 +1,9 @@
 """The matching engine of one market: price-time priority, fills, fees and settlement.
 
-Funds are locked by the caller before an order is submitted (`Order.locked`); the engine moves them on
-each fill and releases whatever is left when the order ends. Fees are charged in the asset the trading
+Funds are locked by the caller before an order is submitted (`Order.locked`); the engine moves
+them on
+each fill and releases whatever is left when the order ends. Fees are charged in the asset the
+trading
 party receives (buyer pays in base, seller in quote), rounded half-up to the symbol's commission
 precision, at the maker rate for the resting order and the taker rate for the incoming one.
 """
@@ -100,7 +102,8 @@ class MatchingEngine:
         self, maker: Order, qty_left: Decimal | None, quote: Decimal | None, spent: Decimal
     ) -> Decimal:
         available = maker.remaining_qty
-        assert available is not None and maker.price is not None
+        assert available is not None
+        assert maker.price is not None
         if qty_left is not None:
             return min(available, qty_left)
         assert quote is not None

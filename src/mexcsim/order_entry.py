@@ -1,7 +1,9 @@
 """Validation of a new order's parameters against the symbol's rules, the way MEXC checks them.
 
-Only the checks that need nothing but the parameters, the symbol's rules and the last price live here;
-balances, open-order count and client-id uniqueness are account state and are checked by the exchange.
+Only the checks that need nothing but the parameters, the symbol's rules and the last price live
+here;
+balances, open-order count and client-id uniqueness are account state and are checked by the
+exchange.
 """
 
 from __future__ import annotations
@@ -106,7 +108,8 @@ def _check_trade_side(spec: SymbolSpec, side: str) -> None:
     if side not in allowed:
         raise SimError(
             errors.TRADE_SIDE_NOT_ALLOWED,
-            f"{side} orders are not allowed on {spec.symbol} (tradeSideType {spec.trade_side_type})",
+            f"{side} orders are not allowed on {spec.symbol} "
+            f"(tradeSideType {spec.trade_side_type})",
         )
 
 

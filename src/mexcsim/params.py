@@ -1,4 +1,5 @@
-"""Reading raw request parameters (strings as received) into typed values with MEXC's error codes."""
+"""Reading raw request parameters (strings as received) into typed values with MEXC's error
+codes."""
 
 from __future__ import annotations
 

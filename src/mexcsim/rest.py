@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ORDER_FAULT_ABORTED = "mexcsim.order_fault_aborted"
+ORDER_FAULT_ABORTED = web.RequestKey("mexcsim.order_fault_aborted", bool)
+"""Set on a request whose connection an order fault has cut (no latency is added to it)."""
 
 Params = Mapping[str, str]
 EndpointCall = Callable[["SimExchange", str, Params], object]
@@ -205,8 +206,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 
+def compact_json(value: object) -> str:
+    """JSON without optional whitespace: smaller and faster on the order hot path."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(value: object, status: int = 200) -> web.Response:
+    return web.json_response(value, status=status, dumps=compact_json)
+
+
 def error_response(code: int, msg: str, status: int = 400) -> web.Response:
-    return web.json_response({"code": code, "msg": msg}, status=status)
+    return json_response({"code": code, "msg": msg}, status=status)
 
 
 def throttled_response(retry_after: int, msg: str) -> web.Response:
@@ -251,7 +261,7 @@ class RestApi:
         throttled = self._admit(request, "GET /api/v3/time", {}, None)
         if throttled is not None:
             return throttled
-        return web.json_response({"serverTime": self.now_ms()})
+        return json_response({"serverTime": self.now_ms()})
 
     def _admit(
         self, request: web.Request, name: str, params: Params, uid: str | None
@@ -296,7 +306,7 @@ class RestApi:
                 return self._fault_response(fault)
             try:
                 result = endpoint.call(self.exchange, api_key, params)
-                response = web.json_response(result)
+                response = json_response(result)
             except SimError as error:
                 response = error_response(error.code, error.msg, error.http_status)
             if fault is OrderFault.ERROR_AFTER:

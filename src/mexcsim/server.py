@@ -114,6 +114,10 @@ class SimServer:
             raise RuntimeError("SimServer.url is only known after start()")
         return f"http://{self.config.host}:{self._port}"
 
+    def now_ms(self) -> int:
+        """The server clock (epoch ms), used by ``/api/v3/time`` and signature windows."""
+        return self._now_ms()
+
     @property
     def admin_url(self) -> str:
         return f"{self.url}{ADMIN_PREFIX.rstrip('/')}"

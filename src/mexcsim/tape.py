@@ -1,7 +1,9 @@
 """What happened on one market: recent public trades and 1-minute candles, with bounded memory.
 
-Everything public that describes the past (trades, aggTrades, klines, 24h ticker, avgPrice) is derived
-from here. Only the last `trade_cap` trades are kept; candles are kept for `candle_cap` minutes and the
+Everything public that describes the past (trades, aggTrades, klines, 24h ticker, avgPrice) is
+derived
+from here. Only the last `trade_cap` trades are kept; candles are kept for `candle_cap` minutes
+and the
 longer intervals are aggregated from them on request.
 """
 
@@ -68,7 +70,9 @@ def bucket_close(interval: str, open_ms: int) -> int:
     """Close time (inclusive, last millisecond) of the candle opening at `open_ms`."""
     if interval == "1M":
         moment = datetime.fromtimestamp(open_ms / 1000, tz=UTC)
-        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        year, month = (
+            (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        )
         return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000 - 1
     return open_ms + INTERVAL_MS[interval] - 1
 

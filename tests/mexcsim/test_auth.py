@@ -8,6 +8,8 @@ import json
 from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mexcsim.auth import SignedRequest, authenticate, sign, strip_signature
 from mexcsim.errors import SimError
@@ -176,3 +178,30 @@ def test_recv_window(timestamp: int, recv_window: str | None, accepted: bool) ->
 
 def test_recv_window_above_60000_is_refused() -> None:
     assert code_of(request(f"timestamp={NOW}&recvWindow=60001")) == 700005
+
+
+_names = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    params=st.dictionaries(_names, st.text(max_size=12), max_size=6),
+    split=st.integers(min_value=0, max_value=8),
+    data=st.data(),
+)
+def test_any_parameters_any_order_any_split_verify(
+    params: dict[str, str], split: int, data: st.DataObject
+) -> None:
+    """Whatever the parameters, their order and their query/body split, a client that signs exactly
+    the bytes it sends is accepted, and one changed byte is refused."""
+    params.pop("signature", None)
+    params["timestamp"] = str(NOW)
+    pairs = data.draw(st.permutations(sorted(params.items())))
+    encoded = [f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs]
+    query, body = "&".join(encoded[:split]), "&".join(encoded[split:])
+    req = request(query, body)
+    assert authenticate(req, secret_for, NOW) == KEY
+    tampered = SignedRequest(KEY, req.raw_query, req.raw_body + "x", req.params)
+    assert code_of(tampered) == 700002

@@ -1,8 +1,8 @@
 """SymbolRules: what MEXC allows for one market, and the checks an order must pass before sending.
 
-Pure domain code (Decimal only, no I/O). Built from exchangeInfo by ``mexcbot.mexc.wire``. Validating
-locally turns an exchange rejection (and a wasted request of rate-limit budget) into an immediate,
-explained ``OrderRuleViolation`` naming the field and the rule.
+Pure domain code (Decimal only, no I/O). Built from exchangeInfo by ``mexcbot.mexc.wire``.
+Validating locally turns an exchange rejection (and a wasted request of rate-limit budget) into an
+immediate, explained ``OrderRuleViolation`` naming the field and the rule.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class SymbolRules:
     """The trading rules of one symbol.
 
     ``quantity_precision`` / ``price_precision`` are decimal places (MEXC ``baseAssetPrecision`` /
-    ``quoteAssetPrecision``). ``min_quantity`` 0 means no minimum. ``max_notional*`` ``None`` means no
-    maximum. Multipliers are PERCENT_PRICE_BY_SIDE, ``None`` when the symbol has no such filter.
+    ``quoteAssetPrecision``). ``min_quantity`` 0 means no minimum. ``max_notional*`` ``None`` means
+    no maximum. Multipliers are PERCENT_PRICE_BY_SIDE, ``None`` when the symbol has no such filter.
     """
 
     symbol: str

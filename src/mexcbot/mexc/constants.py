@@ -48,7 +48,7 @@ TRADES: Final = Endpoint("GET", "/api/v3/trades", 5, signed=False)
 KLINES: Final = Endpoint("GET", "/api/v3/klines", 1, signed=False)
 AVG_PRICE: Final = Endpoint("GET", "/api/v3/avgPrice", 1, signed=False)
 TICKER_24H: Final = Endpoint("GET", "/api/v3/ticker/24hr", 1, signed=False, weight_unfiltered=40)
-# The reference gives no weight for these two; Binance's 1/2 is assumed (conservative for one symbol).
+# The reference gives no weight for these two; Binance's 1/2 is assumed.
 TICKER_PRICE: Final = Endpoint("GET", "/api/v3/ticker/price", 1, signed=False, weight_unfiltered=2)
 BOOK_TICKER: Final = Endpoint(
     "GET", "/api/v3/ticker/bookTicker", 1, signed=False, weight_unfiltered=2
@@ -64,7 +64,8 @@ OPEN_ORDERS: Final = Endpoint("GET", "/api/v3/openOrders", 3, signed=True)
 ALL_ORDERS: Final = Endpoint("GET", "/api/v3/allOrders", 10, signed=True)
 ACCOUNT: Final = Endpoint("GET", "/api/v3/account", 10, signed=True, per_second=2)
 MY_TRADES: Final = Endpoint("GET", "/api/v3/myTrades", 10, signed=True)
-TRADE_FEE: Final = Endpoint("GET", "/api/v3/tradeFee", 1, signed=True)
+# Not in the reference; MEXC's current docs give 20.
+TRADE_FEE: Final = Endpoint("GET", "/api/v3/tradeFee", 20, signed=True)
 
 LISTEN_KEY_CREATE: Final = Endpoint("POST", "/api/v3/userDataStream", 1, signed=True)
 LISTEN_KEY_KEEPALIVE: Final = Endpoint("PUT", "/api/v3/userDataStream", 1, signed=True)

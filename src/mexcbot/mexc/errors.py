@@ -55,7 +55,7 @@ class OrderRejected(MexcError):
 
 
 class SymbolNotTradable(OrderRejected):
-    """10007 "symbol not support api": not (yet) API-tradable; sniper logic retries on exactly this."""
+    """10007 "symbol not support api": not (yet) API-tradable; sniper logic retries on this."""
 
 
 class MinNotional(OrderRejected):
@@ -97,7 +97,7 @@ class ExchangeUnavailable(MexcError):
     """A read kept failing (timeouts, connection errors, 5xx) after the bounded retries."""
 
 
-#: MEXC code -> error class. Codes not listed become ``OrderRejected`` on writes, ``MexcError`` on reads.
+#: MEXC code -> error class. Unlisted codes: ``OrderRejected`` on writes, ``MexcError`` on reads.
 ERROR_CLASSES: Final[dict[int, type[MexcError]]] = {
     400: AccessDenied,
     401: AccessDenied,

@@ -1,10 +1,10 @@
-"""Client-side rate limiting in MEXC's model, so the client waits for budget instead of tripping 429.
+"""Client-side rate limiting in MEXC's model: the client waits for budget instead of getting 429.
 
-MEXC budgets each endpoint separately: 500 weight per 10 s per IP and, for signed endpoints, also per
-UID; ``batchOrders`` and ``account`` are further capped at 2 requests per second. Each budget is a
-sliding-window log here, and a request proceeds only when every budget it draws on has room. A 429's
-Retry-After blocks the endpoint until it has passed. The clock and sleep are injectable so tests can
-drive the limiter with a fake clock.
+MEXC budgets each endpoint separately: 500 weight per 10 s per IP and, for signed endpoints, also
+per UID; ``batchOrders`` and ``account`` are further capped at 2 requests per second. Each budget
+is a sliding-window log here, and a request proceeds only when every budget it draws on has room. A
+429's Retry-After blocks the endpoint until it has passed. The clock and sleep are injectable so
+tests can drive the limiter with a fake clock.
 """
 
 from __future__ import annotations
@@ -21,35 +21,53 @@ Sleep = Callable[[float], Awaitable[None]]
 #: Called with (endpoint key, seconds waited) whenever a request had to wait for budget.
 WaitObserver = Callable[[str, float], None]
 
+_IN_FLIGHT_POLL_S = 0.005
+
 
 class _Window:
-    """A sliding window: the (time, cost) of recent requests and the budget they draw from."""
+    """A sliding window over completed requests plus the cost of those still in flight.
 
-    __slots__ = ("budget", "entries", "length", "used")
+    A request is stamped when its answer arrives, not when it is sent: the exchange counts it on
+    arrival, which lies between the two, so the local stamp is never earlier than the exchange's
+    and the local window never frees budget before the exchange's does. While in flight a request
+    counts against the budget without expiring.
+    """
+
+    __slots__ = ("budget", "done", "in_flight", "length", "used")
 
     def __init__(self, budget: int, length: float) -> None:
         self.budget = budget
         self.length = length
-        self.entries: deque[tuple[float, int]] = deque()
-        self.used = 0
+        self.done: deque[tuple[float, int]] = deque()
+        self.used = 0  # cost of ``done``
+        self.in_flight = 0
 
     def wait_for(self, now: float, cost: int) -> float:
-        """Seconds until ``cost`` fits (0.0 if it fits now); forgets entries that left the window."""
-        entries = self.entries
+        """Seconds until ``cost`` fits (0.0 if it fits now); forgets entries past the window."""
+        done = self.done
         horizon = now - self.length
-        while entries and entries[0][0] <= horizon:
-            self.used -= entries.popleft()[1]
-        if self.used + cost <= self.budget:
+        while done and done[0][0] <= horizon:
+            self.used -= done.popleft()[1]
+        excess = self.used + self.in_flight + cost - self.budget
+        if excess <= 0:
             return 0.0
-        excess = self.used + cost - self.budget
-        for stamp, spent in entries:
+        if cost > self.budget and not done and not self.in_flight:
+            return 0.0  # larger than the whole budget: let it go alone rather than never
+        for stamp, spent in done:
             excess -= spent
             if excess <= 0:
                 return stamp + self.length - now
-        return self.length  # a cost larger than the whole budget: wait a full window, then allow
+        return _IN_FLIGHT_POLL_S  # only in-flight requests can free room: look again shortly
 
-    def record(self, now: float, cost: int) -> None:
-        self.entries.append((now, cost))
+    def reserve(self, cost: int) -> None:
+        self.in_flight += cost
+
+    def complete(self, now: float, cost: int) -> None:
+        self.in_flight -= cost
+        done = self.done
+        if done and done[-1][0] > now:
+            now = done[-1][0]  # keep stamps ordered (clocks only move forward, but be safe)
+        done.append((now, cost))
         self.used += cost
 
 
@@ -78,7 +96,7 @@ class RateLimiter:
         self.total_wait_s = 0.0
 
     def _windows_for(self, endpoint: Endpoint) -> list[tuple[_Window, int]]:
-        """The windows a call draws on, each with the cost it charges there (weight or 1 request)."""
+        """The windows a call draws on, each with its cost there (-1: the weight; else requests)."""
         key = endpoint.key
         pools = ("ip", "uid") if endpoint.signed else ("ip",)
         found: list[tuple[_Window, int]] = []
@@ -95,7 +113,7 @@ class RateLimiter:
         return found
 
     async def acquire(self, endpoint: Endpoint, weight: int) -> float:
-        """Wait until ``endpoint`` has room for ``weight``, record the call, return seconds waited."""
+        """Wait until ``endpoint`` has room for ``weight``, reserve it, return the wait (s)."""
         windows = self._windows_for(endpoint)
         waited = 0.0
         while True:
@@ -105,7 +123,7 @@ class RateLimiter:
                 delay = max(delay, window.wait_for(now, weight if cost < 0 else cost))
             if delay <= 0:
                 for window, cost in windows:
-                    window.record(now, weight if cost < 0 else cost)
+                    window.reserve(weight if cost < 0 else cost)
                 break
             await self._sleep(delay)
             waited += delay
@@ -114,6 +132,15 @@ class RateLimiter:
             if self._on_wait is not None:
                 self._on_wait(endpoint.key, waited)
         return waited
+
+    def release(self, endpoint: Endpoint, weight: int) -> None:
+        """The request ``acquire`` admitted has been answered (or failed): stamp it now.
+
+        Every ``acquire`` must be followed by exactly one ``release``, whatever the outcome.
+        """
+        now = self._clock()
+        for window, cost in self._windows_for(endpoint):
+            window.complete(now, weight if cost < 0 else cost)
 
     def block(self, endpoint: Endpoint, seconds: float) -> None:
         """Hold every further call to ``endpoint`` for ``seconds`` (a 429's Retry-After)."""

@@ -118,13 +118,22 @@ class MexcClient:
     """
 
     def __init__(
-        self, config: MexcClientConfig, *, on_rate_limit_wait: WaitObserver | None = None
+        self,
+        config: MexcClientConfig,
+        *,
+        on_rate_limit_wait: WaitObserver | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """``limiter`` replaces the default MEXC-budget limiter (tests use a shorter window); it
+        is ignored when ``config.rate_limit`` is off."""
         self._config = config
         self._secret = config.api_secret.encode()
         self._base = config.base_url.rstrip("/")
         self._recv_window = f"recvWindow={config.recv_window_ms}&timestamp="
-        self._limiter = RateLimiter(on_wait=on_rate_limit_wait) if config.rate_limit else None
+        if not config.rate_limit:
+            self._limiter: RateLimiter | None = None
+        else:
+            self._limiter = limiter or RateLimiter(on_wait=on_rate_limit_wait)
         self._session: aiohttp.ClientSession | None = None
         self._offset_ms = 0
 
@@ -180,8 +189,16 @@ class MexcClient:
 
     async def _exchange(self, endpoint: Endpoint, params: Params, weight: int) -> _Reply:
         """One HTTP round trip (after waiting for budget); transport errors propagate."""
-        if self._limiter is not None:
-            await self._limiter.acquire(endpoint, weight)
+        limiter = self._limiter
+        if limiter is None:
+            return await self._round_trip(endpoint, params)
+        await limiter.acquire(endpoint, weight)
+        try:
+            return await self._round_trip(endpoint, params)
+        finally:
+            limiter.release(endpoint, weight)
+
+    async def _round_trip(self, endpoint: Endpoint, params: Params) -> _Reply:
         session = self._session or self._ensure_session()
         async with session.request(endpoint.method, self._url(endpoint, params)) as response:
             body = await response.read()

@@ -1,8 +1,8 @@
 """Request signing for MEXC's signed endpoints (reference §1).
 
-``signature = lowercase hex(HMAC_SHA256(secret, totalParams))`` where totalParams is the query string
-followed by the body. This client always sends every parameter in the query string with an empty
-body, so totalParams is exactly the encoded query string that goes on the wire.
+``signature = lowercase hex(HMAC_SHA256(secret, totalParams))`` where totalParams is the query
+string followed by the body. This client always sends every parameter in the query string with an
+empty body, so totalParams is exactly the encoded query string that goes on the wire.
 """
 
 from __future__ import annotations

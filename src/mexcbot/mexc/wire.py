@@ -220,7 +220,7 @@ def _order_kind(payload: JsonObject) -> tuple[OrderType, TimeInForce]:
 
 
 def parse_order_ack(payload: object, client_order_id: str | None) -> OrderAck:
-    """The POST /order acknowledgement; MEXC does not echo the client id, so the sent one is kept."""
+    """The POST /order acknowledgement; MEXC does not echo the client id: the sent one is kept."""
     data = _obj(payload)
     order_type, time_in_force = _order_kind(data)
     return OrderAck(
@@ -357,7 +357,7 @@ def _max_amount(value: object) -> Decimal | None:
 
 
 def parse_symbol_rules(payload: object) -> SymbolRules:
-    """One exchangeInfo symbol; an unknown status reads as OFFLINE (never trade what we can't read)."""
+    """One exchangeInfo symbol; an unknown status reads as OFFLINE (never trade the unreadable)."""
     data = _obj(payload)
     bid_up: Decimal | None = None
     ask_down: Decimal | None = None

@@ -10,7 +10,7 @@ never filter or sort on them in SQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String
@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 PRECISION = 38
 SCALE = 18
 _MAX_INTEGER_DIGITS = PRECISION - SCALE
+_WIDE_PRECISION = 2 * PRECISION + 2
 
 
 class DecimalOutOfRange(ValueError):
@@ -27,10 +28,14 @@ class DecimalOutOfRange(ValueError):
 
 
 def canonical_decimal(value: Decimal) -> Decimal:
-    """The value without trailing zeros and without exponent notation: 1.500 -> 1.5, 1E+2 -> 100."""
-    normalized = value.normalize()
-    if normalized.as_tuple().exponent > 0:  # type: ignore[operator]
-        normalized = normalized.quantize(Decimal(1))
+    """The value without trailing zeros and without exponent notation: 1.500 -> 1.5, 1E+2 -> 100.
+
+    Computed in a wide context: the default 28-digit context would round 38-digit values.
+    """
+    with localcontext(Context(prec=_WIDE_PRECISION)):
+        normalized = value.normalize()
+        if normalized.as_tuple().exponent > 0:  # type: ignore[operator]
+            normalized = normalized.quantize(Decimal(1))
     if normalized.is_zero():
         return Decimal(0)
     return normalized

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mexcbot.mexc import constants as ep
@@ -28,10 +30,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+async def call(limiter: RateLimiter, endpoint: ep.Endpoint, weight: int) -> float:
+    """One request that is answered instantly: acquire, then release."""
+    waited = await limiter.acquire(endpoint, weight)
+    limiter.release(endpoint, weight)
+    return waited
+
+
 async def test_budget_is_used_without_waiting(clock: FakeClock) -> None:
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     for _ in range(50):
-        assert await limiter.acquire(ep.EXCHANGE_INFO, 10) == 0.0
+        assert await call(limiter, ep.EXCHANGE_INFO, 10) == 0.0
     assert clock.sleeps == []
     assert limiter.total_wait_s == 0.0
 
@@ -40,9 +49,9 @@ async def test_waits_for_the_window_to_slide_once_budget_is_spent(clock: FakeClo
     seen: list[tuple[str, float]] = []
     limiter = RateLimiter(clock=clock, sleep=clock.sleep, on_wait=lambda k, s: seen.append((k, s)))
     for i in range(50):
-        await limiter.acquire(ep.EXCHANGE_INFO, 10)
+        await call(limiter, ep.EXCHANGE_INFO, 10)
         clock.now += 0.1 if i == 0 else 0.0
-    waited = await limiter.acquire(ep.EXCHANGE_INFO, 10)
+    waited = await call(limiter, ep.EXCHANGE_INFO, 10)
     # The first call (at t=1000) leaves the window at t=1010; we are at 1000.1.
     assert waited == pytest.approx(9.9)
     assert seen == [(ep.EXCHANGE_INFO.key, pytest.approx(9.9))]
@@ -53,7 +62,7 @@ async def test_weight_in_any_window_never_exceeds_budget(clock: FakeClock) -> No
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     stamps: list[float] = []
     for _ in range(300):
-        await limiter.acquire(ep.ACCOUNT, 10)  # signed: IP and UID pools, plus 2 req/s
+        await call(limiter, ep.ACCOUNT, 10)  # signed: IP and UID pools, plus 2 req/s
         stamps.append(clock.now)
         clock.now += 0.01
     for i, start in enumerate(stamps):
@@ -66,19 +75,33 @@ async def test_weight_in_any_window_never_exceeds_budget(clock: FakeClock) -> No
 async def test_endpoints_have_separate_budgets(clock: FakeClock) -> None:
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     for _ in range(50):
-        await limiter.acquire(ep.EXCHANGE_INFO, 10)
-    assert await limiter.acquire(ep.DEPTH, 1) == 0.0
+        await call(limiter, ep.EXCHANGE_INFO, 10)
+    assert await call(limiter, ep.DEPTH, 1) == 0.0
 
 
 async def test_two_per_second_cap_on_batch_orders(clock: FakeClock) -> None:
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    assert await limiter.acquire(ep.BATCH_ORDERS, 1) == 0.0
-    assert await limiter.acquire(ep.BATCH_ORDERS, 1) == 0.0
-    assert await limiter.acquire(ep.BATCH_ORDERS, 1) == pytest.approx(1.0)
+    assert await call(limiter, ep.BATCH_ORDERS, 1) == 0.0
+    assert await call(limiter, ep.BATCH_ORDERS, 1) == 0.0
+    assert await call(limiter, ep.BATCH_ORDERS, 1) == pytest.approx(1.0)
 
 
 async def test_retry_after_blocks_the_endpoint(clock: FakeClock) -> None:
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     limiter.block(ep.DEPTH, 3.0)
-    assert await limiter.acquire(ep.DEPTH, 1) == pytest.approx(3.0)
-    assert await limiter.acquire(ep.PING, 1) == 0.0
+    assert await call(limiter, ep.DEPTH, 1) == pytest.approx(3.0)
+    assert await call(limiter, ep.PING, 1) == 0.0
+
+
+async def test_in_flight_requests_count_until_answered(clock: FakeClock) -> None:
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        await limiter.acquire(ep.EXCHANGE_INFO, 10)  # 500 weight sent, no answer yet
+    clock.now += 20.0  # long after sending: the exchange may still be counting them
+    waiter = asyncio.ensure_future(limiter.acquire(ep.EXCHANGE_INFO, 10))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    for _ in range(50):
+        limiter.release(ep.EXCHANGE_INFO, 10)  # answered now: they expire 10 s from now
+    await asyncio.sleep(0)
+    assert await waiter == pytest.approx(10.0, abs=0.01)

@@ -1,0 +1,199 @@
+"""Bearer-token authentication, role authorization and the per-token request rate limit.
+
+Tokens are ``mxb_`` + 43 URL-safe characters from ``secrets`` (256 random bits). Only their SHA-256
+is stored. A fast hash is the right tool here: slow password hashes (bcrypt, scrypt) exist to make
+guessing LOW-entropy passwords expensive, but nobody can enumerate 2^256 tokens, and a slow hash
+would add ~100 ms to every request. The stored hash is compared with ``hmac.compare_digest``.
+
+Roles are cumulative: ``read`` may call every GET route, ``trade`` also places and cancels orders,
+``admin`` also manages tokens and configuration.
+
+A verified token is cached for ``CACHE_SECONDS`` so a request costs no database round trip; a
+token revoked through the API is dropped from the cache at once, one revoked with the CLI (another
+process) stops working within ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from mexcbot.api.errors import ApiProblem
+from mexcbot.store import ApiToken, DuplicateToken, TokenRole, UnitOfWork
+
+TOKEN_PREFIX: Final = "mxb_"
+CACHE_SECONDS: Final = 2.0
+_TOUCH_EVERY: Final = timedelta(minutes=1)
+_RANK: Final = {TokenRole.READ: 0, TokenRole.TRADE: 1, TokenRole.ADMIN: 2}
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def role_allows(held: TokenRole, needed: TokenRole) -> bool:
+    return _RANK[held] >= _RANK[needed]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's name (for the audit log) and its role. Never the token."""
+
+    token_id: int
+    name: str
+    role: TokenRole
+
+
+async def create_token(
+    uow_factory: Callable[[], UnitOfWork], name: str, role: TokenRole, *, actor: str
+) -> tuple[ApiToken, str]:
+    """Create and audit a token; returns the stored row and the token (show it once)."""
+    token = new_token()
+    async with uow_factory() as uow:
+        try:
+            stored = await uow.tokens.create(name, role, hash_token(token))
+        except DuplicateToken:
+            raise ApiProblem(
+                409,
+                "token_name_taken",
+                f"name: a token named {name!r} already exists; pick another name",
+                field="name",
+            ) from None
+        await uow.audit.append(
+            actor=actor, action="token.create", target=name, result="ok", detail=f"role={role}"
+        )
+        await uow.commit()
+    return stored, token
+
+
+class _Bucket:
+    """A token bucket: ``capacity`` requests, refilled at ``rate`` per second."""
+
+    __slots__ = ("level", "stamp")
+
+    def __init__(self, capacity: float, now: float) -> None:
+        self.level = capacity
+        self.stamp = now
+
+
+class RequestRateLimit:
+    """Per-token request budget: ``per_minute`` requests a minute, bursts up to the same."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._buckets: dict[int, _Bucket] = {}
+
+    def take(self, token_id: int) -> float:
+        """Spend one request; 0.0 when allowed, else the seconds until one is available."""
+        now = self._clock()
+        bucket = self._buckets.get(token_id)
+        if bucket is None:
+            bucket = self._buckets[token_id] = _Bucket(self._capacity, now)
+        bucket.level = min(self._capacity, bucket.level + (now - bucket.stamp) * self._rate)
+        bucket.stamp = now
+        if bucket.level >= 1.0:
+            bucket.level -= 1.0
+            return 0.0
+        return (1.0 - bucket.level) / self._rate
+
+
+class TokenAuthority:
+    """Resolves a presented bearer token to a ``Principal`` or a 401/403/429 problem."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        rate_limit: RequestRateLimit,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._rate_limit = rate_limit
+        self._clock = clock
+        self._cache: dict[str, tuple[ApiToken, float]] = {}
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop cached tokens (one by name, or all) so a revocation takes effect now."""
+        if name is None:
+            self._cache.clear()
+            return
+        for key, (token, _) in list(self._cache.items()):
+            if token.name == name:
+                del self._cache[key]
+
+    async def authenticate(self, presented: str | None) -> Principal:
+        if not presented:
+            raise ApiProblem(
+                401,
+                "unauthenticated",
+                "This route needs a token: send the header 'Authorization: Bearer <token>'",
+                field="Authorization",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        digest = hash_token(presented)
+        token = await self._lookup(digest)
+        if token is None or not hmac.compare_digest(token.token_hash, digest):
+            raise ApiProblem(
+                401,
+                "invalid_token",
+                "The token is not valid (unknown or mistyped)",
+                field="Authorization",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if not token.is_active:
+            raise ApiProblem(
+                401,
+                "token_revoked",
+                f"The token {token.name!r} was revoked; ask an admin for a new one",
+                field="Authorization",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        wait = self._rate_limit.take(token.id)
+        if wait > 0:
+            raise ApiProblem(
+                429,
+                "rate_limited",
+                f"Too many requests for token {token.name!r}; retry after the Retry-After seconds",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        return Principal(token.id, token.name, token.role)
+
+    async def _lookup(self, digest: str) -> ApiToken | None:
+        cached = self._cache.get(digest)
+        now = self._clock()
+        if cached is not None and now - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        async with self._uow_factory() as uow:
+            token = await uow.tokens.get_by_hash(digest)
+            if token is None:
+                return None
+            last = token.last_used_at
+            if token.is_active and (last is None or datetime.now(UTC) - last > _TOUCH_EVERY):
+                await uow.tokens.touch(token.id)
+                await uow.commit()
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (token, now)
+        return token
+
+
+def authorize(principal: Principal, needed: TokenRole) -> None:
+    if not role_allows(principal.role, needed):
+        raise ApiProblem(
+            403,
+            "forbidden",
+            f"The token {principal.name!r} has role {principal.role}; this needs role {needed}",
+            field="Authorization",
+        )

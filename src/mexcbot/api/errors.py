@@ -1,0 +1,262 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every error response has the same shape: ``type``, ``title``, ``status``, ``detail`` (a sentence a
+person understands), a stable machine-readable ``code``, the ``field`` at fault when there is one,
+and the request id. A MEXC rejection keeps MEXC's own code and message (``mexc_code``,
+``mexc_message``). The mapping from exceptions to problems lives here, in one table, so routes raise
+domain errors and never build responses for failures themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mexcbot.domain.orders import InvalidOrder
+from mexcbot.domain.symbols import OrderRuleViolation
+from mexcbot.engine import errors as engine_errors
+from mexcbot.mexc import errors as mexc_errors
+from mexcbot.telemetry import request_id_var
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://mexcbot.dev/problems/"
+
+
+class ApiProblem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.title = title or code.replace("_", " ").capitalize()
+        self.field = field
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def problem_response(problem: ApiProblem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        "field": problem.field,
+    }
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(problem.extra)
+    return JSONResponse(
+        body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON
+    )
+
+
+def _field_of(location: Sequence[int | str]) -> str:
+    """``("body", "quantity")`` -> ``quantity``; ``("query", "limit")`` -> ``limit``."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _validation_problem(exc: RequestValidationError) -> ApiProblem:
+    errors = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        errors.append(
+            {
+                "field": _field_of(error.get("loc", ())),
+                "message": message,
+                "rule": str(error.get("type", "invalid")),
+            }
+        )
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    detail = f"{first['field']}: {first['message']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
+    return ApiProblem(
+        422,
+        "validation_error",
+        detail,
+        title="The request is invalid",
+        field=first["field"],
+        extra={"errors": errors},
+    )
+
+
+_ORDER_FIELDS = ("quantity", "quote_amount", "price", "symbol", "time_in_force", "type", "side")
+
+
+def _invalid_order_field(message: str) -> str | None:
+    """InvalidOrder messages start with the field they are about, or mention it."""
+    for name in _ORDER_FIELDS:
+        if message.startswith(name) or f" {name} " in f" {message} ":
+            return name
+    return None
+
+
+def problem_for(exc: BaseException) -> ApiProblem | None:
+    """The problem for a known exception; ``None`` for an unexpected one (a bug: 500)."""
+    if isinstance(exc, ApiProblem):
+        return exc
+    if isinstance(exc, OrderRuleViolation):
+        return ApiProblem(
+            422,
+            "order_rule_violation",
+            str(exc),
+            title="The order breaks a trading rule of the symbol",
+            field=exc.field,
+            extra={"rule": exc.rule},
+        )
+    if isinstance(exc, InvalidOrder):
+        return ApiProblem(
+            422,
+            "invalid_order",
+            str(exc),
+            title="The order is invalid",
+            field=_invalid_order_field(str(exc)),
+        )
+    if isinstance(exc, engine_errors.OrderNotFound):
+        return ApiProblem(404, "order_not_found", str(exc), title="No such order", field="orderId")
+    if isinstance(exc, engine_errors.RiskRejected):
+        return ApiProblem(422, "risk_rejected", str(exc), title="Refused by a risk limit")
+    if isinstance(exc, engine_errors.OrderRejectedByExchange):
+        return ApiProblem(
+            400,
+            "exchange_rejected",
+            f"MEXC rejected the order: {exc.msg}",
+            title="The exchange rejected the order",
+            extra={
+                "mexc_code": exc.code,
+                "mexc_message": exc.msg,
+                "client_order_id": exc.order.client_order_id,
+            },
+        )
+    if isinstance(exc, engine_errors.OrderNotCancelable):
+        return ApiProblem(
+            409,
+            "order_not_cancelable",
+            str(exc),
+            title="The order cannot be canceled",
+            extra={"client_order_id": exc.order.client_order_id, "status": exc.order.status},
+        )
+    if isinstance(exc, engine_errors.ExchangeNotReached):
+        return ApiProblem(
+            503,
+            "exchange_unreachable",
+            "The exchange could not be reached; the order was not sent and is stored as REJECTED.",
+            headers={"Retry-After": "1"},
+            extra={"client_order_id": exc.order.client_order_id},
+        )
+    return _exchange_problem(exc)
+
+
+def _exchange_problem(exc: BaseException) -> ApiProblem | None:
+    if isinstance(exc, mexc_errors.RateLimited):
+        retry = 1 if exc.retry_after is None else max(1, math.ceil(exc.retry_after))
+        return ApiProblem(
+            503,
+            "exchange_rate_limited",
+            "The exchange asked us to slow down; try again shortly.",
+            headers={"Retry-After": str(retry)},
+            extra={"mexc_code": exc.code},
+        )
+    if isinstance(exc, mexc_errors.OutcomeUnknown | mexc_errors.ExchangeUnavailable):
+        return ApiProblem(
+            503,
+            "exchange_unavailable",
+            "The exchange did not answer in time; the order state is being reconciled.",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, mexc_errors.OrderRejected):
+        return ApiProblem(
+            400,
+            "exchange_rejected",
+            f"MEXC rejected the request: {exc.msg}",
+            extra={"mexc_code": exc.code, "mexc_message": exc.msg},
+        )
+    if isinstance(exc, mexc_errors.MexcError):
+        return ApiProblem(
+            502,
+            "exchange_error",
+            f"The exchange answered with an error: {exc.msg}",
+            extra={"mexc_code": exc.code, "mexc_message": exc.msg},
+        )
+    return None
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    problem = problem_for(exc)
+    if problem is None:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        problem = ApiProblem(
+            500, "internal_error", "An unexpected error happened; it has been logged."
+        )
+    return problem_response(problem)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(_validation_problem(exc))
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, f"http_{exc.status_code}")
+    detail = str(exc.detail)
+    if exc.status_code == 404:
+        detail = f"No route matches {request.method} {request.url.path}"
+    return problem_response(
+        ApiProblem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    for known in (
+        ApiProblem,
+        OrderRuleViolation,
+        InvalidOrder,
+        engine_errors.OrderNotFound,
+        engine_errors.RiskRejected,
+        engine_errors.OrderRejectedByExchange,
+        engine_errors.OrderNotCancelable,
+        engine_errors.ExchangeNotReached,
+        mexc_errors.MexcError,
+    ):
+        app.add_exception_handler(known, _on_problem)
+    app.add_exception_handler(Exception, _on_problem)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem answers of a route."""
+    from mexcbot.api.schemas import Problem
+
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem"}
+        for status in statuses
+    }

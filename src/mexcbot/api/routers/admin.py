@@ -1,0 +1,95 @@
+"""Admin routes: API tokens, the audit log and the running configuration (never its secrets)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from mexcbot.api.auth import create_token
+from mexcbot.api.context import AdminAccess, Ctx, audit_target
+from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.schemas import CreatedToken, CreateToken, TokenOut
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+_COMMON = problem_responses(401, 403, 422, 429)
+
+TokenName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreatedToken,
+    responses={**_COMMON, **problem_responses(409)},
+)
+async def create_api_token(
+    body: CreateToken, request: Request, ctx: Ctx, caller: AdminAccess
+) -> CreatedToken:
+    """Create a token; the response shows it once (only its hash is stored)."""
+    audit_target(request, body.name, audited=True)
+    stored, token = await create_token(ctx.uow_factory, body.name, body.role, actor=caller.name)
+    return CreatedToken(**TokenOut.of(stored).model_dump(), token=token)
+
+
+@router.get("/tokens", response_model=list[TokenOut], responses=_COMMON)
+async def list_api_tokens(ctx: Ctx, caller: AdminAccess) -> list[TokenOut]:
+    """Every token (name, role, dates), never the tokens themselves."""
+    async with ctx.uow_factory() as uow:
+        return [TokenOut.of(token) for token in await uow.tokens.list()]
+
+
+@router.delete(
+    "/tokens/{name}",
+    response_model=TokenOut,
+    responses={**_COMMON, **problem_responses(404)},
+)
+async def revoke_api_token(
+    name: TokenName, request: Request, ctx: Ctx, caller: AdminAccess
+) -> TokenOut:
+    """Revoke a token by name; it stops working at once."""
+    audit_target(request, name, audited=True)
+    async with ctx.uow_factory() as uow:
+        revoked = await uow.tokens.revoke(name)
+        token = await uow.tokens.get_by_name(name)
+        if not revoked or token is None:
+            raise ApiProblem(
+                404, "token_not_found", f"name: no active token named {name!r}", field="name"
+            )
+        await uow.audit.append(actor=caller.name, action="token.revoke", target=name, result="ok")
+        await uow.commit()
+    ctx.authority.forget(name)
+    return TokenOut.of(token)
+
+
+@router.get("/audit", responses=_COMMON)
+async def audit_log(
+    ctx: Ctx,
+    caller: AdminAccess,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    """Audit entries, newest first: who (token name) did what, to what, with which result."""
+    async with ctx.uow_factory() as uow:
+        entries = await uow.audit.recent(limit=limit, offset=offset)
+    return [
+        {
+            "time": entry.time.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "target": entry.target,
+            "result": entry.result,
+        }
+        for entry in entries
+    ]
+
+
+@router.get("/config", responses=_COMMON)
+async def configuration(ctx: Ctx, caller: AdminAccess) -> dict[str, Any]:
+    """The running configuration. Secrets show only whether they are set."""
+    settings = ctx.settings
+    shown = settings.model_dump(mode="json", exclude={"api_key", "api_secret", "database_url"})
+    shown["api_key_set"] = settings.api_key is not None
+    shown["mode"] = ctx.mode.value
+    shown["database"] = settings.database_url.split("://", 1)[0]
+    return shown

@@ -1,0 +1,134 @@
+"""Market data and account routes: tickers, order book, klines, symbols with rules, balances.
+
+Every symbol is checked against the cached exchangeInfo first, so an unknown one is a 404 that
+costs the exchange nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from mexcbot.api.context import Ctx, ReadAccess
+from mexcbot.api.errors import problem_responses
+from mexcbot.api.schemas import (
+    BalanceOut,
+    KlineOut,
+    OrderBookOut,
+    PriceLevelOut,
+    SymbolOut,
+    TickerOut,
+)
+from mexcbot.mexc.models import Ticker24h
+
+router = APIRouter(prefix="/api/v1", tags=["market"])
+
+SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,30}$", examples=["BTCUSDT"])]
+_COMMON = problem_responses(401, 403, 422, 429)
+_WITH_404 = {**_COMMON, **problem_responses(404)}
+
+
+class KlineInterval(StrEnum):
+    """MEXC's candle intervals (note 60m, not 1h)."""
+
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    M30 = "30m"
+    M60 = "60m"
+    H4 = "4h"
+    D1 = "1d"
+    W1 = "1W"
+    MONTH1 = "1M"
+
+
+def _ticker(ticker: Ticker24h) -> TickerOut:
+    return TickerOut(
+        symbol=ticker.symbol,
+        last_price=ticker.last_price,
+        bid_price=ticker.bid_price,
+        ask_price=ticker.ask_price,
+        high_price=ticker.high_price,
+        low_price=ticker.low_price,
+        volume=ticker.volume,
+        quote_volume=ticker.quote_volume,
+        price_change_percent=ticker.price_change_percent,
+    )
+
+
+@router.get("/market/tickers", response_model=list[TickerOut], responses=_COMMON)
+async def tickers(ctx: Ctx, caller: ReadAccess) -> list[TickerOut]:
+    """24-hour statistics of every symbol."""
+    return [_ticker(t) for t in await ctx.client.tickers_24h()]
+
+
+@router.get("/market/tickers/{symbol}", response_model=TickerOut, responses=_WITH_404)
+async def ticker(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> TickerOut:
+    """24-hour statistics of one symbol."""
+    await ctx.symbols.get(symbol)
+    return _ticker(await ctx.client.ticker_24h(symbol))
+
+
+@router.get("/market/depth/{symbol}", response_model=OrderBookOut, responses=_WITH_404)
+async def order_book(
+    symbol: SymbolPath,
+    ctx: Ctx,
+    caller: ReadAccess,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> OrderBookOut:
+    """The order book: best bids and asks first."""
+    await ctx.symbols.get(symbol)
+    book = await ctx.client.depth(symbol, limit)
+    return OrderBookOut(
+        symbol=symbol,
+        last_update_id=book.last_update_id,
+        bids=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.bids],
+        asks=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.asks],
+    )
+
+
+@router.get("/market/klines/{symbol}", response_model=list[KlineOut], responses=_WITH_404)
+async def klines(
+    symbol: SymbolPath,
+    ctx: Ctx,
+    caller: ReadAccess,
+    interval: KlineInterval = KlineInterval.M1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[KlineOut]:
+    """Candles, oldest first."""
+    await ctx.symbols.get(symbol)
+    rows = await ctx.client.klines(symbol, interval.value, limit=limit)
+    return [
+        KlineOut(
+            open_time=row.open_time,
+            open=row.open,
+            high=row.high,
+            low=row.low,
+            close=row.close,
+            volume=row.volume,
+            close_time=row.close_time,
+            quote_volume=row.quote_volume,
+        )
+        for row in rows
+    ]
+
+
+@router.get("/market/symbols", response_model=list[SymbolOut], responses=_COMMON)
+async def symbols(ctx: Ctx, caller: ReadAccess) -> list[SymbolOut]:
+    """Every symbol with its trading rules (precisions, minimum and maximum notional)."""
+    return [SymbolOut.of(rules) for rules in await ctx.symbols.all()]
+
+
+@router.get("/market/symbols/{symbol}", response_model=SymbolOut, responses=_WITH_404)
+async def symbol_rules(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> SymbolOut:
+    """One symbol's trading rules."""
+    return SymbolOut.of(await ctx.symbols.get(symbol))
+
+
+@router.get("/account/balances", response_model=list[BalanceOut], responses=_COMMON)
+async def balances(ctx: Ctx, caller: ReadAccess) -> list[BalanceOut]:
+    """Free and locked balance of every asset the account holds."""
+    account = await ctx.client.account()
+    return [BalanceOut(asset=b.asset, free=b.free, locked=b.locked) for b in account.balances]

@@ -1,0 +1,71 @@
+"""System routes: liveness, readiness, Prometheus metrics and the bot's status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from mexcbot.api.context import Credentials, Ctx, ReadAccess, principal
+from mexcbot.api.errors import problem_responses
+from mexcbot.api.schemas import Health, StatusOut
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """Liveness: the process answers. No token needed."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Still starting up"}},
+)
+async def ready(ctx: Ctx) -> Response:
+    """Readiness: 200 once migrations, clock sync, exchange info and the startup reconciliation
+    are done; 503 before. No token needed."""
+    if ctx.execution.ready:
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "starting"}, status_code=503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus metrics"},
+        **problem_responses(401, 403, 429),
+    },
+)
+async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Response:
+    """Prometheus metrics (all `mexcbot_*`). Needs a token unless MEXCBOT_METRICS_PUBLIC=true."""
+    if not ctx.settings.metrics_public:
+        await principal(request, ctx, credentials)
+    async with ctx.uow_factory() as uow:
+        ctx.metrics.open_orders.set(len(await uow.orders.list_open()))
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/v1/status", response_model=StatusOut, responses=problem_responses(401, 429))
+async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
+    """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, version."""
+    state = ctx.reconciliation
+    return StatusOut(
+        mode=ctx.mode.value,
+        version=ctx.version,
+        ready=ctx.execution.ready,
+        exchange_url=ctx.exchange_url,
+        exchange_reachable=await ctx.exchange_reachable(),
+        clock_offset_ms=ctx.client.time_offset_ms,
+        rate_limit_wait_seconds=ctx.client.rate_limit_wait_s,
+        reconciliation={
+            "runs": state.runs,
+            "last_finished_at": (
+                state.last_finished_at.isoformat() if state.last_finished_at else None
+            ),
+            "last_report": state.last_report,
+        },
+    )

@@ -1,0 +1,242 @@
+"""Trading routes under ``/api/v1/trades``: place, cancel, look up and list orders.
+
+An order's public id is its client order id (ours, also sent to MEXC as newClientOrderId); every
+route taking ``orderId`` also accepts MEXC's exchange order id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, status
+
+from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target
+from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.schemas import (
+    OrderOut,
+    OrderPageOut,
+    PlaceOrder,
+    PositiveAmount,
+    QuantityQuote,
+    Symbol,
+)
+from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderStatus
+from mexcbot.telemetry import order_context
+
+router = APIRouter(prefix="/api/v1/trades", tags=["trades"])
+
+SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,30}$", examples=["BTCUSDT"])]
+OrderIdPath = Annotated[
+    str,
+    Path(
+        alias="orderId",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Our client order id, or the exchange order id",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a request with the same key and it returns the first order",
+    ),
+]
+_COMMON = problem_responses(401, 403, 422, 429)
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    responses={**_COMMON, **problem_responses(400, 503)},
+    summary="Place an order",
+)
+async def place_order(
+    body: PlaceOrder,
+    request: Request,
+    ctx: Ctx,
+    caller: TradeAccess,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    try:
+        order = await ctx.execution.place(
+            symbol=body.symbol,
+            side=body.side,
+            type=body.type,
+            time_in_force=body.time_in_force,
+            quantity=body.quantity,
+            quote_amount=body.quote_amount,
+            price=body.price,
+            origin=OrderOrigin.USER,
+            origin_ref=caller.name,
+            idempotency_key=idempotency_key,
+        )
+    except Exception as exc:
+        ctx.metrics.count_order(_failure_outcome(exc))
+        rejected = getattr(exc, "order", None)
+        if rejected is not None:
+            audit_target(request, rejected.client_order_id)
+        raise
+    audit_target(request, order.client_order_id)
+    ctx.metrics.count_order(order.status.value.lower())
+    return OrderOut.of(order)
+
+
+def _failure_outcome(exc: Exception) -> str:
+    names = {
+        "OrderRejectedByExchange": "rejected",
+        "OrderRuleViolation": "invalid",
+        "InvalidOrder": "invalid",
+        "RiskRejected": "risk_rejected",
+        "ExchangeNotReached": "not_sent",
+    }
+    return names.get(type(exc).__name__, "error")
+
+
+@router.get(
+    "/orders/open/{symbol}",
+    response_model=list[OrderOut],
+    responses=_COMMON,
+    summary="Open orders of a symbol",
+)
+async def open_orders(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> list[OrderOut]:
+    return [OrderOut.of(order) for order in await ctx.execution.open_orders(symbol)]
+
+
+@router.get(
+    "/orders/history/{symbol}",
+    response_model=list[OrderOut],
+    responses=_COMMON,
+    summary="Orders of a symbol, newest first (offset paging)",
+)
+async def order_history(
+    symbol: SymbolPath,
+    ctx: Ctx,
+    caller: ReadAccess,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[OrderOut]:
+    orders = await ctx.execution.history(symbol, limit=limit, offset=offset)
+    return [OrderOut.of(order) for order in orders]
+
+
+@router.get(
+    "/orders/{symbol}/{orderId}",
+    response_model=OrderOut,
+    responses={**_COMMON, **problem_responses(404, 503)},
+    summary="One order, refreshed from the exchange",
+)
+async def get_order(
+    symbol: SymbolPath, order_id: OrderIdPath, ctx: Ctx, caller: ReadAccess
+) -> OrderOut:
+    with order_context(order_id):
+        return OrderOut.of(await ctx.execution.get(symbol, order_id))
+
+
+@router.delete(
+    "/orders/{symbol}/{orderId}",
+    response_model=OrderOut,
+    responses={**_COMMON, **problem_responses(404, 409, 503)},
+    summary="Cancel an order",
+)
+async def cancel_order(
+    symbol: SymbolPath, order_id: OrderIdPath, request: Request, ctx: Ctx, caller: TradeAccess
+) -> OrderOut:
+    audit_target(request, f"{symbol}/{order_id}")
+    with order_context(order_id):
+        order = await ctx.execution.cancel(symbol, order_id)
+    audit_target(request, order.client_order_id)
+    return OrderOut.of(order)
+
+
+@router.get(
+    "/orders",
+    response_model=OrderPageOut,
+    responses=_COMMON,
+    summary="Orders matching filters, newest first (cursor or offset paging)",
+)
+async def list_orders(
+    ctx: Ctx,
+    caller: ReadAccess,
+    order_status: Annotated[list[OrderStatus] | None, Query(alias="status")] = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; created at or after")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+    offset: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+) -> OrderPageOut:
+    if cursor is not None and offset is not None:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "cursor: give either cursor or offset, not both",
+            field="cursor",
+        )
+    if since is not None and since.tzinfo is None:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "since: needs a time zone, like 2024-05-01T12:00:00Z",
+            field="since",
+        )
+    if offset:
+        cursor = await _cursor_after(ctx, offset, order_status, symbol, since)
+        if cursor == _PAST_THE_END:
+            return OrderPageOut(orders=[], next_cursor=None)
+    page = await ctx.execution.list_orders(
+        status=order_status, symbol=symbol, since=since, limit=limit, cursor=cursor
+    )
+    return OrderPageOut(
+        orders=[OrderOut.of(order) for order in page.orders], next_cursor=page.next_cursor
+    )
+
+
+_PAST_THE_END = "past-the-end"
+
+
+async def _cursor_after(
+    ctx: Ctx,
+    offset: int,
+    order_status: list[OrderStatus] | None,
+    symbol: str | None,
+    since: datetime | None,
+) -> str | None:
+    """The cursor that skips ``offset`` matching orders: offset paging on top of the store's
+    cursor paging (which stays exact while orders are added, unlike OFFSET)."""
+    cursor: str | None = None
+    remaining = offset
+    while remaining > 0:
+        step = min(remaining, 1000)
+        page = await ctx.execution.list_orders(
+            status=order_status, symbol=symbol, since=since, limit=step, cursor=cursor
+        )
+        if page.next_cursor is None:
+            return _PAST_THE_END
+        cursor = page.next_cursor
+        remaining -= step
+    return cursor
+
+
+@router.get(
+    "/calculate/{symbol}",
+    response_model=QuantityQuote,
+    responses={**_COMMON, **problem_responses(404)},
+    summary="The quantity a quote amount buys or sells now, after the symbol's rounding",
+)
+async def calculate_quantity(
+    symbol: SymbolPath,
+    side: OrderSide,
+    amount: Annotated[PositiveAmount, Query(description="Quote amount, e.g. 100 (USDT)")],
+    ctx: Ctx,
+    caller: ReadAccess,
+) -> QuantityQuote:
+    await ctx.symbols.get(symbol)
+    quantity: Decimal = await ctx.execution.calculate_quantity(symbol, side, amount)
+    return QuantityQuote(symbol=symbol, side=side, quote_amount=amount, quantity=quantity)

@@ -1,0 +1,294 @@
+"""Request and response bodies of the REST API (pydantic v2), and their mapping from the domain.
+
+Every price, quantity and amount is a Decimal serialised as a JSON string ("0.1", never 0.1), the
+way MEXC sends them: a float would round money. Input numbers are accepted as strings or JSON
+numbers and parsed exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from mexcbot.domain.orders import Order, OrderOrigin, OrderSide, OrderStatus, OrderType, TimeInForce
+from mexcbot.domain.symbols import SymbolRules
+from mexcbot.store import ApiToken, TokenRole
+
+MAX_DECIMAL = Decimal("1e15")
+
+#: A Decimal that travels as a JSON string.
+Money = Annotated[
+    Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
+]
+#: A positive amount a user sends: a string or number, finite, > 0, at most 18 decimals.
+PositiveAmount = Annotated[
+    Decimal,
+    Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+]
+Symbol = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z0-9]{2,30}$",
+        description="Upper-case market symbol, like BTCUSDT",
+        examples=["BTCUSDT"],
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- problems ------------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    rule: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, with a stable ``code`` and the ``field`` at fault."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+    mexc_code: int | None = None
+    mexc_message: str | None = None
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+class PlaceOrder(_Strict):
+    """What to trade. LIMIT and LIMIT_MAKER need quantity and price; MARKET needs exactly one of
+    quantity or quote_amount (spend this much quote currency) and no price."""
+
+    symbol: Symbol
+    side: OrderSide
+    type: OrderType
+    time_in_force: TimeInForce = TimeInForce.GTC
+    quantity: PositiveAmount | None = None
+    quote_amount: PositiveAmount | None = None
+    price: PositiveAmount | None = None
+
+    @model_validator(mode="after")
+    def _amounts_fit_the_type(self) -> Self:
+        if self.type is OrderType.MARKET:
+            if (self.quantity is None) == (self.quote_amount is None):
+                raise ValueError("a MARKET order needs exactly one of quantity or quote_amount")
+            if self.price is not None:
+                raise ValueError("price must be empty for a MARKET order")
+        else:
+            if self.quantity is None or self.price is None:
+                raise ValueError(f"a {self.type} order needs both quantity and price")
+            if self.quote_amount is not None:
+                raise ValueError("quote_amount is only allowed for MARKET orders")
+        if self.type is OrderType.LIMIT_MAKER and self.time_in_force is not TimeInForce.GTC:
+            raise ValueError("time_in_force must be GTC for a LIMIT_MAKER order")
+        return self
+
+
+class OrderOut(BaseModel):
+    """An order: what was asked, and what the exchange reported."""
+
+    client_order_id: str = Field(description="Our id for the order (also MEXC's clientOrderId)")
+    exchange_order_id: str | None
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    time_in_force: TimeInForce
+    status: OrderStatus
+    quantity: Money | None
+    quote_amount: Money | None
+    price: Money | None
+    executed_qty: Money
+    cumulative_quote_qty: Money
+    avg_price: Money | None
+    fees: dict[str, Money]
+    origin: OrderOrigin
+    is_external: bool
+    created_at: datetime
+    exchange_updated_at: datetime | None
+    reject_code: int | None
+    reject_message: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        request = order.request
+        return cls(
+            client_order_id=order.client_order_id,
+            exchange_order_id=order.exchange_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            type=request.type,
+            time_in_force=request.time_in_force,
+            status=order.status,
+            quantity=request.quantity,
+            quote_amount=request.quote_amount,
+            price=request.price,
+            executed_qty=order.executed_qty,
+            cumulative_quote_qty=order.cumulative_quote_qty,
+            avg_price=order.avg_price,
+            fees=dict(order.fees),
+            origin=request.origin,
+            is_external=order.is_external,
+            created_at=order.created_at,
+            exchange_updated_at=order.exchange_updated_at,
+            reject_code=order.reject_code,
+            reject_message=order.reject_message,
+        )
+
+
+class OrderPageOut(BaseModel):
+    orders: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page")
+
+
+class QuantityQuote(BaseModel):
+    symbol: str
+    side: OrderSide
+    quote_amount: Money
+    quantity: Money = Field(description="What the quote amount buys/sells, after rounding")
+
+
+# --- market and account --------------------------------------------------------------------------
+
+
+class TickerOut(BaseModel):
+    symbol: str
+    last_price: Money | None
+    bid_price: Money | None
+    ask_price: Money | None
+    high_price: Money | None
+    low_price: Money | None
+    volume: Money | None
+    quote_volume: Money | None
+    price_change_percent: Money | None
+
+
+class PriceLevelOut(BaseModel):
+    price: Money
+    quantity: Money
+
+
+class OrderBookOut(BaseModel):
+    symbol: str
+    last_update_id: int
+    bids: list[PriceLevelOut]
+    asks: list[PriceLevelOut]
+
+
+class KlineOut(BaseModel):
+    open_time: int
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: Money
+    close_time: int
+    quote_volume: Money
+
+
+class SymbolOut(BaseModel):
+    symbol: str
+    base_asset: str
+    quote_asset: str
+    status: str
+    tradable: bool
+    quantity_precision: int
+    price_precision: int
+    min_quantity: Money
+    min_notional: Money
+    max_notional: Money | None
+    min_notional_market: Money
+    max_notional_market: Money | None
+    order_types: list[OrderType]
+    maker_commission: Money
+    taker_commission: Money
+
+    @classmethod
+    def of(cls, rules: SymbolRules) -> SymbolOut:
+        return cls(
+            symbol=rules.symbol,
+            base_asset=rules.base_asset,
+            quote_asset=rules.quote_asset,
+            status=rules.status.value,
+            tradable=rules.is_tradable,
+            quantity_precision=rules.quantity_precision,
+            price_precision=rules.price_precision,
+            min_quantity=rules.min_quantity,
+            min_notional=rules.min_notional,
+            max_notional=rules.max_notional,
+            min_notional_market=rules.min_notional_market,
+            max_notional_market=rules.max_notional_market,
+            order_types=sorted(rules.order_types),
+            maker_commission=rules.maker_commission,
+            taker_commission=rules.taker_commission,
+        )
+
+
+class BalanceOut(BaseModel):
+    asset: str
+    free: Money
+    locked: Money
+
+
+# --- system --------------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: str
+
+
+class StatusOut(BaseModel):
+    mode: str
+    version: str
+    ready: bool
+    exchange_url: str
+    exchange_reachable: bool
+    clock_offset_ms: int
+    rate_limit_wait_seconds: float = Field(description="Total time spent waiting for budget")
+    reconciliation: dict[str, Any]
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+
+class CreateToken(_Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: TokenRole
+
+
+class TokenOut(BaseModel):
+    name: str
+    role: TokenRole
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            name=token.name,
+            role=token.role,
+            created_at=token.created_at,
+            revoked_at=token.revoked_at,
+            last_used_at=token.last_used_at,
+        )
+
+
+class CreatedToken(TokenOut):
+    token: str = Field(description="The bearer token. Shown once: only its hash is stored")

@@ -1,0 +1,76 @@
+"""Errors the execution engine raises to its callers (the API maps them to HTTP statuses).
+
+- `OrderNotFound`: no order with that reference (404).
+- `InvalidOrder` / `OrderRuleViolation`: the request breaks a field rule or a symbol rule (422);
+  nothing was persisted or sent. Re-exported here so callers import one module.
+- `RiskRejected`: a risk limit refused the order (422/403); nothing persisted or sent.
+- `OrderRejectedByExchange`: the exchange refused the order; it is stored as REJECTED with the
+  exchange's code and message (4xx carrying `code`).
+- `ExchangeNotReached`: the order could not be sent at all; stored as REJECTED (503).
+- `OrderNotCancelable`: the order is already final, or still unresolved on the exchange (409).
+"""
+
+from __future__ import annotations
+
+from mexcbot.domain.orders import InvalidOrder, Order
+from mexcbot.domain.symbols import OrderRuleViolation
+
+
+class ExecutionError(Exception):
+    """Base of the engine's own errors."""
+
+
+class OrderNotFound(ExecutionError):
+    def __init__(self, symbol: str, order_ref: str) -> None:
+        super().__init__(f"no order {order_ref!r} on {symbol} (neither client nor exchange id)")
+        self.symbol = symbol
+        self.order_ref = order_ref
+
+
+class RiskRejected(ExecutionError):
+    """A risk limit refused the order; `limit` names the limit."""
+
+    def __init__(self, limit: str, detail: str) -> None:
+        super().__init__(f"risk limit {limit}: {detail}")
+        self.limit = limit
+        self.detail = detail
+
+
+class OrderRejectedByExchange(ExecutionError):
+    """The exchange refused the order; `order` is the stored REJECTED order."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            f"exchange rejected order {order.client_order_id}: "
+            f"code {order.reject_code}: {order.reject_message}"
+        )
+        self.order = order
+        self.code = order.reject_code
+        self.msg = order.reject_message or ""
+
+
+class ExchangeNotReached(ExecutionError):
+    """The order could not be sent (the connection never opened); it is stored as REJECTED."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(f"order {order.client_order_id} was not sent: {order.reject_message}")
+        self.order = order
+
+
+class OrderNotCancelable(ExecutionError):
+    def __init__(self, order: Order, reason: str) -> None:
+        super().__init__(f"order {order.client_order_id} cannot be canceled: {reason}")
+        self.order = order
+        self.reason = reason
+
+
+__all__ = [
+    "ExchangeNotReached",
+    "ExecutionError",
+    "InvalidOrder",
+    "OrderNotCancelable",
+    "OrderNotFound",
+    "OrderRejectedByExchange",
+    "OrderRuleViolation",
+    "RiskRejected",
+]

@@ -1,0 +1,485 @@
+"""ExecutionService: place, cancel and track orders so that none is ever lost.
+
+Placing follows principles 1-3 of the architecture:
+
+1. validate and quantize against the symbol's rules, then the risk policy: a refused order leaves
+   nothing behind (no row, no request);
+2. persist the order as PENDING_NEW with its client order id and COMMIT;
+3. submit; persist the outcome: NEW with the exchange id, or REJECTED with MEXC's code, or UNKNOWN
+   when the outcome is unknown (timeout, 5xx, dropped connection). An UNKNOWN order is resolved at
+   once by querying its client order id a few times; if the exchange still has no such order after
+   the grace period it was never received and becomes REJECTED (-2013). It is never re-sent.
+
+`place` RAISES `OrderRejectedByExchange` for an exchange refusal (the REJECTED order is stored and
+carried by the error, with `code` and `msg`), so callers cannot mistake a refusal for a success.
+It RETURNS an UNKNOWN order when even the resolution queries failed: reconciliation finishes the
+job, and the caller should show the order as pending. The returned order of an accepted MARKET
+order is NEW: its executions arrive by `get()`, the stream or reconciliation (no extra round trip
+on the hot path).
+
+The submit and the recording of its outcome run shielded from cancellation: an API request that
+is cancelled mid-submit does not leave an order half-recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+
+from mexcbot.domain.orders import (
+    InvalidOrder,
+    Order,
+    OrderOrigin,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    client_order_id_for,
+)
+from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
+from mexcbot.engine.errors import (
+    ExchangeNotReached,
+    OrderNotCancelable,
+    OrderNotFound,
+    OrderRejectedByExchange,
+)
+from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.order_sync import SYSTEM_ACTOR, OrderSync, age_seconds
+from mexcbot.engine.ports import (
+    Exchange,
+    ExchangeOrderMissing,
+    ExchangeRejection,
+    ExchangeUnreachable,
+    SubmitNotSent,
+    SubmitOutcomeUnknown,
+)
+from mexcbot.engine.reconciliation import (
+    NEVER_RECEIVED_CODE,
+    NEVER_RECEIVED_MESSAGE,
+    Reconciler,
+    ReconciliationReport,
+)
+from mexcbot.engine.risk import AllowAll, RiskContext, RiskPolicy
+from mexcbot.store import DuplicateClientOrderId, OrderPage, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: Pauses between the queries that resolve an UNKNOWN submit (seconds).
+DEFAULT_RESOLVE_DELAYS = (0.1, 0.3, 0.6, 1.0)
+#: An order the exchange does not show this long after it was persisted was never received.
+DEFAULT_NEVER_RECEIVED_GRACE = 2.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ExecutionService:
+    """The one entry point for trading. Build one per process (in `app.py`)."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        events: EventBus,
+        risk: RiskPolicy | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        resolve_delays: tuple[float, ...] = DEFAULT_RESOLVE_DELAYS,
+        never_received_grace: float = DEFAULT_NEVER_RECEIVED_GRACE,
+        symbols: Collection[str] = (),
+    ) -> None:
+        """`symbols` are scanned for external orders even before the bot traded them."""
+        self._exchange = exchange
+        self._uow_factory = uow_factory
+        self._events = events
+        self._risk: RiskPolicy = risk or AllowAll()
+        self._clock = clock
+        self._resolve_delays = resolve_delays
+        self._grace = never_received_grace
+        self._rules: dict[str, SymbolRules] = {}
+        self._in_flight: set[str] = set()
+        self._sync = OrderSync(exchange, uow_factory, events)
+        self._reconciler = Reconciler(
+            exchange,
+            uow_factory,
+            self._sync,
+            clock=clock,
+            never_received_grace=never_received_grace,
+            in_flight=lambda: self._in_flight,
+            symbols=symbols,
+        )
+        self.ready = False
+        self.last_reconciliation: ReconciliationReport | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> ReconciliationReport:
+        """Sync the clock, load the symbol rules, reconcile; then `ready` is True."""
+        await self._exchange.sync_time()
+        await self.refresh_rules()
+        report = await self.reconcile()
+        self.ready = True
+        return report
+
+    async def refresh_rules(self, symbols: Collection[str] | None = None) -> None:
+        """Reload trading rules from the exchange (all symbols when None)."""
+        for rules in await self._exchange.symbol_rules(sorted(symbols) if symbols else None):
+            self._rules[rules.symbol] = rules
+
+    async def reconcile(self) -> ReconciliationReport:
+        report = await self._reconciler.reconcile()
+        self.last_reconciliation = report
+        self._events.publish(ReconciliationFinished(report))
+        return report
+
+    async def run_reconciliation_loop(self, interval: float) -> None:
+        """Reconcile every `interval` seconds until cancelled; a failed pass is logged only."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconciliation failed; retrying in %s s", interval)
+
+    # --- placing -----------------------------------------------------------------------------
+
+    async def place(
+        self,
+        *,
+        symbol: str,
+        side: OrderSide,
+        type: OrderType,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        quantity: Decimal | None = None,
+        quote_amount: Decimal | None = None,
+        price: Decimal | None = None,
+        origin: OrderOrigin = OrderOrigin.USER,
+        origin_ref: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """Place one order (see the module docstring for outcomes and errors).
+
+        With `idempotency_key` the client order id is derived from it, and a second call with the
+        same key returns the first order instead of placing another.
+        """
+        if idempotency_key is not None:
+            existing = await self._stored(client_order_id_for(idempotency_key))
+            if existing is not None:
+                return existing
+        order = await self._new_order(
+            symbol=symbol,
+            side=side,
+            type=type,
+            time_in_force=time_in_force,
+            quantity=quantity,
+            quote_amount=quote_amount,
+            price=price,
+            origin=origin,
+            origin_ref=origin_ref,
+            idempotency_key=idempotency_key,
+        )
+        async with self._uow_factory() as uow:
+            try:
+                await uow.orders.add(order)
+            except DuplicateClientOrderId:
+                existing = await uow.orders.get_by_client_id(order.client_order_id)
+                if existing is None:  # pragma: no cover - the insert just said it exists
+                    raise
+                return existing
+            await uow.audit.append(
+                actor=origin_ref or SYSTEM_ACTOR,
+                action="order.place",
+                result=order.status.value,
+                target=order.client_order_id,
+                detail=_describe(order),
+            )
+            self._in_flight.add(order.client_order_id)
+            try:
+                await uow.commit()
+            except BaseException:
+                self._in_flight.discard(order.client_order_id)
+                raise
+        self._events.publish(OrderUpdated(order, OrderUpdateKind.CREATED))
+        return await asyncio.shield(self._submit(order))
+
+    async def _new_order(
+        self,
+        *,
+        symbol: str,
+        side: OrderSide,
+        type: OrderType,
+        time_in_force: TimeInForce,
+        quantity: Decimal | None,
+        quote_amount: Decimal | None,
+        price: Decimal | None,
+        origin: OrderOrigin,
+        origin_ref: str | None,
+        idempotency_key: str | None,
+    ) -> Order:
+        """The validated, quantized PENDING_NEW order; raises before anything is stored."""
+        rules = await self._rules_for(symbol)
+        if quantity is not None:
+            quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
+        if price is not None:
+            price = _positive(rules, "price", rules.quantize_price(price, side), price)
+        if quote_amount is not None:
+            quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
+            quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
+        order = Order.place(
+            symbol=symbol,
+            side=side,
+            type=type,
+            created_at=self._clock(),
+            quantity=quantity,
+            quote_amount=quote_amount,
+            price=price,
+            time_in_force=time_in_force,
+            idempotency_key=idempotency_key,
+            origin=origin,
+            origin_ref=origin_ref,
+        )
+        rules.validate(
+            side,
+            type,
+            time_in_force,
+            quantity=quantity,
+            quote_order_qty=quote_amount,
+            price=price,
+        )
+        self._risk.check(order.request, RiskContext(rules=rules, now=self._clock()))
+        return order
+
+    async def _submit(self, order: Order) -> Order:
+        cid = order.client_order_id
+        try:
+            ack = await self._exchange.submit(order.request)
+        except ExchangeRejection as exc:
+            self._rules.pop(order.symbol, None)  # the rules may have changed: reload next time
+            code, message = exc.code, exc.message
+            outcome = await self._sync.mutate(
+                cid,
+                lambda o: o.reject(code, message),
+                kind=OrderUpdateKind.REJECTED,
+                action="order.reject",
+                detail=f"exchange code {exc.code}",
+            )
+            raise OrderRejectedByExchange(outcome.order) from None
+        except SubmitNotSent as exc:
+            reason = f"not sent: {exc}"
+            outcome = await self._sync.mutate(
+                cid,
+                lambda o: o.reject(None, reason),
+                kind=OrderUpdateKind.REJECTED,
+                action="order.reject",
+                detail="exchange not reached",
+            )
+            raise ExchangeNotReached(outcome.order) from None
+        except SubmitOutcomeUnknown as exc:
+            why = exc.reason
+            await self._sync.mutate(
+                cid,
+                lambda o: o.mark_unknown(why),
+                kind=OrderUpdateKind.UNKNOWN,
+                action="order.unknown",
+                detail=why,
+            )
+            return await self._resolve_unknown(cid)
+        finally:
+            self._in_flight.discard(cid)
+        outcome = await self._sync.mutate(
+            cid,
+            lambda o: o.acknowledge(ack.exchange_order_id, ack.at),
+            kind=OrderUpdateKind.ACKNOWLEDGED,
+            action=None,
+        )
+        return outcome.order
+
+    async def _resolve_unknown(self, client_order_id: str) -> Order:
+        """Query the order a few times; never re-send it."""
+        order = await self._stored_or_fail(client_order_id)
+        for attempt, delay in enumerate(self._resolve_delays):
+            await asyncio.sleep(delay)
+            try:
+                return (await self._sync.refresh(order, action="order.resolve")).order
+            except ExchangeOrderMissing:
+                last = attempt == len(self._resolve_delays) - 1
+                if last and age_seconds(order, self._clock()) >= self._grace:
+                    outcome = await self._sync.mutate(
+                        client_order_id,
+                        lambda o: (
+                            o.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
+                            if o.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
+                            else False
+                        ),
+                        kind=OrderUpdateKind.REJECTED,
+                        action="order.resolve",
+                        detail="not on the exchange after the grace period: never received",
+                    )
+                    return outcome.order
+            except ExchangeUnreachable as exc:
+                log.warning("resolving %s: exchange unreachable: %s", client_order_id, exc)
+        return await self._stored_or_fail(client_order_id)
+
+    # --- cancelling and reading --------------------------------------------------------------
+
+    async def cancel(self, symbol: str, order_ref: str) -> Order:
+        """Cancel by client or exchange order id; returns the order as the exchange left it.
+
+        Raises `OrderNotFound`, or `OrderNotCancelable` when the order is final (e.g. it filled
+        first) or the exchange does not have it (yet). If the cancel's outcome is unknown the
+        returned order shows the exchange's state after a query (possibly still open).
+        """
+        order = await self._find(symbol, order_ref)
+        if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
+            order = await self.get(symbol, order.client_order_id)
+            if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
+                raise OrderNotCancelable(order, "the exchange does not show the order yet")
+        if order.is_terminal:
+            raise OrderNotCancelable(order, f"it is already {order.status}")
+        ids = _exchange_ref(order)
+        try:
+            report = await self._exchange.cancel(symbol, **ids)
+        except (ExchangeOrderMissing, SubmitOutcomeUnknown, ExchangeUnreachable) as exc:
+            log.info("cancel %s: %s; querying", order.client_order_id, exc)
+            refreshed = await self.get(symbol, order.client_order_id)
+            if isinstance(exc, ExchangeOrderMissing) and not refreshed.is_terminal:
+                raise OrderNotCancelable(refreshed, "the exchange has no open order") from None
+            return refreshed
+        except ExchangeRejection as exc:
+            raise OrderNotCancelable(order, f"exchange refused: {exc.code} {exc.message}") from None
+        trades = await self._sync.trades_for(order, report)
+        outcome = await self._sync.apply(
+            order.client_order_id,
+            report,
+            trades,
+            kind=OrderUpdateKind.CANCELED,
+            action="order.cancel",
+        )
+        return outcome.order
+
+    async def get(self, symbol: str, order_ref: str, *, refresh: bool = True) -> Order:
+        """The order by client or exchange id; `refresh` merges the exchange's current report
+        and new fills first (only for orders that are not final). `OrderNotFound` if unknown."""
+        order = await self._find(symbol, order_ref)
+        if not refresh or order.is_terminal or order.client_order_id in self._in_flight:
+            return order
+        try:
+            return (await self._sync.refresh(order)).order
+        except ExchangeOrderMissing:
+            unresolved = order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
+            if unresolved and age_seconds(order, self._clock()) >= self._grace:
+                report = ReconciliationReport(started_at=self._clock())
+                await self._reconciler.resolve(order, report, final=True)
+                return await self._stored_or_fail(order.client_order_id)
+            return order
+        except ExchangeUnreachable as exc:
+            log.warning("refresh %s: exchange unreachable: %s", order.client_order_id, exc)
+            return order
+
+    async def open_orders(self, symbol: str) -> list[Order]:
+        """Orders resting on the exchange as far as the database knows (kept current by
+        reconciliation and `get`)."""
+        async with self._uow_factory() as uow:
+            return await uow.orders.list_open(symbol)
+
+    async def history(self, symbol: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
+        async with self._uow_factory() as uow:
+            return await uow.orders.history(symbol, limit=limit, offset=offset)
+
+    async def list_orders(
+        self,
+        *,
+        status: OrderStatus | Collection[OrderStatus] | None = None,
+        symbol: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> OrderPage:
+        """Orders newest first, cursor-paged (`OrderPage.next_cursor`)."""
+        statuses = [status] if isinstance(status, OrderStatus) else status
+        async with self._uow_factory() as uow:
+            return await uow.orders.list(
+                status=statuses, symbol=symbol, since=since, limit=limit, cursor=cursor
+            )
+
+    async def calculate_quantity(
+        self, symbol: str, side: OrderSide, quote_amount: Decimal
+    ) -> Decimal:
+        """The largest valid quantity `quote_amount` buys (BUY, at the best ask) or that sells
+        for about `quote_amount` (SELL, at the best bid); the last price when the book is empty."""
+        if not (quote_amount.is_finite() and quote_amount > 0):
+            raise InvalidOrder(f"quote_amount must be a positive number; got {quote_amount}")
+        rules = await self._rules_for(symbol)
+        quote = await self._exchange.price_quote(symbol)
+        price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last
+        if price is None or price <= 0:
+            raise InvalidOrder(f"symbol {symbol} has no price to convert quote_amount with")
+        quantity = rules.quantity_for_quote(quote_amount, price)
+        if quantity <= 0 or quantity < rules.min_quantity:
+            raise OrderRuleViolation(
+                symbol,
+                "quote_amount",
+                "min_quantity",
+                f"{quote_amount} buys {quantity} at {price}, below minimum {rules.min_quantity}",
+            )
+        return quantity
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _rules_for(self, symbol: str) -> SymbolRules:
+        rules = self._rules.get(symbol)
+        if rules is None:
+            try:
+                fetched = await self._exchange.symbol_rules([symbol])
+            except ExchangeUnreachable as exc:
+                raise InvalidOrder(f"symbol {symbol}: trading rules unavailable ({exc})") from None
+            for item in fetched:
+                self._rules[item.symbol] = item
+            rules = self._rules.get(symbol)
+        if rules is None:
+            raise InvalidOrder(f"symbol {symbol} is not listed on the exchange")
+        return rules
+
+    async def _stored(self, client_order_id: str) -> Order | None:
+        async with self._uow_factory() as uow:
+            return await uow.orders.get_by_client_id(client_order_id)
+
+    async def _stored_or_fail(self, client_order_id: str) -> Order:
+        order = await self._stored(client_order_id)
+        if order is None:
+            raise OrderNotFound("?", client_order_id)
+        return order
+
+    async def _find(self, symbol: str, order_ref: str) -> Order:
+        async with self._uow_factory() as uow:
+            order = await uow.orders.get_by_client_id(order_ref)
+            if order is None or order.symbol != symbol:
+                order = await uow.orders.get_by_exchange_id(order_ref, symbol)
+        if order is None:
+            raise OrderNotFound(symbol, order_ref)
+        return order
+
+
+def _positive(rules: SymbolRules, name: str, quantized: Decimal, given: Decimal) -> Decimal:
+    if not quantized.is_finite() or quantized <= 0:
+        raise OrderRuleViolation(
+            rules.symbol, name, "positive_after_rounding", f"{given} rounds to {quantized}"
+        )
+    return quantized
+
+
+def _exchange_ref(order: Order) -> dict[str, str | None]:
+    if order.is_external and order.exchange_order_id is not None:
+        return {"exchange_order_id": order.exchange_order_id}
+    return {"client_order_id": order.client_order_id}
+
+
+def _describe(order: Order) -> str:
+    r = order.request
+    amount = f"qty {r.quantity}" if r.quantity is not None else f"quote {r.quote_amount}"
+    price = f" @ {r.price}" if r.price is not None else ""
+    return f"{r.side} {r.type} {r.symbol} {amount}{price} {r.time_in_force}"

@@ -1,0 +1,251 @@
+"""Bringing stored orders in line with the exchange: one exchange report, one transaction.
+
+Both the live path (`ExecutionService.get/cancel`, resolving an unknown submit) and reconciliation
+merge exchange reports through here, so there is exactly one way an order's state moves: load the
+order with a row lock, apply the report (a monotonic merge, see `Order.apply_exchange_update`),
+store the fills that are new (unique per exchange trade id, so replays are harmless), append an
+audit entry, commit, then publish. A concurrent writer (the optimistic version check) makes the
+whole step start over from a fresh read; exchange calls never happen inside a transaction (on
+SQLite every transaction holds the write lock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mexcbot.domain.orders import Fill, IllegalTransition, Order, OrderStatus
+from mexcbot.engine.events import EventBus, FillRecorded, OrderUpdated, OrderUpdateKind
+from mexcbot.engine.ports import Exchange, OrderReport, TradeReport
+from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+_CONCURRENCY_RETRIES = 5
+
+#: A change to an order inside a transaction; returns whether it changed anything.
+Mutation = Callable[[Order], bool]
+
+
+class OrderVanished(Exception):
+    """The order row disappeared between two reads (only possible if someone deleted it)."""
+
+
+@dataclass(slots=True)
+class SyncOutcome:
+    """What one synchronisation step did."""
+
+    order: Order
+    changed: bool = False
+    previous_status: OrderStatus | None = None
+    new_fills: list[Fill] = field(default_factory=list)
+    contradiction: str | None = None
+
+
+def fill_from_trade(order: Order, trade: TradeReport) -> Fill:
+    return Fill(
+        exchange_trade_id=trade.trade_id,
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        price=trade.price,
+        qty=trade.qty,
+        quote_qty=trade.quote_qty,
+        commission=trade.commission,
+        commission_asset=trade.commission_asset,
+        is_maker=trade.is_maker,
+        time=trade.at,
+    )
+
+
+def merge_report(order: Order, report: OrderReport) -> bool:
+    """Apply `report` to `order`; True if it changed. The order must not be REJECTED."""
+    changed = False
+    if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN) or (
+        order.exchange_order_id is None
+    ):
+        changed = order.acknowledge(report.exchange_order_id, report.created_at)
+    if report.status is None:
+        return changed
+    return (
+        order.apply_exchange_update(
+            report.status,
+            report.executed_qty,
+            report.cumulative_quote_qty,
+            report.updated_at,
+            exchange_order_id=report.exchange_order_id,
+        )
+        or changed
+    )
+
+
+class OrderSync:
+    """Transactions that change one order, and the events that follow them."""
+
+    def __init__(
+        self, exchange: Exchange, uow_factory: Callable[[], UnitOfWork], events: EventBus
+    ) -> None:
+        self._exchange = exchange
+        self._uow_factory = uow_factory
+        self._events = events
+
+    async def query(self, order: Order) -> OrderReport:
+        """The exchange's report of `order`: by client id, or by exchange id for an imported
+        order whose client id was derived (the exchange does not know it)."""
+        if order.is_external and order.exchange_order_id is not None:
+            return await self._exchange.query(
+                order.symbol, exchange_order_id=order.exchange_order_id
+            )
+        return await self._exchange.query(order.symbol, client_order_id=order.client_order_id)
+
+    async def trades_for(self, order: Order, report: OrderReport) -> list[TradeReport]:
+        """The order's trades, fetched only when the report shows executions not yet stored
+        (fills and executed quantity always commit together, so stored qty implies stored fills)."""
+        if report.executed_qty <= order.executed_qty:
+            return []
+        return await self._exchange.trades(order.symbol, report.exchange_order_id)
+
+    async def refresh(self, order: Order, *, action: str = "order.refresh") -> SyncOutcome:
+        """Query the exchange for `order` and merge the answer with its new fills.
+
+        Raises `ExchangeOrderMissing` / `ExchangeUnreachable` from the port unchanged.
+        """
+        report = await self.query(order)
+        trades = await self.trades_for(order, report)
+        return await self.apply(order.client_order_id, report, trades, action=action)
+
+    async def mutate(
+        self,
+        client_order_id: str,
+        mutation: Mutation,
+        *,
+        kind: OrderUpdateKind,
+        action: str | None,
+        detail: str | None = None,
+    ) -> SyncOutcome:
+        """Load, `mutation`, audit (unless `action` is None) and commit in one transaction;
+        publish if it changed."""
+        for _attempt in range(_CONCURRENCY_RETRIES):
+            async with self._uow_factory() as uow:
+                order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
+                if order is None:
+                    raise OrderVanished(client_order_id)
+                previous = order.status
+                if not mutation(order):
+                    return SyncOutcome(order, previous_status=previous)
+                if action is not None:
+                    await uow.audit.append(
+                        actor=SYSTEM_ACTOR,
+                        action=action,
+                        result=order.status.value,
+                        target=client_order_id,
+                        detail=detail,
+                    )
+                try:
+                    await uow.commit()
+                except ConcurrentOrderUpdate:
+                    continue
+            self._events.publish(OrderUpdated(order, kind))
+            return SyncOutcome(order, changed=True, previous_status=previous)
+        raise ConcurrentOrderUpdate(client_order_id)
+
+    async def apply(
+        self,
+        client_order_id: str,
+        report: OrderReport,
+        trades: Sequence[TradeReport] = (),
+        *,
+        kind: OrderUpdateKind = OrderUpdateKind.EXCHANGE_UPDATE,
+        action: str = "order.sync",
+    ) -> SyncOutcome:
+        """Merge one exchange report and the order's trades; all of it commits together."""
+        for _attempt in range(_CONCURRENCY_RETRIES):
+            async with self._uow_factory() as uow:
+                order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
+                if order is None:
+                    raise OrderVanished(client_order_id)
+                outcome = SyncOutcome(order, previous_status=order.status)
+                if order.status is OrderStatus.REJECTED:
+                    outcome.contradiction = (
+                        f"stored as REJECTED but the exchange has it as {report.status} "
+                        f"(exchange id {report.exchange_order_id})"
+                    )
+                    log.error("order %s: %s", client_order_id, outcome.contradiction)
+                    return outcome
+                try:
+                    outcome.changed = merge_report(order, report)
+                except (IllegalTransition, ValueError) as exc:
+                    outcome.contradiction = str(exc)
+                    log.error("order %s: report not applicable: %s", client_order_id, exc)
+                    return outcome
+                for trade in trades:
+                    if trade.exchange_order_id != order.exchange_order_id:
+                        continue
+                    fill = fill_from_trade(order, trade)
+                    if await uow.fills.add_if_new(fill):
+                        order.record_fill(fill)
+                        outcome.new_fills.append(fill)
+                if not outcome.changed and not outcome.new_fills:
+                    return outcome
+                await uow.audit.append(
+                    actor=SYSTEM_ACTOR,
+                    action=action,
+                    result=order.status.value,
+                    target=client_order_id,
+                    detail=_detail(outcome, report),
+                )
+                try:
+                    await uow.commit()
+                except ConcurrentOrderUpdate:
+                    continue
+            self.publish(outcome, kind)
+            return outcome
+        raise ConcurrentOrderUpdate(client_order_id)
+
+    async def import_external(
+        self, order: Order, report: OrderReport, trades: Sequence[TradeReport]
+    ) -> SyncOutcome | None:
+        """Store an order found on the exchange; None if it is already stored (a race)."""
+        merge_report(order, report)
+        outcome = SyncOutcome(order, changed=True, previous_status=None)
+        async with self._uow_factory() as uow:
+            try:
+                await uow.orders.add(order)
+            except DuplicateClientOrderId:
+                return None
+            for trade in trades:
+                fill = fill_from_trade(order, trade)
+                if await uow.fills.add_if_new(fill):
+                    order.record_fill(fill)
+                    outcome.new_fills.append(fill)
+            await uow.audit.append(
+                actor=SYSTEM_ACTOR,
+                action="order.import_external",
+                result=order.status.value,
+                target=order.client_order_id,
+                detail=f"exchange id {report.exchange_order_id}",
+            )
+            await uow.commit()
+        self.publish(outcome, OrderUpdateKind.IMPORTED)
+        return outcome
+
+    def publish(self, outcome: SyncOutcome, kind: OrderUpdateKind) -> None:
+        if outcome.changed:
+            self._events.publish(OrderUpdated(outcome.order, kind))
+        for fill in outcome.new_fills:
+            self._events.publish(FillRecorded(outcome.order, fill))
+
+
+def _detail(outcome: SyncOutcome, report: OrderReport) -> str:
+    status = outcome.order.status
+    moved = f"{outcome.previous_status}->{status}" if outcome.previous_status else str(status)
+    return (
+        f"{moved} executed {report.executed_qty} exchange id {report.exchange_order_id}"
+        f" new fills {len(outcome.new_fills)}"
+    )
+
+
+def age_seconds(order: Order, now: datetime) -> float:
+    return (now - order.created_at).total_seconds()

@@ -1,0 +1,285 @@
+"""Reconciliation: make the database agree with the exchange, order by order.
+
+Crash-only: the bot runs this at every start and periodically, and it is the same code that
+recovers from a crash at any instant. It
+
+1. resolves every non-terminal order (PENDING_NEW, UNKNOWN, NEW, PARTIALLY_FILLED) by querying its
+   client order id; executions come with their fills (myTrades by order id, stored once per trade
+   id). An order the exchange does not have after a grace period was never received and becomes
+   REJECTED (-2013): it is never re-sent, because a re-send is a new decision, not a recovery.
+   PENDING_NEW orders this process is submitting right now are left to their submitter.
+2. scans the open and recent orders of every symbol the bot trades: an order the database does
+   not know is imported as external; a known order whose stored state lags is corrected.
+
+Every correction is one transaction (order + fills + audit entry) and is counted in the
+`ReconciliationReport` so the metrics can show discrepancies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from mexcbot.domain.orders import InvalidOrder, Order, OrderStatus
+from mexcbot.engine.events import OrderUpdateKind
+from mexcbot.engine.order_sync import OrderSync, SyncOutcome, age_seconds
+from mexcbot.engine.ports import (
+    Exchange,
+    ExchangeOrderMissing,
+    ExchangeUnreachable,
+    OrderReport,
+)
+from mexcbot.store import UnitOfWork, tables
+
+log = logging.getLogger(__name__)
+
+NEVER_RECEIVED_CODE = -2013
+NEVER_RECEIVED_MESSAGE = "order does not exist on the exchange: it was never received"
+_UNRESOLVED = frozenset({OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN})
+#: How far back the database is compared with the exchange's recent orders (allOrders: 24 h).
+_RECENT_WINDOW = timedelta(days=2)
+_PAGE = 1000
+
+
+@dataclass(slots=True)
+class ReconciliationReport:
+    """What one reconciliation found and fixed; every count but `orders_checked` is a
+    discrepancy between the database and the exchange."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    orders_checked: int = 0
+    resolved_unknown: int = 0
+    rejected_never_received: int = 0
+    status_corrections: int = 0
+    quantity_corrections: int = 0
+    fills_recorded: int = 0
+    imported_external: int = 0
+    contradictions: int = 0
+    missing_on_exchange: int = 0
+    unresolved: int = 0
+    errors: int = 0
+    symbols: list[str] = field(default_factory=list)
+
+    @property
+    def discrepancies(self) -> int:
+        return (
+            self.resolved_unknown
+            + self.rejected_never_received
+            + self.status_corrections
+            + self.quantity_corrections
+            + self.imported_external
+            + self.contradictions
+            + self.missing_on_exchange
+        )
+
+
+class Reconciler:
+    """One reconciliation pass at a time (a lock serialises overlapping calls)."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        uow_factory: Callable[[], UnitOfWork],
+        sync: OrderSync,
+        *,
+        clock: Callable[[], datetime],
+        never_received_grace: float,
+        in_flight: Callable[[], Collection[str]] = frozenset,
+        symbols: Iterable[str] = (),
+    ) -> None:
+        self._exchange = exchange
+        self._uow_factory = uow_factory
+        self._sync = sync
+        self._clock = clock
+        self._grace = never_received_grace
+        self._in_flight = in_flight
+        self._extra_symbols = tuple(symbols)
+        self._lock = asyncio.Lock()
+
+    async def reconcile(self) -> ReconciliationReport:
+        async with self._lock:
+            report = ReconciliationReport(started_at=self._clock())
+            async with self._uow_factory() as uow:
+                pending = await uow.orders.list_non_terminal()
+                rows = await uow.connection.execute(select(tables.orders.c.symbol).distinct())
+                symbols = sorted({row[0] for row in rows} | set(self._extra_symbols))
+            report.symbols = symbols
+            young = [o for o in pending if not await self.resolve(o, report, final=False)]
+            if young:
+                oldest_age = min(age_seconds(o, self._clock()) for o in young)
+                await asyncio.sleep(max(0.0, self._grace - oldest_age))
+                for order in young:
+                    await self.resolve(order, report, final=True)
+            for symbol in symbols:
+                await self._scan_symbol(symbol, report)
+            async with self._uow_factory() as uow:
+                left = await uow.orders.list_non_terminal()
+            report.unresolved = sum(1 for o in left if o.status in _UNRESOLVED)
+            report.finished_at = self._clock()
+            return report
+
+    async def resolve(self, order: Order, report: ReconciliationReport, *, final: bool) -> bool:
+        """Bring one non-terminal order up to date. False when it is a PENDING_NEW/UNKNOWN
+        order the exchange does not show yet and the grace period has not passed (and `final`
+        is False): the caller retries it later."""
+        if order.client_order_id in self._in_flight():
+            return True
+        report.orders_checked += 1
+        try:
+            exchange_report = await self._sync.query(order)
+        except ExchangeOrderMissing:
+            return await self._missing(order, report, final=final)
+        except ExchangeUnreachable as exc:
+            report.errors += 1
+            log.warning("reconcile %s: exchange unreachable: %s", order.client_order_id, exc)
+            return True
+        await self._apply(order, exchange_report, report)
+        return True
+
+    async def _missing(self, order: Order, report: ReconciliationReport, *, final: bool) -> bool:
+        if order.status not in _UNRESOLVED:
+            report.missing_on_exchange += 1
+            log.warning(
+                "order %s is %s in the database but unknown to the exchange",
+                order.client_order_id,
+                order.status,
+            )
+            return True
+        if age_seconds(order, self._clock()) < self._grace and not final:
+            return False
+        outcome = await self._sync.mutate(
+            order.client_order_id,
+            lambda o: (
+                o.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
+                if o.status in _UNRESOLVED
+                else False
+            ),
+            kind=OrderUpdateKind.REJECTED,
+            action="order.reconcile",
+            detail="not on the exchange after the grace period: never received",
+        )
+        if outcome.changed:
+            report.rejected_never_received += 1
+        return True
+
+    async def _apply(
+        self, order: Order, exchange_report: OrderReport, report: ReconciliationReport
+    ) -> SyncOutcome:
+        try:
+            trades = await self._sync.trades_for(order, exchange_report)
+        except ExchangeUnreachable:
+            report.errors += 1
+            trades = []
+        outcome = await self._sync.apply(
+            order.client_order_id, exchange_report, trades, action="order.reconcile"
+        )
+        self._count(outcome, report)
+        return outcome
+
+    @staticmethod
+    def _count(outcome: SyncOutcome, report: ReconciliationReport) -> None:
+        report.fills_recorded += len(outcome.new_fills)
+        if outcome.contradiction is not None:
+            report.contradictions += 1
+        elif not outcome.changed:
+            return
+        elif outcome.previous_status in _UNRESOLVED:
+            report.resolved_unknown += 1
+        elif outcome.previous_status is not outcome.order.status:
+            report.status_corrections += 1
+        else:
+            report.quantity_corrections += 1
+
+    async def _scan_symbol(self, symbol: str, report: ReconciliationReport) -> None:
+        try:
+            recent = await self._exchange.recent_orders(symbol)
+            open_now = await self._exchange.open_orders(symbol)
+        except ExchangeUnreachable as exc:
+            report.errors += 1
+            log.warning("reconcile %s: cannot list exchange orders: %s", symbol, exc)
+            return
+        by_id = {o.exchange_order_id: o for o in recent}
+        by_id.update({o.exchange_order_id: o for o in open_now})
+        by_client, by_exchange = await self._stored(symbol)
+        for exchange_report in by_id.values():
+            stored = by_exchange.get(exchange_report.exchange_order_id)
+            if stored is None and exchange_report.client_order_id is not None:
+                stored = by_client.get(exchange_report.client_order_id)
+            if stored is None:
+                await self._import(exchange_report, report)
+            elif _lags(stored, exchange_report):
+                await self._apply(stored, exchange_report, report)
+
+    async def _stored(self, symbol: str) -> tuple[dict[str, Order], dict[str, Order]]:
+        """Recent orders of `symbol` by client id and by exchange id."""
+        since = self._clock() - _RECENT_WINDOW
+        by_client: dict[str, Order] = {}
+        cursor: str | None = None
+        async with self._uow_factory() as uow:
+            while True:
+                page = await uow.orders.list(symbol=symbol, since=since, limit=_PAGE, cursor=cursor)
+                by_client.update((o.client_order_id, o) for o in page.orders)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        by_exchange = {o.exchange_order_id: o for o in by_client.values() if o.exchange_order_id}
+        return by_client, by_exchange
+
+    async def _import(self, exchange_report: OrderReport, report: ReconciliationReport) -> None:
+        async with self._uow_factory() as uow:
+            known = await uow.orders.get_by_exchange_id(
+                exchange_report.exchange_order_id, exchange_report.symbol
+            )
+            if known is None and exchange_report.client_order_id:
+                known = await uow.orders.get_by_client_id(exchange_report.client_order_id)
+        if known is not None:
+            if _lags(known, exchange_report):
+                await self._apply(known, exchange_report, report)
+            return
+        try:
+            order = _external(exchange_report)
+        except InvalidOrder as exc:
+            report.errors += 1
+            log.error("cannot import exchange order %s: %s", exchange_report.exchange_order_id, exc)
+            return
+        try:
+            trades = await self._sync.trades_for(order, exchange_report)
+        except ExchangeUnreachable:
+            report.errors += 1
+            return
+        outcome = await self._sync.import_external(order, exchange_report, trades)
+        if outcome is not None:
+            report.imported_external += 1
+            report.fills_recorded += len(outcome.new_fills)
+
+
+def _external(exchange_report: OrderReport) -> Order:
+    return Order.import_external(
+        symbol=exchange_report.symbol,
+        side=exchange_report.side,
+        type=exchange_report.type,
+        exchange_order_id=exchange_report.exchange_order_id,
+        client_order_id=exchange_report.client_order_id,
+        quantity=exchange_report.quantity,
+        quote_amount=exchange_report.quote_amount if exchange_report.quantity is None else None,
+        price=exchange_report.price,
+        created_at=exchange_report.created_at,
+        time_in_force=exchange_report.time_in_force,
+    )
+
+
+def _lags(stored: Order, exchange_report: OrderReport) -> bool:
+    """True when the exchange knows more about the order than the database does."""
+    if exchange_report.status is None:
+        return False
+    if stored.status is OrderStatus.REJECTED:
+        return True  # a contradiction: let the sync step record and count it
+    if exchange_report.executed_qty > stored.executed_qty:
+        return True
+    return exchange_report.status is not stored.status and not stored.is_terminal

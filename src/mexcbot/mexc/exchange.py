@@ -1,0 +1,182 @@
+"""MexcExchange: the MEXC client adapted to the engine's `Exchange` port.
+
+A thin translation layer: MEXC models become the port's reports (exchange milliseconds become UTC
+datetimes) and the client's typed errors become the port's outcome types. The decisive mapping for
+never losing an order: a placement that timed out, got a 5xx or lost its connection is
+`SubmitOutcomeUnknown` (the order may exist); a 429 or a business error is `ExchangeRejection` (MEXC
+refused it before processing, the order does not exist); a connection that never opened is
+`SubmitNotSent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from mexcbot.domain.orders import OrderRequest, OrderStatus
+from mexcbot.domain.symbols import SymbolRules
+from mexcbot.engine.ports import (
+    Acknowledgement,
+    ExchangeOrderMissing,
+    ExchangeRejection,
+    ExchangeUnreachable,
+    OrderReport,
+    PriceQuote,
+    SubmitNotSent,
+    SubmitOutcomeUnknown,
+    TradeReport,
+)
+from mexcbot.mexc.errors import (
+    ExchangeUnavailable,
+    MexcError,
+    OrderNotFound,
+    OutcomeUnknown,
+    RateLimited,
+)
+from mexcbot.mexc.models import ExchangeOrder, ExchangeTrade
+from mexcbot.mexc.rest import MexcClient
+
+_T = TypeVar("_T")
+
+
+def _at(ms: int | None) -> datetime:
+    if ms is None:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _report(order: ExchangeOrder) -> OrderReport:
+    # MEXC reports price/origQty "0" for a market order bought by quote amount.
+    price = order.price if order.price > 0 else None
+    quantity = order.orig_qty if order.orig_qty > 0 else None
+    quote = order.orig_quote_order_qty
+    status = None if order.status is OrderStatus.UNKNOWN else order.status
+    created = _at(order.time)
+    return OrderReport(
+        symbol=order.symbol,
+        exchange_order_id=order.order_id,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        status=status,
+        price=price,
+        quantity=quantity,
+        quote_amount=quote if quote is not None and quote > 0 else None,
+        executed_qty=order.executed_qty,
+        cumulative_quote_qty=order.cummulative_quote_qty,
+        created_at=created,
+        updated_at=_at(order.update_time) if order.update_time is not None else created,
+    )
+
+
+def _trade(trade: ExchangeTrade) -> TradeReport:
+    return TradeReport(
+        symbol=trade.symbol,
+        trade_id=trade.trade_id,
+        exchange_order_id=trade.order_id,
+        price=trade.price,
+        qty=trade.qty,
+        quote_qty=trade.quote_qty,
+        commission=trade.commission,
+        commission_asset=trade.commission_asset,
+        is_maker=trade.is_maker,
+        at=_at(trade.time),
+    )
+
+
+async def _read(call: Awaitable[_T]) -> _T:
+    """Run a read; an unknown order is `ExchangeOrderMissing`, any other failure unreachable."""
+    try:
+        return await call
+    except OrderNotFound as exc:
+        raise ExchangeOrderMissing(exc.msg) from None
+    except MexcError as exc:
+        raise ExchangeUnreachable(str(exc)) from None
+
+
+class MexcExchange:
+    """The `Exchange` port over a `MexcClient` (the caller owns the client's lifetime)."""
+
+    def __init__(self, client: MexcClient) -> None:
+        self._client = client
+
+    async def sync_time(self) -> None:
+        await _read(self._client.sync_time())
+
+    async def symbol_rules(self, symbols: Sequence[str] | None = None) -> list[SymbolRules]:
+        return await _read(self._client.exchange_info(symbols))
+
+    async def price_quote(self, symbol: str) -> PriceQuote:
+        book = await _read(self._client.book_ticker(symbol))
+        last = await _read(self._client.ticker_price(symbol))
+        return PriceQuote(symbol, book.bid_price, book.ask_price, last.price)
+
+    async def submit(self, request: OrderRequest) -> Acknowledgement:
+        try:
+            ack = await self._client.place_order(
+                request.symbol,
+                request.side,
+                request.type,
+                request.time_in_force,
+                quantity=request.quantity,
+                quote_order_qty=request.quote_amount,
+                price=request.price,
+                client_order_id=request.client_order_id,
+            )
+        except OutcomeUnknown as exc:
+            raise SubmitOutcomeUnknown(exc.msg) from None
+        except ExchangeUnavailable as exc:
+            raise SubmitNotSent(exc.msg) from None
+        except RateLimited as exc:
+            raise ExchangeRejection(exc.code if exc.code is not None else 429, exc.msg) from None
+        except MexcError as exc:
+            raise ExchangeRejection(exc.code, exc.msg) from None
+        return Acknowledgement(ack.order_id, _at(ack.transact_time))
+
+    async def query(
+        self,
+        symbol: str,
+        *,
+        client_order_id: str | None = None,
+        exchange_order_id: str | None = None,
+    ) -> OrderReport:
+        order = await _read(
+            self._client.get_order(
+                symbol, order_id=exchange_order_id, client_order_id=client_order_id
+            )
+        )
+        return _report(order)
+
+    async def cancel(
+        self,
+        symbol: str,
+        *,
+        client_order_id: str | None = None,
+        exchange_order_id: str | None = None,
+    ) -> OrderReport:
+        try:
+            order = await self._client.cancel_order(
+                symbol, order_id=exchange_order_id, client_order_id=client_order_id
+            )
+        except OrderNotFound as exc:
+            raise ExchangeOrderMissing(exc.msg) from None
+        except OutcomeUnknown as exc:
+            raise SubmitOutcomeUnknown(exc.msg) from None
+        except ExchangeUnavailable as exc:
+            raise ExchangeUnreachable(exc.msg) from None
+        except MexcError as exc:
+            raise ExchangeRejection(exc.code, exc.msg) from None
+        return _report(order)
+
+    async def open_orders(self, symbol: str) -> list[OrderReport]:
+        return [_report(order) for order in await _read(self._client.open_orders(symbol))]
+
+    async def recent_orders(self, symbol: str) -> list[OrderReport]:
+        orders = await _read(self._client.all_orders(symbol, limit=1000))
+        return [_report(order) for order in orders]
+
+    async def trades(self, symbol: str, exchange_order_id: str) -> list[TradeReport]:
+        trades = await _read(self._client.my_trades(symbol, order_id=exchange_order_id, limit=100))
+        return [_trade(trade) for trade in trades]

@@ -1,0 +1,216 @@
+"""Telemetry: Prometheus metrics (all named ``mexcbot_*``) and structured logging.
+
+Metrics live in a registry owned by one ``Metrics`` object rather than the process-global default,
+so two bots in one process (tests) never collide and ``/metrics`` shows exactly this bot.
+
+Logs are one JSON object per line when stderr is not a terminal (for a log shipper) and a readable
+line on a terminal. Every line carries the request id of the API request it belongs to and, on lines
+about an order, its client order id (both from context variables, so code deep in the engine need
+not pass them around). Secrets are kept out by construction (nothing logs headers, query strings of
+signed requests or settings), and a redacting formatter masks every registered secret value as a
+second line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Final, TextIO
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from mexcbot.config import LogFormat
+
+request_id_var: ContextVar[str | None] = ContextVar("mexcbot_request_id", default=None)
+client_order_id_var: ContextVar[str | None] = ContextVar("mexcbot_client_order_id", default=None)
+
+_LATENCY_BUCKETS: Final = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+REDACTED: Final = "***"
+
+
+class Metrics:
+    """Every metric the bot exports; one instance per running bot."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.orders = Counter(
+            "mexcbot_orders",
+            "Orders by outcome: the status an order reached, or why it never got one.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.exchange_request_seconds = Histogram(
+            "mexcbot_exchange_request_seconds",
+            "Latency of REST requests to the exchange, by endpoint.",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rate_limit_wait_seconds = Counter(
+            "mexcbot_rate_limit_wait_seconds",
+            "Seconds requests to the exchange waited for rate-limit budget, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.reconciliation_discrepancies = Counter(
+            "mexcbot_reconciliation_discrepancies",
+            "Differences reconciliation found between the database and the exchange, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.reconciliation_runs = Counter(
+            "mexcbot_reconciliation_runs",
+            "Reconciliation passes finished.",
+            registry=self.registry,
+        )
+        self.api_request_seconds = Histogram(
+            "mexcbot_api_request_seconds",
+            "Latency of requests to our REST API, by route template, method and status.",
+            ["route", "method", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.open_orders = Gauge(
+            "mexcbot_open_orders",
+            "Orders resting on the exchange as far as the database knows (NEW, PARTIALLY_FILLED).",
+            registry=self.registry,
+        )
+
+    def observe_exchange_request(self, endpoint: str, seconds: float) -> None:
+        self.exchange_request_seconds.labels(endpoint).observe(seconds)
+
+    def observe_rate_limit_wait(self, endpoint: str, seconds: float) -> None:
+        self.rate_limit_wait_seconds.labels(endpoint).inc(seconds)
+
+    def count_order(self, outcome: str) -> None:
+        self.orders.labels(outcome).inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+# --- logging -------------------------------------------------------------------------------------
+
+
+class SecretRedactor:
+    """The set of secret values that must never appear in a log line (thread-safe, grow-only)."""
+
+    def __init__(self) -> None:
+        self._secrets: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        # Very short values would mask ordinary words; real keys, secrets and tokens are long.
+        fresh = {value for value in values if value and len(value) >= 8}
+        with self._lock:
+            self._secrets = self._secrets | fresh
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+redactor = SecretRedactor()
+"""The process-wide redactor the log formatters use; the composition root registers secrets."""
+
+
+def _context_fields(record: logging.LogRecord) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    request_id = getattr(record, "request_id", None) or request_id_var.get()
+    if request_id:
+        fields["request_id"] = str(request_id)
+    order_id = getattr(record, "client_order_id", None) or client_order_id_var.get()
+    if order_id:
+        fields["client_order_id"] = str(order_id)
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, context ids, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(_context_fields(record))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redactor.redact(json.dumps(entry, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    """A line a person reads on a terminal: time level logger [ids] message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        ids = " ".join(f"{key}={value}" for key, value in _context_fields(record).items())
+        line = f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if ids:
+            line = f"{line} [{ids}]"
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+        return redactor.redact(line)
+
+
+def configure_logging(
+    log_format: LogFormat, level: str = "INFO", stream: TextIO | None = None
+) -> logging.Handler:
+    """Send every log record (ours, uvicorn's, SQLAlchemy's) through one formatted handler.
+
+    Returns the handler so a caller (a test) can remove it again.
+    """
+    target = stream if stream is not None else sys.stderr
+    chosen = log_format
+    if chosen is LogFormat.AUTO:
+        chosen = LogFormat.TEXT if target.isatty() else LogFormat.JSON
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(JsonFormatter() if chosen is LogFormat.JSON else TextFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_mexcbot", False):
+            root.removeHandler(existing)
+    handler._mexcbot = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    return handler
+
+
+@contextmanager
+def order_context(client_order_id: str | None) -> Iterator[None]:
+    """Tag every log line inside the block with the order's client order id."""
+    token = client_order_id_var.set(client_order_id)
+    try:
+        yield
+    finally:
+        client_order_id_var.reset(token)

@@ -1,0 +1,65 @@
+"""Engine fixtures: an ExecutionService on the real MEXC client against the in-process simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from mexcbot.engine.events import EventBus
+from mexcbot.engine.execution import ExecutionService
+from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.store import UnitOfWork
+from mexcsim.server import SimServer
+from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
+from tests.mexcbot.engine.recorder import EventRecorder
+
+#: Short timeouts and resolution pauses keep the fault scenarios fast.
+CLIENT_TIMEOUT_S = 0.5
+RESOLVE_DELAYS = (0.05, 0.1, 0.2, 0.3)
+GRACE_S = 0.5
+
+
+def client_config(url: str, **changes: object) -> MexcClientConfig:
+    values: dict[str, object] = {
+        "api_key": SIM_API_KEY,
+        "api_secret": SIM_API_SECRET,
+        "base_url": url,
+        "timeout_s": CLIENT_TIMEOUT_S,
+        "retry_backoff_s": 0.01,
+        "read_retries": 2,
+    }
+    values.update(changes)
+    return MexcClientConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(sim: SimServer) -> AsyncIterator[MexcClient]:
+    async with MexcClient(client_config(sim.url)) as mexc:
+        yield mexc
+
+
+@pytest.fixture
+def events() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+def recorder(events: EventBus) -> EventRecorder:
+    return EventRecorder(events)
+
+
+@pytest.fixture
+async def service(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+) -> ExecutionService:
+    execution = ExecutionService(
+        MexcExchange(client),
+        uow_factory,
+        events=events,
+        resolve_delays=RESOLVE_DELAYS,
+        never_received_grace=GRACE_S,
+    )
+    await execution.start()
+    return execution
