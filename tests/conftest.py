@@ -1,3 +1,8 @@
 """Shared fixtures live in tests/fixtures/, one module per concern."""
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.sim_core", "tests.fixtures.db"]
+pytest_plugins = [
+    "tests.fixtures.sim",
+    "tests.fixtures.sim_core",
+    "tests.fixtures.db",
+    "tests.fixtures.api",
+]

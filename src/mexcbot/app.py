@@ -74,7 +74,11 @@ class Started:
 
 def build_api(ctx: ApiContext) -> FastAPI:
     """The FastAPI application over ``ctx``: routers, problem+json errors, telemetry, CORS."""
+    docs = ctx.settings.docs_public
     api = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="mexcbot",
         version=ctx.version,
         description="A self-hosted trading bot for the MEXC spot exchange. "
@@ -107,6 +111,7 @@ class Bot:
         self.client: MexcClient | None = None
         self.execution: ExecutionService | None = None
         self.ctx: ApiContext | None = None
+        self.api: FastAPI | None = None
         self.started: Started | None = None
         self._db: AsyncEngine | None = None
         self._server: _Uvicorn | None = None
@@ -145,6 +150,7 @@ class Bot:
                 timeout_s=settings.request_timeout,
             ),
             on_rate_limit_wait=self.metrics.observe_rate_limit_wait,
+            on_request=self.metrics.observe_exchange_request,
         )
         self.execution = ExecutionService(
             MexcExchange(self.client), self.uow_factory, events=self.events
@@ -164,7 +170,8 @@ class Bot:
             exchange_url=exchange_url,
         )
         self._subscribe_metrics(self.ctx.reconciliation)
-        api_url = await self._serve(build_api(self.ctx))
+        self.api = build_api(self.ctx)
+        api_url = await self._serve(self.api)
         admin_token = await self._first_admin_token()
         self._tasks.append(asyncio.create_task(self._run_engine(), name="mexcbot-engine"))
         self.started = Started(

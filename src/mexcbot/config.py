@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     metrics_public: bool = False
     """Serve /metrics without a token (for a Prometheus scraper on a trusted network)."""
+    docs_public: bool = True
+    """Serve /docs, /redoc and /openapi.json (the API's description, no data) without a token;
+    false turns them off."""
     cors_origins: list[str] = Field(default_factory=list)
     api_rate_limit_per_minute: int = Field(default=600, ge=1)
     reconcile_interval: float = Field(default=30.0, gt=0)

@@ -23,7 +23,14 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final, TextIO
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from mexcbot.config import LogFormat
 
@@ -53,6 +60,7 @@ class Metrics:
     """Every metric the bot exports; one instance per running bot."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # the *_created series double the output and say little here
         self.registry = CollectorRegistry(auto_describe=True)
         self.orders = Counter(
             "mexcbot_orders",

@@ -1,17 +1,16 @@
 """Balances of every account on the simulated exchange: free and locked amounts per asset.
 
 The ledger only moves value, it never creates or destroys it (except `deposit`, the admin's faucet):
-open orders move funds from free to locked, fills move locked funds of one account to the free
-funds of
-the counterparty, and fees move into `fees_collected`. That makes "total per asset is conserved" a
-checkable invariant, which the property tests rely on.
+open orders move funds from free to locked, fills move locked funds of one account to the free funds
+of the counterparty, and fees move into `fees_collected`. That makes "total per asset is conserved"
+a checkable invariant, which the property tests rely on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from mexcsim.decimals import ZERO, fmt
 
@@ -24,12 +23,12 @@ class Balance:
 
 class InsufficientFunds(Exception):
     """Raised by `lock` when the free balance cannot cover the amount; callers map it to
-    30004/30005."""
+    30004/30005.
+    """
 
 
 class Ledger:
-    """Free/locked balances per account id (an api key, or an internal id for liquidity
-    providers)."""
+    """Free/locked balances per account id (an api key, or the liquidity provider's id)."""
 
     def __init__(self) -> None:
         self._accounts: dict[str, dict[str, Balance]] = {}
@@ -97,8 +96,7 @@ class Ledger:
         payee: str,
         fee: Decimal,
     ) -> None:
-        """Move `pay_amount` out of the payer's locked funds to the payee's free funds, minus
-        `fee`."""
+        """Move `pay_amount` from the payer's locked funds to the payee's free funds, less `fee`."""
         source = self._balance(payer, pay_asset)
         if pay_amount > source.locked:
             raise AssertionError(
@@ -110,15 +108,18 @@ class Ledger:
             self.fees_collected[pay_asset] = self.fees_collected.get(pay_asset, ZERO) + fee
 
     def total(self, asset: str) -> Decimal:
-        """Everything in existence of one asset: all accounts (free + locked) plus fees
-        collected."""
-        held = sum(
-            (
-                b.free + b.locked
-                for a in self._accounts.values()
-                for k, b in a.items()
-                if k == asset
-            ),
-            ZERO,
-        )
-        return held + self.fees_collected.get(asset, ZERO)
+        """All of one asset in existence: every account (free + locked) plus fees collected.
+
+        Summed at 60 digits so the check itself never rounds away a discrepancy.
+        """
+        with localcontext(prec=60):
+            held = sum(
+                (
+                    b.free + b.locked
+                    for a in self._accounts.values()
+                    for k, b in a.items()
+                    if k == asset
+                ),
+                ZERO,
+            )
+            return held + self.fees_collected.get(asset, ZERO)

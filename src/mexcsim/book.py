@@ -17,8 +17,11 @@ OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
 
 @dataclass(slots=True, eq=False)
 class Order:
-    """An order as the exchange tracks it; `locked` is what it still holds of the paying asset
-    (quote for a buy, base for a sell), released when the order ends."""
+    """An order as the exchange tracks it.
+
+    `locked` is what it still holds of the paying asset (quote for a buy, base for a sell); it is
+    released when the order ends.
+    """
 
     order_id: str
     owner: str
@@ -112,8 +115,7 @@ class BookSide:
 
 
 class OrderBook:
-    """Both sides of one market plus a version that increases on every change (depth
-    lastUpdateId)."""
+    """Both sides of one market plus a version that grows on every change (lastUpdateId)."""
 
     def __init__(self) -> None:
         self.bids = BookSide(BUY)

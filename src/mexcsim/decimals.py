@@ -8,8 +8,7 @@ ZERO = Decimal(0)
 
 
 def fmt(value: Decimal) -> str:
-    """Plain decimal text with trailing zeros stripped ("1.50" -> "1.5", 1E+2 -> "100", 0 ->
-    "0")."""
+    """Plain decimal text, trailing zeros stripped ("1.50" -> "1.5", 1E+2 -> "100")."""
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

@@ -1,17 +1,16 @@
 """Business errors of the simulator, carrying MEXC's code, message and HTTP status.
 
 Every code the core can raise is named here, in one table, so that the UNCERTAIN ones (codes MEXC
-does
-not document or that were seen only once) can be changed in a single place when real traffic says
-otherwise. The HTTP layer turns a `SimError` into `{"code": ..., "msg": ...}` with `http_status`.
+does not document or that were seen only once) can be changed in a single place when real traffic
+says otherwise. The HTTP layer turns a `SimError` into `{"code": ..., "msg": ...}` with
+`http_status`.
 """
 
 from __future__ import annotations
 
 
 class SimError(Exception):
-    """A rejected request: MEXC's numeric `code`, its `msg` text and the HTTP status to answer
-    with."""
+    """A rejected request: MEXC's numeric `code`, its `msg` text and the HTTP status."""
 
     def __init__(self, code: int, msg: str, http_status: int = 400) -> None:
         super().__init__(f"{code}: {msg}")

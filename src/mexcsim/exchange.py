@@ -2,9 +2,8 @@
 
 Synchronous, in memory and deterministic for a given seed and clock. Every answer is JSON-ready in
 MEXC's shapes (numbers as strings where MEXC sends strings); every business error raises
-`SimError(code, msg, http_status)`. Listed-but-not-open symbols: absent from defaultSymbols,
-present in
-exchangeInfo with status "2", orders on them get 10007 (see `mexcsim.listings`).
+`SimError(code, msg, http_status)`. Listed-but-not-open symbols: absent from defaultSymbols, present
+in exchangeInfo with status "2", orders on them get 10007 (see `mexcsim.listings`).
 """
 
 from __future__ import annotations
@@ -59,8 +58,9 @@ class SimExchange:
         symbols: Sequence[SymbolSpec] | None = None,
         provide_liquidity: bool = True,
     ) -> None:
-        """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade):
-        a quiet market for exact tests of the matching rules."""
+        """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
+        quiet market for exact tests of the matching rules.
+        """
         self._seed = seed
         self._provide_liquidity = provide_liquidity
         self._now = now_ms or wall_clock_ms
@@ -306,7 +306,8 @@ class SimExchange:
         self, api_key: str, params: Mapping[str, str], *, test: bool = False
     ) -> dict[str, object]:
         """Validate, lock funds and execute a new order; answers MEXC's acknowledgement (or {} when
-        `test`, after the same validation including balances)."""
+        `test`, after the same validation including balances).
+        """
         user = self._user(api_key)
         venue = self._tradable(required_str(params, "symbol"))
         request = parse_order_request(venue.spec, params, venue.tape.last_price)

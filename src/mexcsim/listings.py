@@ -1,8 +1,7 @@
 """Scheduled new listings: symbols announced with an opening time and a starting price.
 
 Before its opening a listed symbol is absent from defaultSymbols, appears in exchangeInfo with
-status
-"2" (paused) so a sniper can read its rules in advance, and orders on it get HTTP 400
+status "2" (paused) so a sniper can read its rules in advance, and orders on it get HTTP 400
 {"code":10007,"msg":"symbol not support api"}. From `open_time_ms` on it trades normally.
 """
 

@@ -1,12 +1,11 @@
 """The living market of one symbol: a seeded random walk and a synthetic liquidity provider.
 
 On every `tick` the reference price moves by a random number of ticks (integer arithmetic on price
-ticks, so no float ever becomes a price), the provider withdraws its quotes and lays a fresh
-ladder of
-levels around the new price, and now and then sends a small taker order. The provider trades through
-the real matching engine from its own internal account, so its quotes that cross user orders fill
-them
-for real and every public statistic comes from actual trades. The same seed gives the same market.
+ticks, so no float ever becomes a price), the provider withdraws its quotes and lays a fresh ladder
+of levels around the new price, and now and then sends a small taker order. The provider trades
+through the real matching engine from its own internal account, so its quotes that cross user orders
+fill them for real and every public statistic comes from actual trades. The same seed gives the same
+market.
 """
 
 from __future__ import annotations
@@ -21,7 +20,9 @@ from mexcsim.decimals import ZERO, round_down, step
 from mexcsim.matching import IOC, LIMIT, MatchingEngine
 
 PROVIDER = "\x00liquidity-provider"  # cannot arrive as an HTTP api key
-PROVIDER_FUNDING = Decimal(10) ** 18
+# Big enough never to run dry, small enough that balance + fractions fit the 28-digit Decimal
+# context exactly (10^12 plus up to 15 decimals), so value stays exactly conserved.
+PROVIDER_FUNDING = Decimal(10) ** 12
 LEVELS_PER_SIDE = 10
 VOLATILITY_PER_TICK = Decimal("0.0003")  # one standard deviation of a tick's move, as a fraction
 LEVEL_GAP = Decimal("0.0002")  # distance between ladder levels, as a fraction of the price

@@ -1,11 +1,10 @@
 """The matching engine of one market: price-time priority, fills, fees and settlement.
 
-Funds are locked by the caller before an order is submitted (`Order.locked`); the engine moves
-them on
-each fill and releases whatever is left when the order ends. Fees are charged in the asset the
-trading
-party receives (buyer pays in base, seller in quote), rounded half-up to the symbol's commission
-precision, at the maker rate for the resting order and the taker rate for the incoming one.
+Funds are locked by the caller before an order is submitted (`Order.locked`); the engine moves them
+on each fill and releases whatever is left when the order ends. Fees are charged in the asset the
+trading party receives (buyer pays in base, seller in quote), rounded half-up to the symbol's
+commission precision, at the maker rate for the resting order and the taker rate for the incoming
+one.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Validation of a new order's parameters against the symbol's rules, the way MEXC checks them.
 
 Only the checks that need nothing but the parameters, the symbol's rules and the last price live
-here;
-balances, open-order count and client-id uniqueness are account state and are checked by the
+here; balances, open-order count and client-id uniqueness are account state and are checked by the
 exchange.
 """
 

@@ -1,5 +1,4 @@
-"""Reading raw request parameters (strings as received) into typed values with MEXC's error
-codes."""
+"""Raw request parameters (strings as received) read into typed values, with MEXC's codes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Public market data answers (depth, trades, klines, tickers) built from a venue's book and
-tape."""
+"""Public market data (depth, trades, klines, tickers) built from a venue's book and tape."""
 
 from __future__ import annotations
 
@@ -96,9 +95,10 @@ def ticker_price(venue: Venue) -> dict[str, object]:
 
 
 def ticker_24hr(venue: Venue, now: int) -> dict[str, object]:
-    """Rolling 24 h statistics from the 1m candles; priceChangePercent is a fraction (0.0123 =
-    1.23%),
-    as MEXC sends it."""
+    """Rolling 24 h statistics from the 1m candles.
+
+    priceChangePercent is a fraction (0.0123 means 1.23%), as MEXC sends it.
+    """
     since = now - DAY_MS
     total, previous_close = venue.tape.window(since)
     last = last_price(venue)

@@ -53,6 +53,7 @@ ENDPOINT_WEIGHTS: Mapping[str, int | tuple[int, int]] = {
     "GET /api/v3/myTrades": 10,
     "GET /api/v3/tradeFee": 20,
     "GET /api/v3/selfSymbols": 1,
+    "GET /api/v3/capital/config/getall": 10,
     "POST /api/v3/userDataStream": 1,
     "PUT /api/v3/userDataStream": 1,
     "DELETE /api/v3/userDataStream": 1,

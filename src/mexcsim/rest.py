@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from mexcsim.auth import API_KEY_HEADER, SIGNATURE_PARAM, SignedRequest, authenticate
+from mexcsim.capital import coin_config
 from mexcsim.errors import SimError, illegal_param, missing_param
 from mexcsim.faults import FaultInjector, OrderFault
 from mexcsim.ratelimit import RateLimiter, endpoint_weight
@@ -188,6 +189,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v3/tradeFee", True, lambda ex, key, p: ex.trade_fee(key, p)),
     # every symbol is API-enabled for every key here, so the key's whitelist is the default list
     Endpoint("GET", "/api/v3/selfSymbols", True, lambda ex, key, p: ex.default_symbols()),
+    # wallet (read-only: the simulator has no chains, every network is closed)
+    Endpoint(
+        "GET",
+        "/api/v3/capital/config/getall",
+        True,
+        lambda ex, key, p: coin_config(ex.exchange_info(None)),
+    ),
     # user data stream (reference §5)
     Endpoint("POST", "/api/v3/userDataStream", True, lambda ex, key, p: ex.create_listen_key(key)),
     Endpoint(

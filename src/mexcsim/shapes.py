@@ -21,7 +21,8 @@ def _qty_text(value: Decimal | None) -> str:
 
 def order_ack(order: Order) -> dict[str, object]:
     """POST /order answer: an acknowledgement only. A MARKET order sized by quoteOrderQty has no
-    quantity, so `origQty` is "" there (clients must tolerate "" and a number)."""
+    quantity, so `origQty` is "" there (clients must tolerate "" and a number).
+    """
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,

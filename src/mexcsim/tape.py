@@ -1,10 +1,8 @@
 """What happened on one market: recent public trades and 1-minute candles, with bounded memory.
 
 Everything public that describes the past (trades, aggTrades, klines, 24h ticker, avgPrice) is
-derived
-from here. Only the last `trade_cap` trades are kept; candles are kept for `candle_cap` minutes
-and the
-longer intervals are aggregated from them on request.
+derived from here. Only the last `trade_cap` trades are kept; candles are kept for `candle_cap`
+minutes and the longer intervals are aggregated from them on request.
 """
 
 from __future__ import annotations
@@ -109,7 +107,8 @@ class Tape:
         self, interval: str, start_time: int | None, end_time: int | None, limit: int
     ) -> list[Candle]:
         """Candles of `interval` built from the 1m candles; from `start_time` forward if given,
-        otherwise the most recent `limit` up to `end_time`."""
+        otherwise the most recent `limit` up to `end_time`.
+        """
         merged: list[Candle] = []
         for minute in self.candles:
             opened = bucket_open(interval, minute.open_time)
@@ -142,28 +141,24 @@ class Tape:
 
     def window(self, since_ms: int) -> tuple[Candle | None, Decimal | None]:
         """Aggregate of the 1m candles opened at or after `since_ms`, and the close just before."""
-        total: Candle | None = None
+        inside: list[Candle] = []
         previous_close: Decimal | None = None
-        for minute in self.candles:
+        for minute in reversed(self.candles):
             if minute.open_time < since_ms:
                 previous_close = minute.close
-                continue
-            if total is None:
-                total = Candle(
-                    minute.open_time,
-                    minute.open,
-                    minute.high,
-                    minute.low,
-                    minute.close,
-                    minute.volume,
-                    minute.quote_volume,
-                    minute.count,
-                )
-                continue
-            total.high = max(total.high, minute.high)
-            total.low = min(total.low, minute.low)
-            total.close = minute.close
-            total.volume += minute.volume
-            total.quote_volume += minute.quote_volume
-            total.count += minute.count
+                break
+            inside.append(minute)
+        if not inside:
+            return None, previous_close
+        first, last = inside[-1], inside[0]
+        total = Candle(
+            first.open_time,
+            first.open,
+            max(c.high for c in inside),
+            min(c.low for c in inside),
+            last.close,
+            sum((c.volume for c in inside), ZERO),
+            sum((c.quote_volume for c in inside), ZERO),
+            sum(c.count for c in inside),
+        )
         return total, previous_close

@@ -81,7 +81,9 @@ def test_min_quantity(quiet_exchange: SimExchange) -> None:
 
 def test_trade_side_type_and_api_disabled(clock: ManualClock) -> None:
     btc = DEFAULT_SYMBOLS[0]
-    buy_only = replace(btc, symbol="BUYONLYUSDT", base_asset="BO", trade_side_type=TRADE_SIDE_BUY_ONLY)
+    buy_only = replace(
+        btc, symbol="BUYONLYUSDT", base_asset="BO", trade_side_type=TRADE_SIDE_BUY_ONLY
+    )
     no_api = replace(btc, symbol="NOAPIUSDT", base_asset="NA", api_enabled=False)
     ex = SimExchange(now_ms=clock, symbols=[btc, buy_only, no_api], provide_liquidity=False)
     ex.create_account("alice", "s", {"USDT": Decimal(1000), "BO": Decimal(1)})
@@ -180,7 +182,9 @@ def test_batch_orders_mix_successes_and_failures(quiet_exchange: SimExchange) ->
         quiet_exchange.batch_orders("alice", [BTC, {**BTC, "symbol": "ETHUSDT"}])
 
 
-def test_open_orders_all_orders_and_windows(quiet_exchange: SimExchange, clock: ManualClock) -> None:
+def test_open_orders_all_orders_and_windows(
+    quiet_exchange: SimExchange, clock: ManualClock
+) -> None:
     old = quiet_exchange.place_order("alice", BTC)
     clock.advance(2 * 86_400_000)
     new = quiet_exchange.place_order("alice", BTC)

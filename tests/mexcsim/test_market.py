@@ -34,12 +34,15 @@ def test_same_seed_same_market_other_seed_other_market() -> None:
     assert history(3) != history(4)
 
 
-def test_book_has_levels_and_a_narrow_spread(live_exchange: SimExchange, clock: ManualClock) -> None:
+def test_book_has_levels_and_a_narrow_spread(
+    live_exchange: SimExchange, clock: ManualClock
+) -> None:
     run(live_exchange, clock, 20)
     for spec in DEFAULT_SYMBOLS:
         book = live_exchange.depth(spec.symbol, None)
         bids, asks = book["bids"], book["asks"]
-        assert len(bids) >= 5 and len(asks) >= 5  # type: ignore[arg-type]
+        assert len(bids) >= 5  # type: ignore[arg-type]
+        assert len(asks) >= 5  # type: ignore[arg-type]
         best_bid, best_ask = D(bids[0][0]), D(asks[0][0])  # type: ignore[index]
         tick = D(1).scaleb(-spec.quote_asset_precision)
         assert 0 < (best_ask - best_bid) / tick <= 6, spec.symbol
@@ -47,6 +50,19 @@ def test_book_has_levels_and_a_narrow_spread(live_exchange: SimExchange, clock: 
         assert prices == sorted(prices, reverse=True)
         notional = D(bids[0][1]) * best_bid  # type: ignore[index]
         assert D(1) <= notional <= D(10_000), spec.symbol
+
+
+def test_living_market_conserves_every_asset(
+    live_exchange: SimExchange, clock: ManualClock
+) -> None:
+    assets = {a for s in DEFAULT_SYMBOLS for a in (s.base_asset, s.quote_asset)}
+    before = {a: live_exchange.total_supply(a) for a in assets}
+    live_exchange.place_order(
+        "alice", {"symbol": "PEPEUSDT", "side": "BUY", "type": "MARKET", "quoteOrderQty": "500"}
+    )
+    run(live_exchange, clock, 100)
+    assert {a: live_exchange.total_supply(a) for a in assets} == before
+    assert live_exchange.fees_collected()["USDT"] > 0
 
 
 def test_depth_version_increases_and_limit_is_checked(
@@ -96,7 +112,7 @@ def test_klines_agree_with_trades(live_exchange: SimExchange, clock: ManualClock
     minutes = live_exchange.klines("ETHUSDT", "1m", None, None, 1000)
     assert len(minutes) >= 3
     for row in minutes:
-        open_time, o, h, low, c, volume, close_time, quote_volume = row
+        open_time, o, h, low, c, _volume, close_time, _quote_volume = row
         assert close_time == open_time + 59_999  # type: ignore[operator]
         assert D(str(low)) <= min(D(str(o)), D(str(c))) <= max(D(str(o)), D(str(c))) <= D(str(h))
     fives = live_exchange.klines("ETHUSDT", "5m", None, None, None)
@@ -139,7 +155,13 @@ def test_set_price_recenters_and_fills_resting_user_orders(
 ) -> None:
     ack = live_exchange.place_order(
         "alice",
-        {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "quantity": "0.01", "price": "66000"},
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "type": "LIMIT",
+            "quantity": "0.01",
+            "price": "66000",
+        },
     )
     live_exchange.set_price("BTCUSDT", D(67000))
     assert live_exchange.ticker_price("BTCUSDT") == {"symbol": "BTCUSDT", "price": "67000"}

@@ -134,7 +134,9 @@ def test_immediate_or_cancel(quiet_exchange: SimExchange) -> None:
         quiet_exchange, "alice", "BUY", "IMMEDIATE_OR_CANCEL", quantity="0.3", price="60000"
     )
     assert status(quiet_exchange, "alice", partial) == "PARTIALLY_CANCELED"
-    none = place(quiet_exchange, "alice", "BUY", "IMMEDIATE_OR_CANCEL", quantity="0.1", price="59000")
+    none = place(
+        quiet_exchange, "alice", "BUY", "IMMEDIATE_OR_CANCEL", quantity="0.1", price="59000"
+    )
     assert status(quiet_exchange, "alice", none) == "CANCELED"
     assert quiet_exchange.open_orders("alice", {}) == []
     assert quiet_exchange.balances("alice")["USDT"][1] == 0

@@ -108,14 +108,13 @@ def check_invariants(ex: SimExchange, supply: dict[str, Decimal]) -> dict[str, D
     user_fees = {"USDT": D(0), "TST": D(0)}
     for user in USERS:
         orders = {
-            str(o["orderId"]): o for o in ex.all_orders(user, {"symbol": "TSTUSDT", "limit": "1000"})
+            str(o["orderId"]): o
+            for o in ex.all_orders(user, {"symbol": "TSTUSDT", "limit": "1000"})
         }
         need = {"USDT": D(0), "TST": D(0)}
         for order in orders.values():
             executed, orig = D(str(order["executedQty"])), D(str(order["origQty"]))
-            if order["type"] != "MARKET":
-                assert executed <= orig
-            elif orig:
+            if order["type"] != "MARKET" or orig:
                 assert executed <= orig
             else:
                 quote_cap = D(str(order["origQuoteOrderQty"]))

@@ -49,9 +49,11 @@ from mexcbot.engine.errors import (
 from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.order_sync import SYSTEM_ACTOR, OrderSync, age_seconds
 from mexcbot.engine.ports import (
+    Acknowledgement,
     Exchange,
     ExchangeOrderMissing,
     ExchangeRejection,
+    ExchangeThrottled,
     ExchangeUnreachable,
     SubmitNotSent,
     SubmitOutcomeUnknown,
@@ -69,6 +71,9 @@ log = logging.getLogger(__name__)
 
 #: Pauses between the queries that resolve an UNKNOWN submit (seconds).
 DEFAULT_RESOLVE_DELAYS = (0.1, 0.3, 0.6, 1.0)
+#: 429 answers to a submit are retried this often, if Retry-After is at most MAX_THROTTLE_WAIT_S.
+DEFAULT_THROTTLE_RETRIES = 2
+MAX_THROTTLE_WAIT_S = 5.0
 #: An order the exchange does not show this long after it was persisted was never received.
 DEFAULT_NEVER_RECEIVED_GRACE = 2.0
 
@@ -90,6 +95,7 @@ class ExecutionService:
         clock: Callable[[], datetime] = _utc_now,
         resolve_delays: tuple[float, ...] = DEFAULT_RESOLVE_DELAYS,
         never_received_grace: float = DEFAULT_NEVER_RECEIVED_GRACE,
+        throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
         symbols: Collection[str] = (),
     ) -> None:
         """`symbols` are scanned for external orders even before the bot traded them."""
@@ -100,6 +106,7 @@ class ExecutionService:
         self._clock = clock
         self._resolve_delays = resolve_delays
         self._grace = never_received_grace
+        self._throttle_retries = throttle_retries
         self._rules: dict[str, SymbolRules] = {}
         self._in_flight: set[str] = set()
         self._sync = OrderSync(exchange, uow_factory, events)
@@ -253,10 +260,24 @@ class ExecutionService:
         self._risk.check(order.request, RiskContext(rules=rules, now=self._clock()))
         return order
 
+    async def _send(self, order: Order) -> Acknowledgement:
+        """Submit; a 429 (refused before processing) is retried with the same client order id
+        after Retry-After, at most `throttle_retries` times and only for short waits."""
+        for attempt in range(self._throttle_retries + 1):
+            try:
+                return await self._exchange.submit(order.request)
+            except ExchangeThrottled as exc:
+                wait = 1.0 if exc.retry_after is None else exc.retry_after
+                if attempt == self._throttle_retries or wait > MAX_THROTTLE_WAIT_S:
+                    raise
+                log.info("order %s throttled; retrying in %s s", order.client_order_id, wait)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _submit(self, order: Order) -> Order:
         cid = order.client_order_id
         try:
-            ack = await self._exchange.submit(order.request)
+            ack = await self._send(order)
         except ExchangeRejection as exc:
             self._rules.pop(order.symbol, None)  # the rules may have changed: reload next time
             code, message = exc.code, exc.message

@@ -4,7 +4,8 @@ The engine never sees MEXC's wire format or its client: `mexcbot.mexc.exchange.M
 the MEXC client to this protocol. Outcomes that matter for never losing an order are typed here so
 the engine can act on them without knowing which exchange produced them:
 
-* `ExchangeRejection`: the exchange definitely did NOT accept the write (business error, 429).
+* `ExchangeRejection`: the exchange definitely did NOT accept the write (business error);
+  `ExchangeThrottled` (429) is the kind that may be retried with the same client order id.
 * `SubmitOutcomeUnknown`: the request may or may not have been executed (timeout, 5xx, dropped
   connection). The order must be resolved by querying its client order id, never re-sent.
 * `SubmitNotSent`: the request never left this process (connection refused): nothing exists.
@@ -35,6 +36,15 @@ class ExchangeRejection(ExchangePortError):
         super().__init__(f"exchange rejected the request: {code} {message}")
         self.code = code
         self.message = message
+
+
+class ExchangeThrottled(ExchangeRejection):
+    """Rate limited (HTTP 429): refused before processing, so sending the SAME order (same
+    client order id) again after `retry_after` seconds is safe."""
+
+    def __init__(self, code: int | None, message: str, retry_after: float | None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class SubmitOutcomeUnknown(ExchangePortError):

@@ -20,6 +20,7 @@ from mexcbot.engine.ports import (
     Acknowledgement,
     ExchangeOrderMissing,
     ExchangeRejection,
+    ExchangeThrottled,
     ExchangeUnreachable,
     OrderReport,
     PriceQuote,
@@ -38,6 +39,8 @@ from mexcbot.mexc.models import ExchangeOrder, ExchangeTrade
 from mexcbot.mexc.rest import MexcClient
 
 _T = TypeVar("_T")
+#: "Invalid symbol." answers to exchangeInfo (-1121 from the matching engine, 30014/30021 docs).
+_INVALID_SYMBOL_CODES = frozenset({-1121, 30014, 30021})
 
 
 def _at(ms: int | None) -> datetime:
@@ -106,7 +109,12 @@ class MexcExchange:
         await _read(self._client.sync_time())
 
     async def symbol_rules(self, symbols: Sequence[str] | None = None) -> list[SymbolRules]:
-        return await _read(self._client.exchange_info(symbols))
+        try:
+            return await self._client.exchange_info(symbols)
+        except MexcError as exc:
+            if exc.code in _INVALID_SYMBOL_CODES:
+                return []  # MEXC refuses the whole request when one symbol is unknown
+            raise ExchangeUnreachable(str(exc)) from None
 
     async def price_quote(self, symbol: str) -> PriceQuote:
         book = await _read(self._client.book_ticker(symbol))
@@ -130,7 +138,8 @@ class MexcExchange:
         except ExchangeUnavailable as exc:
             raise SubmitNotSent(exc.msg) from None
         except RateLimited as exc:
-            raise ExchangeRejection(exc.code if exc.code is not None else 429, exc.msg) from None
+            code = exc.code if exc.code is not None else exc.http_status
+            raise ExchangeThrottled(code, exc.msg, exc.retry_after) from None
         except MexcError as exc:
             raise ExchangeRejection(exc.code, exc.msg) from None
         return Acknowledgement(ack.order_id, _at(ack.transact_time))

@@ -114,7 +114,8 @@ class MexcClient:
     """Async MEXC spot REST client. Use as ``async with MexcClient(config) as client:``.
 
     ``on_rate_limit_wait(endpoint, seconds)`` is called whenever a request waited for rate-limit
-    budget; ``rate_limit_wait_s`` is the cumulative wait.
+    budget; ``rate_limit_wait_s`` is the cumulative wait. ``on_request(endpoint, seconds)`` is
+    called after every HTTP round trip, failed ones included (latency metrics).
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class MexcClient:
         *,
         on_rate_limit_wait: WaitObserver | None = None,
         limiter: RateLimiter | None = None,
+        on_request: WaitObserver | None = None,
     ) -> None:
         """``limiter`` replaces the default MEXC-budget limiter (tests use a shorter window); it
         is ignored when ``config.rate_limit`` is off."""
@@ -136,6 +138,7 @@ class MexcClient:
             self._limiter = limiter or RateLimiter(on_wait=on_rate_limit_wait)
         self._session: aiohttp.ClientSession | None = None
         self._offset_ms = 0
+        self._on_request = on_request
 
     async def __aenter__(self) -> MexcClient:
         self._ensure_session()
@@ -199,6 +202,15 @@ class MexcClient:
             limiter.release(endpoint, weight)
 
     async def _round_trip(self, endpoint: Endpoint, params: Params) -> _Reply:
+        if self._on_request is None:
+            return await self._send_and_read(endpoint, params)
+        started = time.perf_counter()
+        try:
+            return await self._send_and_read(endpoint, params)
+        finally:
+            self._on_request(endpoint.key, time.perf_counter() - started)
+
+    async def _send_and_read(self, endpoint: Endpoint, params: Params) -> _Reply:
         session = self._session or self._ensure_session()
         async with session.request(endpoint.method, self._url(endpoint, params)) as response:
             body = await response.read()

@@ -53,7 +53,9 @@ async def compare(
             seen.add(x.order_id)
             stored = by_xid.get(x.order_id) or by_cid.get(x.client_order_id or "")
             if stored is None:
-                result.problems.append(f"exchange order {x.order_id} ({x.client_order_id}) not in DB")
+                result.problems.append(
+                    f"exchange order {x.order_id} ({x.client_order_id}) not in DB"
+                )
                 continue
             if stored.status is not x.status or stored.executed_qty != x.executed_qty:
                 result.problems.append(

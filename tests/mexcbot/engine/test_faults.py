@@ -1,0 +1,217 @@
+"""Submits with an unknown outcome: the simulator fails the way MEXC does; nothing is lost.
+
+After each scenario the database and the exchange agree order by order and no client order id
+was placed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import pytest
+
+from mexcbot.domain.orders import OrderSide, OrderStatus, OrderType
+from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
+from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
+from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.rest import MexcClient
+from mexcbot.store import UnitOfWork
+from mexcsim.faults import FaultPlan, OrderFault
+from mexcsim.server import SimServer
+from tests.mexcbot.engine.agreement import compare
+from tests.mexcbot.engine.conftest import GRACE_S, RESOLVE_DELAYS, client_config
+from tests.mexcbot.engine.recorder import EventRecorder
+
+D = Decimal
+ORDER_PATH = "/api/v3/order"
+
+
+async def place_limit(service: ExecutionService, price: str = "30000") -> object:
+    return await service.place(
+        symbol="BTCUSDT",
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        quantity=D("0.001"),
+        price=D(price),
+    )
+
+
+async def assert_agreement(client: MexcClient, uow_factory: Callable[[], UnitOfWork]) -> None:
+    result = await compare(client, uow_factory, ["BTCUSDT"])
+    assert result.problems == []
+
+
+async def test_5xx_before_acceptance_becomes_rejected_never_received(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    recorder: EventRecorder,
+) -> None:
+    sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
+    order = await service.place(
+        symbol="BTCUSDT",
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        quantity=D("0.001"),
+        price=D("30000"),
+    )
+    assert order.status is OrderStatus.REJECTED
+    assert order.reject_code == NEVER_RECEIVED_CODE
+    assert recorder.kinds(order.client_order_id) == [
+        OrderUpdateKind.CREATED,
+        OrderUpdateKind.UNKNOWN,
+        OrderUpdateKind.REJECTED,
+    ]
+    assert await client.all_orders("BTCUSDT") == []
+    await assert_agreement(client, uow_factory)
+
+
+@pytest.mark.parametrize("fault", [OrderFault.ERROR_AFTER, OrderFault.DROP_AFTER])
+async def test_accepted_then_failed_response_is_resolved_by_query(
+    fault: OrderFault,
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    recorder: EventRecorder,
+) -> None:
+    sim.faults.set(FaultPlan(order_fault=fault))
+    order = await service.place(
+        symbol="BTCUSDT",
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        quantity=D("0.001"),
+        price=D("30000"),
+    )
+    assert order.status is OrderStatus.NEW
+    assert order.exchange_order_id
+    assert order.unknown_reason  # it went through UNKNOWN
+    assert OrderUpdateKind.UNKNOWN in recorder.kinds(order.client_order_id)
+    on_exchange = await client.all_orders("BTCUSDT")
+    assert [o.client_order_id for o in on_exchange] == [order.client_order_id]
+    await assert_agreement(client, uow_factory)
+
+
+async def test_market_order_accepted_then_5xx_records_its_fills(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_AFTER, error_status=502))
+    order = await service.place(
+        symbol="ETHUSDT", side=OrderSide.SELL, type=OrderType.MARKET, quantity=D("0.25")
+    )
+    assert order.status is OrderStatus.FILLED
+    assert order.executed_qty == D("0.25")
+    async with uow_factory() as uow:
+        fills = await uow.fills.list_for_order(order.client_order_id)
+    assert sum(f.qty for f in fills) == D("0.25")
+    result = await compare(client, uow_factory, ["ETHUSDT"])
+    assert result.problems == []
+
+
+async def test_latency_past_the_client_timeout_resolves_once_the_exchange_answers(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    """The POST times out (the order exists: latency is added after processing); as soon as the
+    order is UNKNOWN the exchange recovers, and the first resolution query finds the order."""
+    sim.faults.set(FaultPlan(latency_ms=800, latency_paths=(ORDER_PATH,)))
+
+    def recover(event: OrderUpdated) -> None:
+        if event.kind is OrderUpdateKind.UNKNOWN:
+            sim.faults.clear()
+
+    events.subscribe(OrderUpdated, recover)
+    order = await place_limit(service)
+    assert getattr(order, "status", None) is OrderStatus.NEW
+    assert len(await client.all_orders("BTCUSDT")) == 1
+    await assert_agreement(client, uow_factory)
+
+
+@pytest.fixture
+async def impatient_client(sim: SimServer) -> AsyncIterator[MexcClient]:
+    async with MexcClient(client_config(sim.url, read_retries=0, timeout_s=0.3)) as mexc:
+        yield mexc
+
+
+async def test_unresolvable_unknown_stays_unknown_until_reconciliation(
+    sim: SimServer,
+    impatient_client: MexcClient,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    """The exchange stays slow for submit AND queries: place returns the order UNKNOWN (never
+    re-sent, never guessed); the next reconciliation resolves it."""
+    service = ExecutionService(
+        MexcExchange(impatient_client),
+        uow_factory,
+        events=EventBus(),
+        resolve_delays=RESOLVE_DELAYS[:2],
+        never_received_grace=GRACE_S,
+    )
+    sim.faults.set(FaultPlan(latency_ms=600, latency_paths=(ORDER_PATH,)))
+    order = await place_limit(service)
+    assert getattr(order, "status", None) is OrderStatus.UNKNOWN
+    sim.faults.clear()
+    report = await service.reconcile()
+    assert report.resolved_unknown == 1
+    assert report.unresolved == 0
+    stored = await service.get("BTCUSDT", getattr(order, "client_order_id", ""), refresh=False)
+    assert stored.status is OrderStatus.NEW
+    assert len(await client.all_orders("BTCUSDT")) == 1
+    await assert_agreement(client, uow_factory)
+
+
+async def test_429_burst_is_retried_with_the_same_client_order_id(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    sim.faults.set(FaultPlan(rate_limit_burst=1))
+    order = await place_limit(service)
+    assert getattr(order, "status", None) is OrderStatus.NEW
+    assert len(await client.all_orders("BTCUSDT")) == 1
+    await assert_agreement(client, uow_factory)
+
+
+async def test_429_that_persists_rejects_with_the_code(
+    client: MexcClient, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    from mexcbot.engine.errors import OrderRejectedByExchange
+
+    service = ExecutionService(
+        MexcExchange(client), uow_factory, events=EventBus(), throttle_retries=0
+    )
+    await service.refresh_rules(["BTCUSDT"])
+    sim.faults.set(FaultPlan(rate_limit_burst=1))
+    with pytest.raises(OrderRejectedByExchange) as error:
+        await place_limit(service)
+    assert error.value.order.status is OrderStatus.REJECTED
+    assert error.value.code == 429
+    await assert_agreement(client, uow_factory)
+
+
+async def test_many_faulty_submits_leave_no_duplicates(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    faults = [OrderFault.ERROR_BEFORE, OrderFault.ERROR_AFTER, OrderFault.DROP_AFTER]
+    for i in range(9):
+        sim.faults.set(FaultPlan(order_fault=faults[i % 3]))
+        await place_limit(service, price=str(30000 + i))
+    sim.faults.clear()
+    report = await service.reconcile()
+    assert report.discrepancies == 0
+    assert len(await client.all_orders("BTCUSDT")) == 6
+    await assert_agreement(client, uow_factory)
