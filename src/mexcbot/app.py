@@ -42,6 +42,7 @@ from mexcsim.server import SimConfig, SimServer
 log = logging.getLogger(__name__)
 
 FIRST_ADMIN_TOKEN_NAME = "admin"
+STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -336,5 +337,6 @@ async def run_until_stopped(
         if started.admin_token is not None:
             out("first run: an admin token was created. It is shown ONCE; keep it safe:")
             out(started.admin_token)
+        out(STOP_HINT)
         await stop.wait()
         out("stopping")

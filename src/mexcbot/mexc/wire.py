@@ -64,9 +64,15 @@ _SYMBOL_STATUSES: Final = {
 # --- decoding helpers --------------------------------------------------------------------------
 
 
+_DECODER: Final = json.JSONDecoder(parse_float=Decimal)
+_SIDES: Final = {side.value: side for side in OrderSide}
+
+
 def decode(raw: bytes) -> object:
-    """JSON to Python with every non-integer number as an exact Decimal."""
-    return json.loads(raw, parse_float=Decimal)
+    """JSON to Python with every non-integer number as an exact Decimal (one shared decoder:
+    ``json.loads`` with keyword arguments builds a new decoder per call, which shows on the hot
+    path)."""
+    return _DECODER.decode(raw.decode())
 
 
 def error_in(payload: object) -> tuple[int, str] | None:
@@ -230,7 +236,7 @@ def parse_order_ack(payload: object, client_order_id: str | None) -> OrderAck:
         price=_opt_dec(data.get("price")),
         orig_qty=_opt_dec(data.get("origQty")),
         type=order_type,
-        side=OrderSide(_str(data["side"])),
+        side=_SIDES[_str(data["side"])],
         transact_time=_int(data["transactTime"]),
         time_in_force=time_in_force,
     )
@@ -251,7 +257,7 @@ def parse_order(payload: object) -> ExchangeOrder:
         cummulative_quote_qty=_dec(data.get("cummulativeQuoteQty")),
         status=_STATUSES.get(_opt_str(data.get("status")) or "", OrderStatus.UNKNOWN),
         type=order_type,
-        side=OrderSide(_str(data["side"])),
+        side=_SIDES[_str(data["side"])],
         time=_opt_int(data.get("time")),
         update_time=_opt_int(data.get("updateTime")),
         orig_quote_order_qty=_opt_dec(data.get("origQuoteOrderQty")),

@@ -52,7 +52,13 @@ async def test_health_ready_status_and_metrics(
     assert status["mode"] == "paper"
     assert status["exchange_reachable"] is True
     assert status["reconciliation"]["runs"] >= 1
-    body = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001", "price": "30000"}
+    body = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.001",
+        "price": "30000",
+    }
     async with http.post(
         f"{base}/api/v1/trades/orders", json=body, headers=auth(tokens["trade"])
     ) as response:
@@ -64,10 +70,10 @@ async def test_health_ready_status_and_metrics(
     assert "mexcbot_open_orders 1.0" in text
     assert 'mexcbot_api_request_seconds_count{method="POST",route="/api/v1/trades/orders"' in text
     assert "mexcbot_reconciliation_runs_total" in text
-    assert "mexcbot_exchange_request_seconds_count{endpoint=\"POST /api/v3/order\"} 1.0" in text
-    assert all(
-        line.startswith(("#", "mexcbot_")) for line in text.splitlines() if line
-    ), "every metric is named mexcbot_*"
+    assert 'mexcbot_exchange_request_seconds_count{endpoint="POST /api/v3/order"} 1.0' in text
+    assert all(line.startswith(("#", "mexcbot_")) for line in text.splitlines() if line), (
+        "every metric is named mexcbot_*"
+    )
 
 
 async def test_request_id_is_echoed(bot: Bot, http: aiohttp.ClientSession) -> None:

@@ -52,11 +52,15 @@ async def test_place_get_list_and_cancel_a_limit_order(
     assert exchange_id
 
     for ref in (client_id, exchange_id):
-        status, found = await _get(http, bot, tokens["read"], f"/api/v1/trades/orders/BTCUSDT/{ref}")
+        status, found = await _get(
+            http, bot, tokens["read"], f"/api/v1/trades/orders/BTCUSDT/{ref}"
+        )
         assert status == 200
         assert found["client_order_id"] == client_id
 
-    status, open_orders = await _get(http, bot, tokens["read"], "/api/v1/trades/orders/open/BTCUSDT")
+    status, open_orders = await _get(
+        http, bot, tokens["read"], "/api/v1/trades/orders/open/BTCUSDT"
+    )
     assert [o["client_order_id"] for o in open_orders] == [client_id]
 
     async with http.delete(
@@ -65,7 +69,9 @@ async def test_place_get_list_and_cancel_a_limit_order(
         assert response.status == 200
         assert (await response.json())["status"] == "CANCELED"
 
-    status, open_orders = await _get(http, bot, tokens["read"], "/api/v1/trades/orders/open/BTCUSDT")
+    status, open_orders = await _get(
+        http, bot, tokens["read"], "/api/v1/trades/orders/open/BTCUSDT"
+    )
     assert open_orders == []
     status, history = await _get(
         http, bot, tokens["read"], "/api/v1/trades/orders/history/BTCUSDT", limit="10"

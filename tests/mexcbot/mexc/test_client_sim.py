@@ -20,7 +20,6 @@ from mexcbot.mexc.errors import (
     MinNotional,
     OrderNotFound,
     OrderRejected,
-    OutcomeUnknown,
     Oversold,
     SymbolNotTradable,
     TimestampOutsideRecvWindow,
@@ -164,7 +163,7 @@ async def test_batch_orders_mixed_results_and_cancel_all(client: MexcClient) -> 
 
 
 async def test_batch_size_is_checked(client: MexcClient) -> None:
-    with pytest.raises(ValueError, match="1..20"):
+    with pytest.raises(ValueError, match=r"1\.\.20"):
         await client.place_batch_orders("BTCUSDT", [])
 
 

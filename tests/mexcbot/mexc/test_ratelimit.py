@@ -23,6 +23,7 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+        await asyncio.sleep(0)
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""`mexcbot` as a user runs it: subprocesses in a temp working directory, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+from pathlib import Path
+
+from tests.fixtures.api import bot_env, run_cli, start_bot_process
+
+
+def _request(url: str, token: str, body: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST" if body is not None else "GET",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_run_paper_mode_places_an_order_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with start_bot_process(tmp_path) as bot:
+        output = "\n".join(bot.lines)
+        assert "PAPER mode" in output
+        assert f"docs: {bot.base_url}/docs" in output
+        token = bot.printed_token
+        assert token is not None
+        status, order = _request(
+            f"{bot.base_url}/api/v1/trades/orders",
+            token,
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": "0.001",
+                "price": "30000",
+            },
+        )
+        assert status == 201
+        assert order["status"] == "NEW"
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(timeout=15) == 0
+    assert (tmp_path / "mexcbot.db").exists()
+
+    # second run on the same database: no new admin token, the order is still there
+    with start_bot_process(tmp_path) as again:
+        assert again.printed_token is None
+        status, page = _request(f"{again.base_url}/api/v1/trades/orders", token)
+        assert [o["client_order_id"] for o in page["orders"]] == [order["client_order_id"]]
+
+
+def test_keys_without_live_flag_refuse_to_start(tmp_path: Path) -> None:
+    env = bot_env(MEXC_API_KEY="k" * 16, MEXC_API_SECRET="s" * 32)
+    result = run_cli(tmp_path, "run", "--port", "0", env=env)
+    assert result.returncode == 2
+    assert "--live" in result.stderr
+    assert "s" * 32 not in result.stderr + result.stdout
+
+
+def test_live_without_keys_refuses_to_start(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "run", "--live", "--port", "0")
+    assert result.returncode == 2
+    assert "MEXC_API_KEY" in result.stderr
+
+
+def test_invalid_setting_names_the_setting(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "run", env=bot_env(MEXCBOT_API_PORT="99999"))
+    assert result.returncode == 2
+    assert "api_port" in result.stderr
+
+
+def test_token_create_list_revoke(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'tokens.db'}"
+    env = bot_env(MEXCBOT_DATABASE_URL=db)
+    created = run_cli(tmp_path, "token", "create", "--role", "trade", "--name", "ci", env=env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("mxb_")
+    assert token not in created.stderr
+
+    listed = run_cli(tmp_path, "token", "list", env=env)
+    assert "ci\ttrade\tactive" in listed.stdout
+    assert token not in listed.stdout
+
+    duplicate = run_cli(tmp_path, "token", "create", "--role", "read", "--name", "ci", env=env)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+    assert run_cli(tmp_path, "token", "revoke", "ci", env=env).returncode == 0
+    assert "ci\ttrade\trevoked" in run_cli(tmp_path, "token", "list", env=env).stdout
+    assert run_cli(tmp_path, "token", "revoke", "ci", env=env).returncode == 1
+    assert not (tmp_path / "mexcbot.db").exists()  # MEXCBOT_DATABASE_URL was honoured
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "mexcbot.db").exists()
