@@ -1,10 +1,10 @@
 """A third-party MEXC client (ccxt's ``mexc``) trades against mexcsim through its unified API.
 
-ccxt was written against the real api.mexc.com, not against this simulator, so if it can load the
-markets, read market data, place, query and cancel orders by client order id and read balances and
-trades, the simulator speaks MEXC well enough for clients other than ours. Only ccxt's spot base URLs
-are pointed at the simulator; every request it builds and every response it parses is its own.
-Each value ccxt reports is checked against what the simulator's exchange state says.
+ccxt was written against the real api.mexc.com, not against this simulator, so if it can load
+the markets, read market data, place, query and cancel orders by client order id and read balances
+and trades, the simulator speaks MEXC well enough for clients other than ours. Only ccxt's spot
+base URLs are pointed at the simulator; every request it builds and every response it parses is
+its own. Each value ccxt reports is checked against what the simulator's exchange state says.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ async def mexc(sim: SimServer) -> AsyncIterator[Any]:
         await client.close()
 
 
-async def settled(read_sim: Callable[[], T], read_client: Callable[[], Awaitable[Any]]) -> tuple[T, Any]:
+async def settled(
+    read_sim: Callable[[], T], read_client: Callable[[], Awaitable[Any]]
+) -> tuple[T, Any]:
     """The simulator's view and ccxt's answer from one moment of a market that ticks every 50 ms.
 
     The read is repeated until the simulator's state is the same before and after ccxt's request,
@@ -116,6 +118,9 @@ async def test_load_markets_reads_exchange_info_and_coin_list(mexc: Any, sim: Si
     assert set(mexc.currencies) == assets
     assert mexc.currencies["BTC"]["name"] == spec["fullName"]
     assert mexc.currencies["USDT"]["name"] == "Tether USD"
+    # a simulated account has no chains: every network is closed for deposits and withdrawals
+    assert not mexc.currencies["BTC"]["deposit"]
+    assert not mexc.currencies["BTC"]["withdraw"]
 
 
 async def test_tickers_book_and_klines_match_the_simulated_market(
@@ -125,7 +130,7 @@ async def test_tickers_book_and_klines_match_the_simulated_market(
     await mexc.load_markets()
 
     stats, ticker = await settled(
-        lambda: without(exchange.ticker_24hr("BTCUSDT"), "openTime", "closeTime"),  # type: ignore[arg-type]
+        lambda: without(exchange.ticker_24hr("BTCUSDT"), "openTime", "closeTime"),
         lambda: mexc.fetch_ticker(BTC),
     )
     assert ticker["symbol"] == BTC
@@ -158,16 +163,17 @@ async def test_tickers_book_and_klines_match_the_simulated_market(
         lambda: mexc.fetch_order_book(BTC, 20),
     )
     assert book["nonce"] == depth["lastUpdateId"]
-    assert book["bids"] == [[num(p), num(q)] for p, q in depth["bids"]]  # type: ignore[attr-defined]
-    assert book["asks"] == [[num(p), num(q)] for p, q in depth["asks"]]  # type: ignore[attr-defined]
-    assert book["bids"] and book["asks"]
+    assert book["bids"] == [[num(p), num(q)] for p, q in depth["bids"]]
+    assert book["asks"] == [[num(p), num(q)] for p, q in depth["asks"]]
+    assert book["bids"]
+    assert book["asks"]
     assert book["bids"][0][0] < book["asks"][0][0]
 
     # ccxt's "1h" is MEXC's "60m": the interval vocabulary has to match real MEXC's
     for timeframe, interval in (("1m", "1m"), ("1h", "60m")):
         rows, candles = await settled(
-            lambda interval=interval: exchange.klines("BTCUSDT", interval, None, None, 5),  # type: ignore[misc]
-            lambda timeframe=timeframe: mexc.fetch_ohlcv(BTC, timeframe, limit=5),  # type: ignore[misc]
+            lambda interval=interval: exchange.klines("BTCUSDT", interval, None, None, 5),
+            lambda timeframe=timeframe: mexc.fetch_ohlcv(BTC, timeframe, limit=5),
         )
         assert candles
         assert candles == [[int(r[0]), *(num(v) for v in r[1:6])] for r in rows], timeframe
@@ -178,7 +184,7 @@ async def test_limit_order_placed_queried_and_canceled_by_client_order_id(
 ) -> None:
     exchange = sim.exchange
     await mexc.load_markets()
-    bid = Decimal(str(exchange.book_ticker("BTCUSDT")["bidPrice"]))  # type: ignore[call-overload]
+    bid = Decimal(str(exchange.book_ticker("BTCUSDT")["bidPrice"]))
     price = (bid * Decimal("0.9")).quantize(Decimal("0.01"), ROUND_DOWN)  # far below: stays open
     amount = Decimal("0.002")
     usdt_before = exchange.balances(SIM_API_KEY)["USDT"]

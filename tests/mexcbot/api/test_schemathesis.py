@@ -8,6 +8,7 @@ types, and every response body matches its schema.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,19 @@ def api_schema(fuzz_bot: tuple[BotProcess, str]) -> Any:
 
 schema = schemathesis.from_pytest_fixture("api_schema")
 
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_VALUE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
+
+
+def _sendable(headers: dict[str, str]) -> dict[str, str]:
+    """Only headers HTTP/1.1 can carry: a NUL or a space in a name makes the HTTP parser answer 400
+    before any application sees the request, which says nothing about our API."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if _TOKEN.fullmatch(name) and _VALUE.fullmatch(value)
+    }
+
 
 @schema.parametrize()
 @settings(
@@ -72,7 +86,7 @@ schema = schemathesis.from_pytest_fixture("api_schema")
 )
 def test_api_matches_its_schema(case: Any, fuzz_bot: tuple[BotProcess, str]) -> None:
     _, token = fuzz_bot
-    headers = dict(case.headers or {})
+    headers = _sendable(case.headers or {})
     headers.setdefault("Authorization", f"Bearer {token}")
     revoking = case.method == "DELETE" and case.path == "/api/v1/admin/tokens/{name}"
     if revoking and (case.path_parameters or {}).get("name") == FUZZ_TOKEN_NAME:

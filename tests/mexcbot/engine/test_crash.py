@@ -10,6 +10,7 @@ executed quantity; no client order id was used twice; nothing is left PENDING_NE
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 import os
 import random
 import signal
@@ -34,6 +35,16 @@ from tests.mexcbot.engine.conftest import client_config
 SYMBOL = "BTCUSDT"
 KILLS = {"sqlite": int(os.environ.get("CRASH_KILLS", "20")), "postgres": 8}
 ROOT = Path(__file__).resolve().parents[3]
+
+BREAKDOWN = (
+    "resolved_unknown",
+    "rejected_never_received",
+    "status_corrections",
+    "quantity_corrections",
+    "imported_external",
+    "contradictions",
+    "missing_on_exchange",
+)
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +107,7 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     kills = KILLS[database_backend]
     figures = {"kills": 0, "in_flight_kills": 0, "in_flight_submits": 0, "orders": 0}
     discrepancies: list[int] = []
+    found: Counter[str] = Counter()
     problems: list[str] = []
     engine = create_engine(migrated_database_url)
     uow_factory: Callable[[], UnitOfWork] = lambda: UnitOfWork(engine)  # noqa: E731
@@ -104,16 +116,18 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     ) as url:
         async with MexcClient(client_config(url, timeout_s=5.0, rate_limit=False)) as client:
             for round_ in range(kills):
-                latency = rng.choice([80, 150, 300])
-                fault = '"drop_after"' if round_ % 4 == 3 else '"none"'
-                set_faults(
-                    url,
-                    f'{{"latency_ms": {latency}, "latency_paths": ["/api/v3/order"],'
-                    f' "order_fault": {fault}, "order_fault_count": 1}}',
-                )
                 child = start_child(url, migrated_database_url, seed=round_)
                 try:
                     await asyncio.to_thread(wait_ready, child)
+                    # Slow order answers (and sometimes an accepted-then-dropped one) from now on,
+                    # so that the kill finds submits in flight.
+                    latency = rng.choice([80, 150, 300])
+                    fault = '"drop_after"' if round_ % 4 == 3 else '"none"'
+                    set_faults(
+                        url,
+                        f'{{"latency_ms": {latency}, "latency_paths": ["/api/v3/order"],'
+                        f' "order_fault": {fault}, "order_fault_count": 1}}',
+                    )
                     await asyncio.sleep(rng.uniform(0.2, 1.5))
                 finally:
                     child.send_signal(signal.SIGKILL)
@@ -133,6 +147,8 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
                 )
                 report = await service.start()
                 discrepancies.append(report.discrepancies)
+                for name in BREAKDOWN:
+                    found[name] += getattr(report, name)
                 assert report.unresolved == 0
                 result = await compare(client, uow_factory, [SYMBOL])
                 figures["orders"] = result.exchange_orders
@@ -144,7 +160,8 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         f"(submits in flight at kill: {figures['in_flight_submits']}) "
         f"exchange orders={figures['orders']} "
         f"discrepancies resolved by reconciliation={sum(discrepancies)} "
-        f"(per kill: {discrepancies}) problems after reconciliation={len(problems)}"
+        f"(per kill: {discrepancies}; {dict(found)}) "
+        f"problems after reconciliation={len(problems)}"
     )
     assert problems == []
     assert figures["kills"] == kills
