@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     exchange_url: str = DEFAULT_EXCHANGE_URL
     recv_window: int = Field(default=5000, ge=1, le=60000)
     request_timeout: float = Field(default=10.0, gt=0)
+    exchange_rate_limit: bool = True
+    """Throttle our own requests to MEXC's budgets. Turn off only against a simulator whose limits
+    are off (benchmarks)."""
     database_url: str = DEFAULT_DATABASE_URL
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)

@@ -64,6 +64,12 @@ class Ledger:
         """asset -> (free, locked) for every asset the account ever held."""
         return {a: (b.free, b.locked) for a, b in self._accounts[owner].items()}
 
+    def restore_balance(self, owner: str, asset: str, free: Decimal, locked: Decimal) -> None:
+        """Set a balance exactly as a saved state had it (opening the account if needed)."""
+        self._accounts.setdefault(owner, {})
+        balance = self._balance(owner, asset)
+        balance.free, balance.locked = free, locked
+
     def deposit(self, owner: str, asset: str, amount: Decimal) -> None:
         """Add (or, with a negative amount, remove) free funds; free may not go below zero."""
         balance = self._balance(owner, asset)

@@ -19,7 +19,7 @@ from enum import StrEnum
 #: The paths whose POSTs place orders; order faults hit only these (never ``/api/v3/order/test``).
 ORDER_PLACING_PATHS = frozenset({"/api/v3/order", "/api/v3/batchOrders"})
 
-#: Requests under this prefix are the ones a ``rate_limit_burst`` throttles.
+#: Requests under this prefix are the ones a ``rate_limit_burst`` throttles or a read error fails.
 MEXC_API_PREFIX = "/api/v3/"
 
 
@@ -57,6 +57,9 @@ class FaultPlan:
     """The 5xx status sent for ERROR_BEFORE / ERROR_AFTER."""
     rate_limit_burst: int = 0
     """The next N requests under /api/v3 get HTTP 429 with ``Retry-After: 1``."""
+    read_error_count: int = 0
+    """The next N GET requests under /api/v3 answer ``error_status`` without touching the exchange
+    (MEXC fails reads too; a client should retry them)."""
 
     def to_json(self) -> dict[str, object]:
         """The plan as the JSON object ``/_sim/faults`` returns."""
@@ -67,6 +70,7 @@ class FaultPlan:
             "order_fault_count": self.order_fault_count,
             "error_status": self.error_status,
             "rate_limit_burst": self.rate_limit_burst,
+            "read_error_count": self.read_error_count,
         }
 
     @classmethod
@@ -103,6 +107,8 @@ class FaultPlan:
                 raise FaultPlanError("error_status", "must be a 5xx status (500..599)")
         if "rate_limit_burst" in data:
             plan.rate_limit_burst = _int_field(data, "rate_limit_burst", minimum=0)
+        if "read_error_count" in data:
+            plan.read_error_count = _int_field(data, "read_error_count", minimum=0)
         plan.validate()
         return plan
 
@@ -116,6 +122,8 @@ class FaultPlan:
             raise FaultPlanError("error_status", "must be a 5xx status (500..599)")
         if self.rate_limit_burst < 0:
             raise FaultPlanError("rate_limit_burst", "must be >= 0")
+        if self.read_error_count < 0:
+            raise FaultPlanError("read_error_count", "must be >= 0")
 
     @property
     def order_fault_armed(self) -> bool:
@@ -151,6 +159,15 @@ class FaultInjector:
         if self.plan.rate_limit_burst <= 0 or not path.startswith(MEXC_API_PREFIX):
             return False
         self.plan.rate_limit_burst -= 1
+        return True
+
+    def take_read_error(self, method: str, path: str) -> bool:
+        """True when this read must fail with ``error_status`` (consumes one)."""
+        if self.plan.read_error_count <= 0 or method != "GET":
+            return False
+        if not path.startswith(MEXC_API_PREFIX):
+            return False
+        self.plan.read_error_count -= 1
         return True
 
     def take_order_fault(self, method: str, path: str) -> OrderFault:

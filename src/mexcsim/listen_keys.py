@@ -54,3 +54,15 @@ class ListenKeys:
         if self._expiry.get(key, 0) <= now:
             return None
         return self._owner.get(key)
+
+    def export(self) -> dict[str, object]:
+        """Issued count and every key with its owner and expiry (JSON-ready)."""
+        return {
+            "issued": self._issued,
+            "keys": [[key, self._owner[key], expiry] for key, expiry in self._expiry.items()],
+        }
+
+    def restore(self, issued: int, keys: list[tuple[str, str, int]]) -> None:
+        self._issued = issued
+        self._expiry = {key: expiry for key, _, expiry in keys}
+        self._owner = {key: owner for key, owner, _ in keys}

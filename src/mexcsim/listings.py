@@ -41,6 +41,14 @@ class ListingSchedule:
     def pending(self) -> list[Listing]:
         return list(self._pending.values())
 
+    def opened(self) -> list[Listing]:
+        return list(self._opened.values())
+
+    def restore(self, pending: list[Listing], opened: list[Listing]) -> None:
+        """Replace the schedule with a saved one."""
+        self._pending = {item.spec.symbol: item for item in pending}
+        self._opened = {item.spec.symbol: item for item in opened}
+
     def pop_due(self, now_ms: int) -> list[Listing]:
         """Listings whose opening time has come, removed from the pending set, earliest first."""
         due = sorted(

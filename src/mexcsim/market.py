@@ -73,6 +73,21 @@ class LivingMarket:
             side = BUY if move > 0 else SELL if move < 0 else self._rng.choice((BUY, SELL))
             self._take(side, now)
 
+    # --- persistence ---------------------------------------------------------------------------
+    def rng_state(self) -> object:
+        """The random generator's state, so a restored market walks on exactly as this one would."""
+        return self._rng.getstate()
+
+    def quotes(self) -> list[Order]:
+        """The provider's resting quotes, withdrawn at the next requote."""
+        return list(self._quotes)
+
+    def restore(self, rng_state: object, mid_ticks: int, quotes: list[Order]) -> None:
+        """Continue from a saved state (the quotes must already rest on the engine's book)."""
+        self._rng.setstate(rng_state)  # type: ignore[arg-type]
+        self.mid_ticks = mid_ticks
+        self._quotes = list(quotes)
+
     # --- internals -------------------------------------------------------------------------------
     def _level_qty(self) -> Decimal:
         notional = Decimal(self._rng.randint(MIN_NOTIONAL_PER_LEVEL, MAX_NOTIONAL_PER_LEVEL))

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from mexcsim.admin import AdminApi
 from mexcsim.faults import FaultInjector
+from mexcsim.persistence import StateFileError, StateKeeper
 from mexcsim.ratelimit import RateLimiter
 from mexcsim.rest import ORDER_FAULT_ABORTED, RestApi, error_response, throttled_response
 
@@ -50,6 +51,12 @@ class SimConfig:
     """Seconds between ``exchange.advance()`` calls (the market's heartbeat)."""
     rate_limits: bool = True
     """MEXC's rate limits; benchmarks may turn them off."""
+    state_file: str | None = None
+    """Keep the exchange's complete state (accounts, balances, orders, fills, market) in this JSON
+    file: loaded at start when it exists (an unreadable one is a startup error), saved atomically
+    while running and at stop. See ``mexcsim.persistence``."""
+    state_save_interval: float = 1.0
+    """At most one save per this many seconds while running (only when something changed)."""
 
 
 def _wall_clock_ms() -> int:
@@ -103,6 +110,12 @@ class SimServer:
         self.rate_limiter = (rate_limiter or RateLimiter()) if config.rate_limits else None
         if (config.api_key is None) != (config.api_secret is None):
             raise ValueError("api_key and api_secret must be given together")
+        self.state_keeper = (
+            StateKeeper(exchange, config.state_file, config.state_save_interval)
+            if config.state_file is not None
+            else None
+        )
+        """Saves the exchange to ``config.state_file``; None when no state file is configured."""
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._port: int | None = None
@@ -132,9 +145,19 @@ class SimServer:
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("SimServer already started")
+        keeper = self.state_keeper
+        if keeper is not None:
+            keeper.check_writable()
+            keeper.load()
         key, secret = self.config.api_key, self.config.api_secret
-        if key is not None and secret is not None and self.exchange.secret_for(key) is None:
-            self.exchange.create_account(key, secret)
+        if key is not None and secret is not None:
+            known = self.exchange.secret_for(key)
+            if known is None:
+                self.exchange.create_account(key, secret)
+            elif keeper is not None and known != secret:
+                raise StateFileError(
+                    f"the state file {keeper.path} holds api key {key!r} with a different secret"
+                )
         runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port, reuse_address=True)
@@ -152,6 +175,8 @@ class SimServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            if self.state_keeper is not None:
+                await self.state_keeper.save_at_stop()
 
     async def __aenter__(self) -> SimServer:
         await self.start()
@@ -173,15 +198,25 @@ class SimServer:
                 self.exchange.advance()
             except Exception:
                 log.exception("exchange.advance() failed")
+            if self.state_keeper is not None:
+                try:
+                    await self.state_keeper.save_if_due()
+                except StateFileError:
+                    log.exception("saving the simulator state failed; retrying at the next tick")
 
     @web.middleware
     async def _apply_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Burst throttling before, latency after the request is processed (MEXC paths only)."""
+        """Burst throttling and read errors before, latency after the request is processed (MEXC
+        paths only)."""
         path = request.path
         if path.startswith(ADMIN_PREFIX):
             return await handler(request)
         if self.faults.take_rate_limit(path):
             return throttled_response(1, "Too many requests (simulated rate-limit burst)")
+        if self.faults.take_read_error(request.method, path):
+            status = self.faults.plan.error_status
+            msg = "Service unavailable (simulated fault: read_error)"
+            return error_response(status, msg, status)
         response = await handler(request)
         delay = self.faults.latency_for(path)
         if delay > 0 and not request.get(ORDER_FAULT_ABORTED, False):
@@ -201,6 +236,8 @@ async def serve(config: SimConfig, *, out: Callable[[str], None] = print) -> Non
         out(f"mexcsim admin API at {server.admin_url}")
         if config.api_key is not None:
             out(f"mexcsim api key: {config.api_key}")
+        if config.state_file is not None:
+            out(f"mexcsim state file: {config.state_file}")
         await stop.wait()
 
 
@@ -227,6 +264,18 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="turn MEXC's rate limits off (benchmarks)"
     )
+    parser.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep accounts, orders and the market in this JSON file across restarts",
+    )
+    parser.add_argument(
+        "--state-save-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="at most one state save per this many seconds (default 1.0)",
+    )
     args = parser.parse_args(argv)
     if (args.api_key is None) != (args.api_secret is None):
         parser.error("--api-key and --api-secret must be given together")
@@ -234,6 +283,8 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         parser.error("--tick-interval must be > 0")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.state_save_interval < 0:
+        parser.error("--state-save-interval must be >= 0")
     return SimConfig(
         host=args.host,
         port=args.port,
@@ -242,6 +293,8 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         api_secret=args.api_secret,
         tick_interval=args.tick_interval,
         rate_limits=not args.no_rate_limits,
+        state_file=args.state_file,
+        state_save_interval=args.state_save_interval,
     )
 
 
@@ -255,6 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(serve(config, out=announce))
+    except StateFileError as exc:
+        print(f"mexcsim: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"mexcsim: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1

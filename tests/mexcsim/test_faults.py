@@ -134,3 +134,46 @@ async def test_rate_limit_burst(sim: SimServer) -> None:
                 body = await response.json()
         assert statuses == [(429, "1"), (429, "1"), (200, None)]
         assert "serverTime" in body
+
+
+def test_read_errors_hit_only_gets_under_the_api_and_are_consumed() -> None:
+    faults = FaultInjector()
+    faults.set(FaultPlan(read_error_count=2))
+    assert not faults.take_read_error("POST", "/api/v3/order")
+    assert not faults.take_read_error("GET", "/_sim/health")
+    assert faults.take_read_error("GET", "/api/v3/openOrders")
+    assert faults.take_read_error("GET", "/api/v3/ping")
+    assert not faults.take_read_error("GET", "/api/v3/ping")
+    with pytest.raises(FaultPlanError) as caught:
+        FaultPlan.from_json({"read_error_count": -1})
+    assert caught.value.field == "read_error_count"
+    plan = FaultPlan(read_error_count=3, error_status=500)
+    assert FaultPlan.from_json(plan.to_json()) == plan
+
+
+async def test_read_errors_answer_5xx_then_reads_and_writes_work(sim: SimServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sim.url}/_sim/faults", json={"read_error_count": 2}) as response:
+            assert response.status == 200
+            assert (await response.json())["read_error_count"] == 2
+        # a write passes untouched and does not consume a read error
+        assert await post_order(http, sim, "re1") == 200
+        statuses = []
+        for _ in range(3):
+            url = signed_url(sim.url, "/api/v3/openOrders", {"symbol": "BTCUSDT"})
+            async with http.get(url, headers=auth_headers()) as response:
+                statuses.append(response.status)
+                body = await response.json()
+        assert statuses == [503, 503, 200]
+        assert [o["clientOrderId"] for o in body] == ["re1"]
+        async with http.get(f"{sim.url}/_sim/faults") as response:
+            assert (await response.json())["read_error_count"] == 0
+
+
+async def test_read_error_body_is_mexc_shaped(sim: SimServer) -> None:
+    sim.faults.set(FaultPlan(read_error_count=1, error_status=504))
+    async with aiohttp.ClientSession() as http, http.get(f"{sim.url}/api/v3/time") as response:
+        assert response.status == 504
+        body = await response.json()
+    assert body["code"] == 504
+    assert "read_error" in body["msg"]

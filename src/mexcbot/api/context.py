@@ -150,6 +150,12 @@ TradeAccess = Annotated[Principal, Depends(_needs(TokenRole.TRADE))]
 AdminAccess = Annotated[Principal, Depends(_needs(TokenRole.ADMIN))]
 
 
+def order_target(request: Request, client_order_id: str) -> None:
+    """The request acted on this order: its audit entry and access-log line name it."""
+    request.state.audit_target = client_order_id
+    request.state.client_order_id = client_order_id
+
+
 def audit_target(request: Request, target: str, *, audited: bool = False) -> None:
     """Name what a mutating request acted on (e.g. the client order id) for its audit entry.
 

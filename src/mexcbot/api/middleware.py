@@ -71,7 +71,15 @@ class RequestTelemetry:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             self.metrics.api_request_seconds.labels(template, method, str(status)).observe(elapsed)
-            log.info("%s %s -> %d in %.2f ms", method, template, status, elapsed * 1000)
+            order_id = scope.get("state", {}).get("client_order_id")
+            log.info(
+                "%s %s -> %d in %.2f ms",
+                method,
+                template,
+                status,
+                elapsed * 1000,
+                extra={"client_order_id": order_id} if order_id else None,
+            )
             if method in _MUTATING:
                 await self._audit(scope, route, method, status)
             request_id_var.reset(token)

@@ -261,6 +261,10 @@ class StatusOut(BaseModel):
     exchange_reachable: bool
     clock_offset_ms: int
     rate_limit_wait_seconds: float = Field(description="Total time spent waiting for budget")
+    rate_limit_headroom: dict[str, float] | None = Field(
+        description="Per exchange endpoint used so far, the free share of its tightest budget "
+        "(1.0 idle, 0.0 exhausted); null when client-side throttling is off"
+    )
     reconciliation: dict[str, Any]
 
 
@@ -288,6 +292,16 @@ class TokenOut(BaseModel):
             revoked_at=token.revoked_at,
             last_used_at=token.last_used_at,
         )
+
+
+class AuditEntryOut(BaseModel):
+    """Who (token name, or system/cli) did what to what, and how it ended."""
+
+    time: datetime
+    actor: str
+    action: str
+    target: str | None
+    result: str
 
 
 class CreatedToken(TokenOut):

@@ -107,7 +107,7 @@ class OrderSync:
             return []
         return await self._exchange.trades(order.symbol, report.exchange_order_id)
 
-    async def refresh(self, order: Order, *, action: str = "order.refresh") -> SyncOutcome:
+    async def refresh(self, order: Order, *, action: str | None = "order.refresh") -> SyncOutcome:
         """Query the exchange for `order` and merge the answer with its new fills.
 
         Raises `ExchangeOrderMissing` / `ExchangeUnreachable` from the port unchanged.
@@ -158,9 +158,10 @@ class OrderSync:
         trades: Sequence[TradeReport] = (),
         *,
         kind: OrderUpdateKind = OrderUpdateKind.EXCHANGE_UPDATE,
-        action: str = "order.sync",
+        action: str | None = "order.sync",
     ) -> SyncOutcome:
-        """Merge one exchange report and the order's trades; all of it commits together."""
+        """Merge one exchange report and the order's trades; all of it commits together (with
+        an audit entry unless `action` is None)."""
         for _attempt in range(_CONCURRENCY_RETRIES):
             async with self._uow_factory() as uow:
                 order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
@@ -189,13 +190,14 @@ class OrderSync:
                         outcome.new_fills.append(fill)
                 if not outcome.changed and not outcome.new_fills:
                     return outcome
-                await uow.audit.append(
-                    actor=SYSTEM_ACTOR,
-                    action=action,
-                    result=order.status.value,
-                    target=client_order_id,
-                    detail=_detail(outcome, report),
-                )
+                if action is not None:
+                    await uow.audit.append(
+                        actor=SYSTEM_ACTOR,
+                        action=action,
+                        result=order.status.value,
+                        target=client_order_id,
+                        detail=_detail(outcome, report),
+                    )
                 try:
                     await uow.commit()
                 except ConcurrentOrderUpdate:

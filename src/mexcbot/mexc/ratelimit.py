@@ -133,6 +133,17 @@ class RateLimiter:
                 self._on_wait(endpoint.key, waited)
         return waited
 
+    def headroom(self) -> dict[str, float]:
+        """Per endpoint used so far, the fraction of its tightest budget still free right now
+        (1.0 idle, 0.0 exhausted), for status pages."""
+        now = self._clock()
+        free: dict[str, float] = {}
+        for (_pool, key), window in self._windows.items():
+            window.wait_for(now, 0)  # forget what left the window
+            share = max(0.0, 1.0 - (window.used + window.in_flight) / window.budget)
+            free[key] = min(free.get(key, 1.0), share)
+        return free
+
     def release(self, endpoint: Endpoint, weight: int) -> None:
         """The request ``acquire`` admitted has been answered (or failed): stamp it now.
 

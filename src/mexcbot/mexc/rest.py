@@ -161,6 +161,11 @@ class MexcClient:
     def rate_limit_wait_s(self) -> float:
         return self._limiter.total_wait_s if self._limiter is not None else 0.0
 
+    @property
+    def rate_limit_headroom(self) -> dict[str, float] | None:
+        """Free share of each used endpoint's budget (``None`` when throttling is off)."""
+        return self._limiter.headroom() if self._limiter is not None else None
+
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(

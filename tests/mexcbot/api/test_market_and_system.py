@@ -52,6 +52,9 @@ async def test_health_ready_status_and_metrics(
     assert status["mode"] == "paper"
     assert status["exchange_reachable"] is True
     assert status["reconciliation"]["runs"] >= 1
+    headroom = status["rate_limit_headroom"]
+    assert headroom["GET /api/v3/exchangeInfo"] < 1.0  # the startup loaded the rules
+    assert all(0.0 <= share <= 1.0 for share in headroom.values())
     body = {
         "symbol": "BTCUSDT",
         "side": "BUY",

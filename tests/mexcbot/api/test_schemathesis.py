@@ -86,8 +86,8 @@ def _sendable(headers: dict[str, str]) -> dict[str, str]:
 )
 def test_api_matches_its_schema(case: Any, fuzz_bot: tuple[BotProcess, str]) -> None:
     _, token = fuzz_bot
-    headers = _sendable(case.headers or {})
-    headers.setdefault("Authorization", f"Bearer {token}")
+    case.headers = _sendable(case.headers or {})
+    headers = {"Authorization": f"Bearer {token}", **case.headers}
     revoking = case.method == "DELETE" and case.path == "/api/v1/admin/tokens/{name}"
     if revoking and (case.path_parameters or {}).get("name") == FUZZ_TOKEN_NAME:
         return  # keep the fuzzer's own token

@@ -46,8 +46,8 @@ async def test_place_get_list_and_cancel_a_limit_order(
     status, order = await _place(http, bot, tokens["trade"], LIMIT_BUY)
     assert status == 201, order
     assert order["status"] == "NEW"
-    assert order["price"] == "30000"
-    assert order["quantity"] == "0.001"
+    assert Decimal(order["price"]) == Decimal(30000)
+    assert Decimal(order["quantity"]) == Decimal("0.001")
     client_id, exchange_id = order["client_order_id"], order["exchange_order_id"]
     assert exchange_id
 

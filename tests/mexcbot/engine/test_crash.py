@@ -10,7 +10,6 @@ executed quantity; no client order id was used twice; nothing is left PENDING_NE
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import os
 import random
 import signal
@@ -18,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +36,9 @@ SYMBOL = "BTCUSDT"
 KILLS = {"sqlite": int(os.environ.get("CRASH_KILLS", "20")), "postgres": 8}
 ROOT = Path(__file__).resolve().parents[3]
 
+#: Order faults per round, cycling: error_before (-1: every submit of the round gets a 5xx and
+#: never reaches the book) lets kills land while UNKNOWN orders are being resolved.
+ROUND_FAULTS = (("none", 1), ("error_before", -1), ("none", 1), ("drop_after", 1))
 BREAKDOWN = (
     "resolved_unknown",
     "rejected_never_received",
@@ -122,11 +125,11 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
                     # Slow order answers (and sometimes an accepted-then-dropped one) from now on,
                     # so that the kill finds submits in flight.
                     latency = rng.choice([80, 150, 300])
-                    fault = '"drop_after"' if round_ % 4 == 3 else '"none"'
+                    fault, count = ROUND_FAULTS[round_ % len(ROUND_FAULTS)]
                     set_faults(
                         url,
                         f'{{"latency_ms": {latency}, "latency_paths": ["/api/v3/order"],'
-                        f' "order_fault": {fault}, "order_fault_count": 1}}',
+                        f' "order_fault": "{fault}", "order_fault_count": {count}}}',
                     )
                     await asyncio.sleep(rng.uniform(0.2, 1.5))
                 finally:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from mexcbot.api.auth import create_token
 from mexcbot.api.context import AdminAccess, Ctx, audit_target
 from mexcbot.api.errors import ApiProblem, problem_responses
-from mexcbot.api.schemas import CreatedToken, CreateToken, TokenOut
+from mexcbot.api.schemas import AuditEntryOut, CreatedToken, CreateToken, TokenOut
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 _COMMON = problem_responses(401, 403, 422, 429)
@@ -62,24 +62,24 @@ async def revoke_api_token(
     return TokenOut.of(token)
 
 
-@router.get("/audit", responses=_COMMON)
+@router.get("/audit", response_model=list[AuditEntryOut], responses=_COMMON)
 async def audit_log(
     ctx: Ctx,
     caller: AdminAccess,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntryOut]:
     """Audit entries, newest first: who (token name) did what, to what, with which result."""
     async with ctx.uow_factory() as uow:
         entries = await uow.audit.recent(limit=limit, offset=offset)
     return [
-        {
-            "time": entry.time.isoformat(),
-            "actor": entry.actor,
-            "action": entry.action,
-            "target": entry.target,
-            "result": entry.result,
-        }
+        AuditEntryOut(
+            time=entry.time,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            result=entry.result,
+        )
         for entry in entries
     ]
 

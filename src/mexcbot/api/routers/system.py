@@ -61,6 +61,7 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
         exchange_reachable=await ctx.exchange_reachable(),
         clock_offset_ms=ctx.client.time_offset_ms,
         rate_limit_wait_seconds=ctx.client.rate_limit_wait_s,
+        rate_limit_headroom=ctx.client.rate_limit_headroom,
         reconciliation={
             "runs": state.runs,
             "last_finished_at": (

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, status
 
-from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target
+from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target, order_target
 from mexcbot.api.errors import ApiProblem, problem_responses
 from mexcbot.api.schemas import (
     OrderOut,
@@ -22,7 +22,8 @@ from mexcbot.api.schemas import (
     QuantityQuote,
     Symbol,
 )
-from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderStatus
+from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderStatus, client_order_id_for
+from mexcbot.engine import errors as engine_errors
 from mexcbot.telemetry import order_context
 
 router = APIRouter(prefix="/api/v1/trades", tags=["trades"])
@@ -65,39 +66,47 @@ async def place_order(
     caller: TradeAccess,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
+    known_id = client_order_id_for(idempotency_key) if idempotency_key else None
     try:
-        order = await ctx.execution.place(
-            symbol=body.symbol,
-            side=body.side,
-            type=body.type,
-            time_in_force=body.time_in_force,
-            quantity=body.quantity,
-            quote_amount=body.quote_amount,
-            price=body.price,
-            origin=OrderOrigin.USER,
-            origin_ref=caller.name,
-            idempotency_key=idempotency_key,
-        )
+        with order_context(known_id):
+            order = await ctx.execution.place(
+                symbol=body.symbol,
+                side=body.side,
+                type=body.type,
+                time_in_force=body.time_in_force,
+                quantity=body.quantity,
+                quote_amount=body.quote_amount,
+                price=body.price,
+                origin=OrderOrigin.USER,
+                origin_ref=caller.name,
+                idempotency_key=idempotency_key,
+            )
     except Exception as exc:
         ctx.metrics.count_order(_failure_outcome(exc))
         rejected = getattr(exc, "order", None)
         if rejected is not None:
-            audit_target(request, rejected.client_order_id)
+            order_target(request, rejected.client_order_id)
         raise
-    audit_target(request, order.client_order_id)
+    order_target(request, order.client_order_id)
     ctx.metrics.count_order(order.status.value.lower())
     return OrderOut.of(order)
 
 
+_FAILURE_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
+    (engine_errors.OrderRejectedByExchange, "rejected"),
+    (engine_errors.OrderRuleViolation, "invalid"),
+    (engine_errors.InvalidOrder, "invalid"),
+    (engine_errors.RiskRejected, "risk_rejected"),
+    (engine_errors.ExchangeNotReached, "not_sent"),
+)
+
+
 def _failure_outcome(exc: Exception) -> str:
-    names = {
-        "OrderRejectedByExchange": "rejected",
-        "OrderRuleViolation": "invalid",
-        "InvalidOrder": "invalid",
-        "RiskRejected": "risk_rejected",
-        "ExchangeNotReached": "not_sent",
-    }
-    return names.get(type(exc).__name__, "error")
+    """The ``mexcbot_orders_total`` outcome of a placement that raised."""
+    for kind, outcome in _FAILURE_OUTCOMES:
+        if isinstance(exc, kind):
+            return outcome
+    return "error"
 
 
 @router.get(
@@ -152,7 +161,7 @@ async def cancel_order(
     audit_target(request, f"{symbol}/{order_id}")
     with order_context(order_id):
         order = await ctx.execution.cancel(symbol, order_id)
-    audit_target(request, order.client_order_id)
+    order_target(request, order.client_order_id)
     return OrderOut.of(order)
 
 

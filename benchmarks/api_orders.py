@@ -1,0 +1,195 @@
+"""What the REST API adds to placing an order.
+
+Runs, in one process, interleaved: (a) ``POST /api/v1/trades/orders`` over HTTP to ``mexcbot run``
+(a subprocess, live mode against mexcsim, SQLite) and (b) ``ExecutionService.place`` in-process
+with the same MEXC client settings against the same mexcsim (its own SQLite file). Both place the
+same small MARKET buy by quote amount, so both pay the engine's two commits and one exchange round
+trip; (a) adds HTTP parsing, auth, validation, serialisation, metrics, access log and the audit
+entry. Prints p50/p99 of each and the ratio a/b; the goal is a p50 ratio of at most 2.0.
+
+    .venv/bin/python benchmarks/api_orders.py [--orders 300] [--gtc]
+
+``--gtc`` places resting GTC orders instead (the engine's shortest path: no query after the ack);
+MEXC caps open orders at 500 per account, so keep ``--orders`` <= 200 with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+
+from mexcbot.domain.orders import OrderSide, OrderType, TimeInForce
+from mexcbot.engine.events import EventBus
+from mexcbot.engine.execution import ExecutionService
+from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.store import UnitOfWork, create_engine, upgrade
+
+KEY, SECRET = "bench-key-0123456789", "bench-secret-0123456789abcdef"
+# An IOC limit far below the market: validated, persisted, sent, acknowledged, expires at once
+# on the exchange, so neither the book nor the balance changes between samples.
+ORDER = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "time_in_force": "IOC",
+    "quantity": "0.001",
+    "price": "30000",
+}
+BIN = Path(sys.executable).parent
+
+
+def _start(
+    command: list[str], pattern: str, env: dict[str, str], cwd: str
+) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=cwd
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.strip())
+        if re.search(pattern, line):
+            return process, lines
+    raise RuntimeError(f"{command[0]} did not start: {lines}")
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _wait_ready(http: aiohttp.ClientSession, base: str) -> None:
+    for _ in range(600):
+        try:
+            async with http.get(f"{base}/ready") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError("mexcbot did not become ready")
+
+
+async def main(orders: int, tif: TimeInForce) -> None:
+    order_body = {**ORDER, "time_in_force": tif.value}
+    workdir = tempfile.mkdtemp(prefix="mexcbot-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEXCBOT_", "MEXC_API"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    sim, lines = _start(
+        [
+            sys.executable,
+            "-m",
+            "mexcsim",
+            "--port",
+            "0",
+            "--api-key",
+            KEY,
+            "--api-secret",
+            SECRET,
+            "--no-rate-limits",
+        ],
+        r"listening on http://",
+        env,
+        workdir,
+    )
+    sim_url = re.search(r"(http://\S+)", lines[-1]).group(1)  # type: ignore[union-attr]
+    bot_env = {
+        **env,
+        "MEXCBOT_MODE": "live",
+        "MEXC_API_KEY": KEY,
+        "MEXC_API_SECRET": SECRET,
+        "MEXCBOT_EXCHANGE_URL": sim_url,
+        "MEXCBOT_EXCHANGE_RATE_LIMIT": "false",
+        "MEXCBOT_API_RATE_LIMIT_PER_MINUTE": "100000000",
+        "MEXCBOT_RECONCILE_INTERVAL": "3600",
+    }
+    bot, lines = _start(
+        [str(BIN / "mexcbot"), "run", "--port", "0"], r"press Ctrl\+C", bot_env, workdir
+    )
+    api = next(
+        m.group(1) for line in lines if (m := re.search(r"API:\s+(http://\S+)/api/v1", line))
+    )
+    token = lines[-2]
+    db_url = f"sqlite+aiosqlite:///{Path(workdir) / 'inprocess.db'}"
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    client = MexcClient(
+        MexcClientConfig(api_key=KEY, api_secret=SECRET, base_url=sim_url, rate_limit=False)
+    )
+    service = ExecutionService(MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus())
+    headers = {"Authorization": f"Bearer {token}"}
+    http_times: list[float] = []
+    place_times: list[float] = []
+    try:
+        await service.start()
+        async with aiohttp.ClientSession() as http:
+            await _wait_ready(http, api)
+            url = f"{api}/api/v1/trades/orders"
+
+            async def over_http() -> None:
+                started = time.perf_counter()
+                async with http.post(url, json=order_body, headers=headers) as response:
+                    await response.read()
+                    assert response.status == 201, await response.text()
+                http_times.append(time.perf_counter() - started)
+
+            async def in_process() -> None:
+                started = time.perf_counter()
+                await service.place(
+                    symbol="BTCUSDT",
+                    side=OrderSide.BUY,
+                    type=OrderType.LIMIT,
+                    time_in_force=tif,
+                    quantity=Decimal("0.001"),
+                    price=Decimal(30000),
+                )
+                place_times.append(time.perf_counter() - started)
+
+            for _ in range(20):  # warm-up: connections, caches, SQLite pages
+                await over_http()
+                await in_process()
+            http_times.clear()
+            place_times.clear()
+            for i in range(orders):
+                first, second = (over_http, in_process) if i % 2 else (in_process, over_http)
+                await first()
+                await second()
+    finally:
+        await client.close()
+        await engine.dispose()
+        for process in (bot, sim):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+
+    ms = 1000.0
+    p50_http, p50_place = statistics.median(http_times) * ms, statistics.median(place_times) * ms
+    p99_http = _percentile(http_times, 0.99) * ms
+    p99_place = _percentile(place_times, 0.99) * ms
+    print(f"orders per variant: {orders} (interleaved), LIMIT {tif} on BTCUSDT, SQLite")
+    print(f"POST /api/v1/trades/orders over HTTP: p50 {p50_http:.3f} ms  p99 {p99_http:.3f} ms")
+    print(f"ExecutionService.place in-process   : p50 {p50_place:.3f} ms  p99 {p99_place:.3f} ms")
+    ratio = p50_http / p50_place
+    verdict = "OK" if ratio <= 2.0 else "MISSED"
+    print(f"ratio HTTP/in-process at p50: {ratio:.2f} (goal <= 2.0) -> {verdict}")
+    print(f"ratio at p99: {p99_http / p99_place:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--gtc", action="store_true", help="resting GTC orders instead of IOC")
+    args = parser.parse_args()
+    asyncio.run(main(args.orders, TimeInForce.GTC if args.gtc else TimeInForce.IOC))

@@ -1,0 +1,178 @@
+"""What never losing an order costs: ExecutionService.place against the bare MexcClient.place_order.
+
+Starts mexcsim in a subprocess (rate limits off) and, interleaved in one process so both share the
+same noise, measures (a) `MexcClient.place_order` alone and (b) `ExecutionService.place` end to
+end: validate + quantize, persist PENDING_NEW and commit, the same POST, persist the ack and
+commit. The order is a LIMIT BUY far below the market, which rests (no execution read-back);
+open orders are cancelled in bulk outside the timed section before the account's 500 cap. Runs
+the engine on SQLite (a temp file, WAL, synchronous=NORMAL) and on PostgreSQL when reachable
+(MEXCBOT_TEST_POSTGRES_URL, a throw-away database). Prints p50/p99 of each and the ratio
+(goal on SQLite: p50 at most 1.5x the bare client call).
+
+    .venv/bin/python benchmarks/place_order.py [--n 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+
+from mexcbot.domain.orders import OrderSide, OrderType
+from mexcbot.engine.events import EventBus
+from mexcbot.engine.execution import ExecutionService
+from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.store import UnitOfWork, create_engine, upgrade
+
+API_KEY, API_SECRET = "bench-key", "bench-secret"
+SYMBOL = "BTCUSDT"
+QUANTITY, PRICE = Decimal("0.001"), Decimal("30000")
+WARMUP = 30
+CANCEL_EVERY = 200
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_simulator() -> tuple[subprocess.Popen[str], str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "mexcsim", "--port", "0", "--no-rate-limits"]
+    command += ["--api-key", API_KEY, "--api-secret", API_SECRET]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"mexcsim listening on (http://\S+)", line)
+        if match:
+            return process, match.group(1)
+    process.kill()
+    raise RuntimeError("mexcsim did not start")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(client: MexcClient, service: ExecutionService, n: int) -> tuple[list[float], ...]:
+    bare_ms: list[float] = []
+    engine_ms: list[float] = []
+    run = uuid.uuid4().hex[:8]
+    for i in range(n + WARMUP):
+        if i % CANCEL_EVERY == 0:
+            await client.cancel_open_orders(SYMBOL)
+        pair = []
+        for which in (0, 1) if i % 2 else (1, 0):  # alternate who goes first
+            started = time.perf_counter()
+            if which == 0:
+                await client.place_order(
+                    SYMBOL, OrderSide.BUY, OrderType.LIMIT, quantity=QUANTITY, price=PRICE,
+                    client_order_id=f"b{run}{i}",
+                )  # fmt: skip
+            else:
+                await service.place(
+                    symbol=SYMBOL, side=OrderSide.BUY, type=OrderType.LIMIT, quantity=QUANTITY,
+                    price=PRICE,
+                )  # fmt: skip
+            pair.append((which, (time.perf_counter() - started) * 1000))
+        if i >= WARMUP:
+            for which, ms in pair:
+                (bare_ms if which == 0 else engine_ms).append(ms)
+    await client.cancel_open_orders(SYMBOL)
+    return bare_ms, engine_ms
+
+
+def report(name: str, bare_ms: list[float], engine_ms: list[float]) -> None:
+    b50, b99 = percentile(bare_ms, 0.5), percentile(bare_ms, 0.99)
+    e50, e99 = percentile(engine_ms, 0.5), percentile(engine_ms, 0.99)
+    print(f"[{name}] MexcClient.place_order     p50 {b50:.3f} ms  p99 {b99:.3f} ms")
+    print(f"[{name}] ExecutionService.place     p50 {e50:.3f} ms  p99 {e99:.3f} ms")
+    print(f"[{name}] ratio engine/bare: p50 {e50 / b50:.2f}  p99 {e99 / b99:.2f}")
+
+
+async def bench_database(name: str, url: str, client: MexcClient, n: int) -> None:
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        service = ExecutionService(
+            MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus()
+        )
+        await service.refresh_rules([SYMBOL])
+        bare_ms, engine_ms = await measure(client, service, n)
+        report(name, bare_ms, engine_ms)
+    finally:
+        await engine.dispose()
+
+
+async def postgres_database() -> tuple[str, str] | None:
+    """(server url, throw-away database url), or None when PostgreSQL is not reachable."""
+    server = os.environ.get("MEXCBOT_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    plain = server.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"mexcbot_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        connection = await asyncpg.connect(plain, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        print(
+            f"[postgres] not reachable at {server.split('@')[-1]} ({type(exc).__name__}): skipped"
+        )
+        return None
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return plain, server.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(server: str, url: str) -> None:
+    connection = await asyncpg.connect(server, timeout=3)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def run(n: int, url: str) -> None:
+    config = MexcClientConfig(
+        api_key=API_KEY, api_secret=API_SECRET, base_url=url, rate_limit=False
+    )
+    print(f"orders per side: {n} (after {WARMUP} warm-up), LIMIT BUY resting, interleaved")
+    async with MexcClient(config) as client:
+        await client.sync_time()
+        with tempfile.TemporaryDirectory() as directory:
+            sqlite_url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+            await bench_database("sqlite", sqlite_url, client, n)
+        postgres = await postgres_database()
+        if postgres is not None:
+            server, database = postgres
+            try:
+                await bench_database("postgres", database, client, n)
+            finally:
+                await drop_database(server, database)
+    print("goal: SQLite p50 ratio <= 1.5")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=400, help="orders per side (default 400)")
+    args = parser.parse_args()
+    process, url = start_simulator()
+    try:
+        asyncio.run(run(args.n, url))
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
