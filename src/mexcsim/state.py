@@ -23,19 +23,34 @@ parts on purpose, so the facade does not have to expose them.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import typing
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mexcsim.book import Order
-from mexcsim.listings import Listing
 from mexcsim.matching import Trade
 from mexcsim.order_desk import UserAccount
-from mexcsim.symbols import SymbolSpec
-from mexcsim.tape import Candle, PublicTrade
+from mexcsim.state_codec import (
+    as_dec,
+    as_int,
+    as_list,
+    as_map,
+    as_opt_dec,
+    as_str,
+    decode_candle,
+    decode_listing,
+    decode_order,
+    decode_public_trade,
+    decode_spec,
+    decode_trade,
+    encode_candle,
+    encode_listing,
+    encode_order,
+    encode_public_trade,
+    encode_spec,
+    encode_trade,
+    opt_text,
+)
 
 if TYPE_CHECKING:
     from mexcsim.exchange import SimExchange
@@ -51,214 +66,6 @@ trades and 7 days of candles per market) would make a save cost ~150 ms instead 
 
 class StateError(ValueError):
     """A state document this version cannot restore; the message says which part and why."""
-
-
-# --- values --------------------------------------------------------------------------------------
-def _dec(value: object) -> Decimal:
-    """An exact Decimal from its saved string (a float here would mean a foreign document)."""
-    if not isinstance(value, str):
-        raise TypeError(f"expected a decimal string, got {value!r}")
-    return Decimal(value)
-
-
-def _opt_dec(value: object) -> Decimal | None:
-    return None if value is None else _dec(value)
-
-
-def _opt_str(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {value!r}")
-    return value
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _list(value: object) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
-def _map(value: object) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__}")
-    return value
-
-
-# --- symbols and listings ------------------------------------------------------------------------
-_SPEC_TYPES = typing.get_type_hints(SymbolSpec)
-
-
-def encode_spec(spec: SymbolSpec) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for item in dataclasses.fields(spec):
-        value = getattr(spec, item.name)
-        if isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[item.name] = value
-    return out
-
-
-def decode_spec(data: object) -> SymbolSpec:
-    raw = _map(data)
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        hint = _SPEC_TYPES.get(name)
-        if hint is None:
-            raise KeyError(f"unknown symbol field {name!r}")
-        if hint is Decimal:
-            values[name] = _dec(value)
-        elif hint == tuple[str, ...]:
-            values[name] = tuple(_str(v) for v in _list(value))
-        elif hint is bool:
-            if not isinstance(value, bool):
-                raise TypeError(f"{name}: expected true/false")
-            values[name] = value
-        elif hint is int:
-            values[name] = _int(value)
-        elif hint == int | None:
-            values[name] = None if value is None else _int(value)
-        else:
-            values[name] = _str(value)
-    return SymbolSpec(**values)
-
-
-def _encode_listing(listing: Listing) -> dict[str, object]:
-    return {
-        "spec": encode_spec(listing.spec),
-        "open_time_ms": listing.open_time_ms,
-        "initial_price": str(listing.initial_price),
-    }
-
-
-def _decode_listing(data: object) -> Listing:
-    raw = _map(data)
-    return Listing(decode_spec(raw["spec"]), _int(raw["open_time_ms"]), _dec(raw["initial_price"]))
-
-
-# --- orders and fills ----------------------------------------------------------------------------
-def encode_order(order: Order) -> dict[str, object]:
-    return {
-        "order_id": order.order_id,
-        "owner": order.owner,
-        "symbol": order.symbol,
-        "side": order.side,
-        "order_type": order.order_type,
-        "price": _opt_str(order.price),
-        "orig_qty": _opt_str(order.orig_qty),
-        "orig_quote_qty": _opt_str(order.orig_quote_qty),
-        "client_order_id": order.client_order_id,
-        "time": order.time,
-        "update_time": order.update_time,
-        "executed_qty": str(order.executed_qty),
-        "cum_quote": str(order.cum_quote),
-        "status": order.status,
-        "locked": str(order.locked),
-        "fills": list(order.fills),
-    }
-
-
-def decode_order(data: object) -> Order:
-    raw = _map(data)
-    cid = raw["client_order_id"]
-    return Order(
-        order_id=_str(raw["order_id"]),
-        owner=_str(raw["owner"]),
-        symbol=_str(raw["symbol"]),
-        side=_str(raw["side"]),
-        order_type=_str(raw["order_type"]),
-        price=_opt_dec(raw["price"]),
-        orig_qty=_opt_dec(raw["orig_qty"]),
-        orig_quote_qty=_opt_dec(raw["orig_quote_qty"]),
-        client_order_id=None if cid is None else _str(cid),
-        time=_int(raw["time"]),
-        update_time=_int(raw["update_time"]),
-        executed_qty=_dec(raw["executed_qty"]),
-        cum_quote=_dec(raw["cum_quote"]),
-        status=_str(raw["status"]),
-        locked=_dec(raw["locked"]),
-        fills=[_int(f) for f in _list(raw["fills"])],
-    )
-
-
-def _encode_trade(trade: Trade) -> dict[str, object]:
-    return {
-        "trade_id": trade.trade_id,
-        "symbol": trade.symbol,
-        "price": str(trade.price),
-        "qty": str(trade.qty),
-        "quote_qty": str(trade.quote_qty),
-        "time": trade.time,
-        "taker_side": trade.taker_side,
-        "maker": trade.maker.order_id,
-        "taker": trade.taker.order_id,
-        "buyer_fee": str(trade.buyer_fee),
-        "seller_fee": str(trade.seller_fee),
-    }
-
-
-def _decode_trade(data: object, orders: Mapping[str, Order]) -> Trade:
-    raw = _map(data)
-    return Trade(
-        trade_id=_int(raw["trade_id"]),
-        symbol=_str(raw["symbol"]),
-        price=_dec(raw["price"]),
-        qty=_dec(raw["qty"]),
-        quote_qty=_dec(raw["quote_qty"]),
-        time=_int(raw["time"]),
-        taker_side=_str(raw["taker_side"]),
-        maker=orders[_str(raw["maker"])],
-        taker=orders[_str(raw["taker"])],
-        buyer_fee=_dec(raw["buyer_fee"]),
-        seller_fee=_dec(raw["seller_fee"]),
-    )
-
-
-# --- the public tape -----------------------------------------------------------------------------
-def _encode_public_trade(t: PublicTrade) -> list[object]:
-    return [t.trade_id, str(t.price), str(t.qty), str(t.quote_qty), t.time, t.taker_side]
-
-
-def _decode_public_trade(data: object) -> PublicTrade:
-    tid, price, qty, quote, at, side = _list(data)
-    return PublicTrade(_int(tid), _dec(price), _dec(qty), _dec(quote), _int(at), _str(side))
-
-
-def _encode_candle(c: Candle) -> list[object]:
-    return [
-        c.open_time,
-        str(c.open),
-        str(c.high),
-        str(c.low),
-        str(c.close),
-        str(c.volume),
-        str(c.quote_volume),
-        c.count,
-    ]
-
-
-def _decode_candle(data: object) -> Candle:
-    at, open_, high, low, close, volume, quote_volume, count = _list(data)
-    return Candle(
-        _int(at),
-        _dec(open_),
-        _dec(high),
-        _dec(low),
-        _dec(close),
-        _dec(volume),
-        _dec(quote_volume),
-        _int(count),
-    )
 
 
 # --- the whole exchange --------------------------------------------------------------------------
@@ -304,13 +111,13 @@ def export_exchange(ex: SimExchange) -> dict[str, object]:
                     "quotes": [o.order_id for o in quotes],
                 },
                 "tape": {
-                    "last_price": _opt_str(tape.last_price),
+                    "last_price": opt_text(tape.last_price),
                     "trades": [
-                        _encode_public_trade(t)
+                        encode_public_trade(t)
                         for t in tape.recent_trades(PERSISTED_TRADES_PER_MARKET)
                     ],
                     "candles": [
-                        _encode_candle(c)
+                        encode_candle(c)
                         for c in itertools.islice(
                             tape.candles,
                             max(0, len(tape.candles) - PERSISTED_CANDLES_PER_MARKET),
@@ -340,12 +147,12 @@ def export_exchange(ex: SimExchange) -> dict[str, object]:
             "fees_collected": {a: str(v) for a, v in ledger.fees_collected.items()},
         },
         "orders": [encode_order(o) for o in orders.values()],
-        "trades": [_encode_trade(t) for t in trades.values()],
+        "trades": [encode_trade(t) for t in trades.values()],
         "users": users,
         "venues": venues,
         "listings": {
-            "pending": [_encode_listing(item) for item in ex._listings.pending()],
-            "opened": [_encode_listing(item) for item in ex._listings.opened()],
+            "pending": [encode_listing(item) for item in ex._listings.pending()],
+            "opened": [encode_listing(item) for item in ex._listings.opened()],
         },
         "listen_keys": ex._listen_keys.export(),
     }
@@ -374,46 +181,49 @@ def restore_exchange(ex: SimExchange, data: object) -> None:
         liquidity = doc["provide_liquidity"]
         if not isinstance(liquidity, bool):
             raise TypeError("provide_liquidity must be true or false")
-        ex._reset(_int(doc["seed"]), liquidity)
+        ex._reset(as_int(doc["seed"]), liquidity)
         part = "counters"
-        counters = _map(doc["counters"])
-        ex._desk.order_seq = _int(counters["order_seq"])
-        ex._provider_seq = _int(counters["provider_seq"])
-        ex._trade_seq = _int(counters["trade_seq"])
+        counters = as_map(doc["counters"])
+        ex._desk.order_seq = as_int(counters["order_seq"])
+        ex._provider_seq = as_int(counters["provider_seq"])
+        ex._trade_seq = as_int(counters["trade_seq"])
         part = "ledger"
-        ledger = _map(doc["ledger"])
-        for owner, assets in _map(ledger["balances"]).items():
-            for asset, pair in _map(assets).items():
-                free, locked = _list(pair)
-                ex._ledger.restore_balance(owner, asset, _dec(free), _dec(locked))
+        ledger = as_map(doc["ledger"])
+        for owner, assets in as_map(ledger["balances"]).items():
+            for asset, pair in as_map(assets).items():
+                free, locked = as_list(pair)
+                ex._ledger.restore_balance(owner, asset, as_dec(free), as_dec(locked))
         ex._ledger.fees_collected = {
-            _str(a): _dec(v) for a, v in _map(ledger["fees_collected"]).items()
+            as_str(a): as_dec(v) for a, v in as_map(ledger["fees_collected"]).items()
         }
         part = "orders"
-        orders = {o.order_id: o for o in (decode_order(item) for item in _list(doc["orders"]))}
+        orders = {o.order_id: o for o in (decode_order(item) for item in as_list(doc["orders"]))}
         part = "trades"
-        trades = {t.trade_id: t for t in (_decode_trade(i, orders) for i in _list(doc["trades"]))}
+        trades = {t.trade_id: t for t in (decode_trade(i, orders) for i in as_list(doc["trades"]))}
         part = "users"
-        for raw_user in _list(doc["users"]):
-            raw = _map(raw_user)
-            user = UserAccount(_str(raw["api_key"]), _str(raw["api_secret"]))
-            for order_id in _list(raw["orders"]):
-                user.adopt(orders[_str(order_id)])
-            user.trades = [(trades[_int(t)], orders[_str(o)]) for t, o in _list(raw["trades"])]
+        for raw_user in as_list(doc["users"]):
+            raw = as_map(raw_user)
+            user = UserAccount(as_str(raw["api_key"]), as_str(raw["api_secret"]))
+            for order_id in as_list(raw["orders"]):
+                user.adopt(orders[as_str(order_id)])
+            user.trades = [
+                (trades[as_int(t)], orders[as_str(o)]) for t, o in as_list(raw["trades"])
+            ]
             ex._desk.users[user.api_key] = user
-        for raw_venue in _list(doc["venues"]):
-            _restore_venue(ex, _map(raw_venue), orders)
+        part = "venues"
+        for raw_venue in as_list(doc["venues"]):
+            _restore_venue(ex, as_map(raw_venue), orders)
         part = "listings"
-        listings = _map(doc["listings"])
+        listings = as_map(doc["listings"])
         ex._listings.restore(
-            [_decode_listing(i) for i in _list(listings["pending"])],
-            [_decode_listing(i) for i in _list(listings["opened"])],
+            [decode_listing(i) for i in as_list(listings["pending"])],
+            [decode_listing(i) for i in as_list(listings["opened"])],
         )
         part = "listen_keys"
-        keys = _map(doc["listen_keys"])
+        keys = as_map(doc["listen_keys"])
         ex._listen_keys.restore(
-            _int(keys["issued"]),
-            [(_str(k), _str(o), _int(e)) for k, o, e in _list(keys["keys"])],
+            as_int(keys["issued"]),
+            [(as_str(k), as_str(o), as_int(e)) for k, o, e in as_list(keys["keys"])],
         )
     except (KeyError, TypeError, ValueError, IndexError, ArithmeticError) as exc:
         vars(ex).clear()
@@ -424,20 +234,20 @@ def restore_exchange(ex: SimExchange, data: object) -> None:
 def _restore_venue(ex: SimExchange, raw: Mapping[str, Any], orders: Mapping[str, Order]) -> None:
     spec = decode_spec(raw["spec"])
     venue = ex._build_venue(spec)
-    book_raw = _map(raw["book"])
+    book_raw = as_map(raw["book"])
     for key, side in (("bids", "BUY"), ("asks", "SELL")):
-        for order_id in _list(book_raw[key]):
-            order = orders[_str(order_id)]
+        for order_id in as_list(book_raw[key]):
+            order = orders[as_str(order_id)]
             if order.side != side or order.symbol != spec.symbol or not order.is_open:
                 raise ValueError(f"order {order.order_id} cannot rest in {spec.symbol} {key}")
             venue.engine.book.side_of(side).add(order)
-    venue.engine.book.version = _int(book_raw["version"])
-    market = _map(raw["market"])
-    version, internal, gauss_next = _list(market["rng"])
-    rng_state = (_int(version), tuple(_int(i) for i in _list(internal)), gauss_next)
-    quotes = [orders[_str(i)] for i in _list(market["quotes"])]
-    venue.living.restore(rng_state, _int(market["mid_ticks"]), quotes)
-    tape_raw = _map(raw["tape"])
-    venue.tape.last_price = _opt_dec(tape_raw["last_price"])
-    venue.tape.trades.extend(_decode_public_trade(t) for t in _list(tape_raw["trades"]))
-    venue.tape.candles.extend(_decode_candle(c) for c in _list(tape_raw["candles"]))
+    venue.engine.book.version = as_int(book_raw["version"])
+    market = as_map(raw["market"])
+    version, internal, gauss_next = as_list(market["rng"])
+    rng_state = (as_int(version), tuple(as_int(i) for i in as_list(internal)), gauss_next)
+    quotes = [orders[as_str(i)] for i in as_list(market["quotes"])]
+    venue.living.restore(rng_state, as_int(market["mid_ticks"]), quotes)
+    tape_raw = as_map(raw["tape"])
+    venue.tape.last_price = as_opt_dec(tape_raw["last_price"])
+    venue.tape.trades.extend(decode_public_trade(t) for t in as_list(tape_raw["trades"]))
+    venue.tape.candles.extend(decode_candle(c) for c in as_list(tape_raw["candles"]))

@@ -1,25 +1,8 @@
 """ExecutionService: place, cancel and track orders so that none is ever lost.
 
-Placing follows principles 1-3 of the architecture:
-
-1. validate and quantize against the symbol's rules, then the risk policy: a refused order leaves
-   nothing behind (no row, no request);
-2. persist the order as PENDING_NEW with its client order id and COMMIT;
-3. submit; persist the outcome: NEW with the exchange id, or REJECTED with MEXC's code, or UNKNOWN
-   when the outcome is unknown (timeout, 5xx, dropped connection). An UNKNOWN order is resolved at
-   once by querying its client order id a few times; if the exchange still has no such order after
-   the grace period it was never received and becomes REJECTED (-2013). It is never re-sent.
-
-`place` RAISES `OrderRejectedByExchange` for an exchange refusal (the REJECTED order is stored and
-carried by the error, with `code` and `msg`), so callers cannot mistake a refusal for a success.
-It RETURNS an UNKNOWN order when even the resolution queries failed: reconciliation finishes the
-job, and the caller should show the order as pending. The returned order of an accepted MARKET
-order (or IOC/FOK) has been read back once after the ack, so it carries its execution and fills
-(one extra query; resting LIMIT orders skip it, their executions arrive later by `get()`, the
-stream or reconciliation).
-
-The submit and the recording of its outcome run shielded from cancellation: an API request that
-is cancelled mid-submit does not leave an order half-recorded.
+The one entry point for trading (the API, rules and exits call it). Placing is described in
+`mexcbot.engine.placement`; exchange reports are merged by `mexcbot.engine.order_sync`;
+`reconcile()` (run by `start()` and periodically) is `mexcbot.engine.reconciliation`.
 """
 
 from __future__ import annotations
@@ -28,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from mexcbot.domain.orders import (
     InvalidOrder,
@@ -38,45 +21,29 @@ from mexcbot.domain.orders import (
     OrderStatus,
     OrderType,
     TimeInForce,
-    client_order_id_for,
 )
-from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
-from mexcbot.engine.errors import (
-    ExchangeNotReached,
-    OrderNotCancelable,
-    OrderNotFound,
-    OrderRejectedByExchange,
-)
-from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.domain.symbols import OrderRuleViolation
+from mexcbot.engine.errors import OrderNotCancelable, OrderNotFound
+from mexcbot.engine.events import EventBus, OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.order_sync import OrderSync, age_seconds
+from mexcbot.engine.placement import (
+    DEFAULT_NEVER_RECEIVED_GRACE,
+    DEFAULT_RESOLVE_DELAYS,
+    DEFAULT_THROTTLE_RETRIES,
+    Placement,
+)
 from mexcbot.engine.ports import (
-    Acknowledgement,
     Exchange,
     ExchangeOrderMissing,
     ExchangeRejection,
-    ExchangeThrottled,
     ExchangeUnreachable,
-    SubmitNotSent,
     SubmitOutcomeUnknown,
 )
-from mexcbot.engine.reconciliation import (
-    NEVER_RECEIVED_CODE,
-    NEVER_RECEIVED_MESSAGE,
-    Reconciler,
-    ReconciliationReport,
-)
-from mexcbot.engine.risk import AllowAll, RiskContext, RiskPolicy
-from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, OrderPage, UnitOfWork
+from mexcbot.engine.reconciliation import Reconciler, ReconciliationReport
+from mexcbot.engine.risk import AllowAll, RiskPolicy
+from mexcbot.store import OrderPage, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-#: Pauses between the queries that resolve an UNKNOWN submit (seconds).
-DEFAULT_RESOLVE_DELAYS = (0.1, 0.3, 0.6, 1.0)
-#: 429 answers to a submit are retried this often, if Retry-After is at most MAX_THROTTLE_WAIT_S.
-DEFAULT_THROTTLE_RETRIES = 2
-MAX_THROTTLE_WAIT_S = 5.0
-#: An order the exchange does not show this long after it was persisted was never received.
-DEFAULT_NEVER_RECEIVED_GRACE = 2.0
 
 
 def _utc_now() -> datetime:
@@ -103,14 +70,21 @@ class ExecutionService:
         self._exchange = exchange
         self._uow_factory = uow_factory
         self._events = events
-        self._risk: RiskPolicy = risk or AllowAll()
         self._clock = clock
-        self._resolve_delays = resolve_delays
         self._grace = never_received_grace
-        self._throttle_retries = throttle_retries
-        self._rules: dict[str, SymbolRules] = {}
-        self._in_flight: set[str] = set()
         self._sync = OrderSync(exchange, uow_factory, events)
+        self._placement = Placement(
+            exchange,
+            uow_factory,
+            self._sync,
+            events,
+            risk=risk or AllowAll(),
+            clock=clock,
+            resolve_delays=resolve_delays,
+            never_received_grace=never_received_grace,
+            throttle_retries=throttle_retries,
+        )
+        self._in_flight = self._placement.in_flight
         self._reconciler = Reconciler(
             exchange,
             uow_factory,
@@ -135,8 +109,7 @@ class ExecutionService:
 
     async def refresh_rules(self, symbols: Collection[str] | None = None) -> None:
         """Reload trading rules from the exchange (all symbols when None)."""
-        for rules in await self._exchange.symbol_rules(sorted(symbols) if symbols else None):
-            self._rules[rules.symbol] = rules
+        await self._placement.refresh_rules(symbols)
 
     async def reconcile(self) -> ReconciliationReport:
         report = await self._reconciler.reconcile()
@@ -169,16 +142,12 @@ class ExecutionService:
         origin_ref: str | None = None,
         idempotency_key: str | None = None,
     ) -> Order:
-        """Place one order (see the module docstring for outcomes and errors).
+        """Place one order; see `mexcbot.engine.placement` for the outcomes and errors.
 
         With `idempotency_key` the client order id is derived from it, and a second call with the
         same key returns the first order instead of placing another.
         """
-        if idempotency_key is not None:
-            existing = await self._stored(client_order_id_for(idempotency_key))
-            if existing is not None:
-                return existing
-        order = await self._new_order(
+        return await self._placement.place(
             symbol=symbol,
             side=side,
             type=type,
@@ -190,181 +159,6 @@ class ExecutionService:
             origin_ref=origin_ref,
             idempotency_key=idempotency_key,
         )
-        return await asyncio.shield(self._record_and_submit(order))
-
-    async def _new_order(
-        self,
-        *,
-        symbol: str,
-        side: OrderSide,
-        type: OrderType,
-        time_in_force: TimeInForce,
-        quantity: Decimal | None,
-        quote_amount: Decimal | None,
-        price: Decimal | None,
-        origin: OrderOrigin,
-        origin_ref: str | None,
-        idempotency_key: str | None,
-    ) -> Order:
-        """The validated, quantized PENDING_NEW order; raises before anything is stored."""
-        rules = await self._rules_for(symbol)
-        if quantity is not None:
-            quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
-        if price is not None:
-            price = _positive(rules, "price", rules.quantize_price(price, side), price)
-        if quote_amount is not None:
-            quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
-            quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
-        order = Order.place(
-            symbol=symbol,
-            side=side,
-            type=type,
-            created_at=self._clock(),
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            time_in_force=time_in_force,
-            idempotency_key=idempotency_key,
-            origin=origin,
-            origin_ref=origin_ref,
-        )
-        rules.validate(
-            side,
-            type,
-            time_in_force,
-            quantity=quantity,
-            quote_order_qty=quote_amount,
-            price=price,
-        )
-        self._risk.check(order.request, RiskContext(rules=rules, now=self._clock()))
-        return order
-
-    async def _send(self, order: Order) -> Acknowledgement:
-        """Submit; a 429 (refused before processing) is retried with the same client order id
-        after Retry-After, at most `throttle_retries` times and only for short waits."""
-        for attempt in range(self._throttle_retries + 1):
-            try:
-                return await self._exchange.submit(order.request)
-            except ExchangeThrottled as exc:
-                wait = 1.0 if exc.retry_after is None else exc.retry_after
-                if attempt == self._throttle_retries or wait > MAX_THROTTLE_WAIT_S:
-                    raise
-                log.info("order %s throttled; retrying in %s s", order.client_order_id, wait)
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _record_and_submit(self, order: Order) -> Order:
-        """Persist the intent, send, persist the ack: the hot path.
-
-        Measured (benchmarks/place_order.py, SQLite via aiosqlite): every statement costs a few
-        thread hops (~0.2 ms each on the 2-core test box), so this path keeps one connection for
-        the whole placement (no transaction is open while the request is in flight, so nothing
-        is locked) and writes the ack as a single versioned UPDATE of the row it inserted: no
-        second checkout, no re-read. The API writes the audit entry of a user's placement; the
-        order row itself (origin, origin_ref, created_at) is the record of the intent.
-        """
-        cid = order.client_order_id
-        async with self._uow_factory() as uow:
-            try:
-                await uow.orders.add(order)
-            except DuplicateClientOrderId:
-                existing = await uow.orders.get_by_client_id(cid)
-                if existing is None:  # pragma: no cover - the insert just said it exists
-                    raise
-                return existing
-            self._in_flight.add(cid)
-            try:
-                await uow.commit()
-                self._events.publish(OrderUpdated(order, OrderUpdateKind.CREATED))
-                return await self._submit(order, uow)
-            finally:
-                self._in_flight.discard(cid)
-
-    async def _submit(self, order: Order, uow: UnitOfWork) -> Order:
-        """Send `order` (stored PENDING_NEW, tracked by `uow`) and record the outcome."""
-        cid = order.client_order_id
-        try:
-            ack = await self._send(order)
-        except ExchangeRejection as exc:
-            self._rules.pop(order.symbol, None)  # the rules may have changed: reload next time
-            code, message = exc.code, exc.message
-            outcome = await self._sync.mutate(
-                cid,
-                lambda o: o.reject(code, message),
-                kind=OrderUpdateKind.REJECTED,
-                action="order.reject",
-                detail=f"exchange code {exc.code}",
-            )
-            raise OrderRejectedByExchange(outcome.order) from None
-        except SubmitNotSent as exc:
-            reason = f"not sent: {exc}"
-            outcome = await self._sync.mutate(
-                cid,
-                lambda o: o.reject(None, reason),
-                kind=OrderUpdateKind.REJECTED,
-                action="order.reject",
-                detail="exchange not reached",
-            )
-            raise ExchangeNotReached(outcome.order) from None
-        except SubmitOutcomeUnknown as exc:
-            why = exc.reason
-            await self._sync.mutate(
-                cid,
-                lambda o: o.mark_unknown(why),
-                kind=OrderUpdateKind.UNKNOWN,
-                action="order.unknown",
-                detail=why,
-            )
-            return await self._resolve_unknown(cid)
-        acknowledged = await self._record_ack(order, uow, ack)
-        if not _executes_at_once(order):
-            return acknowledged
-        try:  # the ack carries no execution: one query returns the fills with the order
-            return (await self._sync.refresh(acknowledged, action=None)).order
-        except (ExchangeOrderMissing, ExchangeUnreachable) as exc:
-            log.warning("order %s: execution not read after the ack: %s", cid, exc)
-            return acknowledged
-
-    async def _record_ack(self, order: Order, uow: UnitOfWork, ack: Acknowledgement) -> Order:
-        order.acknowledge(ack.exchange_order_id, ack.at)
-        try:
-            await uow.commit()  # one UPDATE .. WHERE version = the inserted version
-        except ConcurrentOrderUpdate:  # someone merged an exchange report first: merge the ack
-            outcome = await self._sync.mutate(
-                order.client_order_id,
-                lambda o: o.acknowledge(ack.exchange_order_id, ack.at),
-                kind=OrderUpdateKind.ACKNOWLEDGED,
-                action=None,
-            )
-            return outcome.order
-        self._events.publish(OrderUpdated(order, OrderUpdateKind.ACKNOWLEDGED))
-        return order
-
-    async def _resolve_unknown(self, client_order_id: str) -> Order:
-        """Query the order a few times; never re-send it."""
-        order = await self._stored_or_fail(client_order_id)
-        for attempt, delay in enumerate(self._resolve_delays):
-            await asyncio.sleep(delay)
-            try:
-                return (await self._sync.refresh(order, action="order.resolve")).order
-            except ExchangeOrderMissing:
-                last = attempt == len(self._resolve_delays) - 1
-                if last and age_seconds(order, self._clock()) >= self._grace:
-                    outcome = await self._sync.mutate(
-                        client_order_id,
-                        lambda o: (
-                            o.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
-                            if o.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
-                            else False
-                        ),
-                        kind=OrderUpdateKind.REJECTED,
-                        action="order.resolve",
-                        detail="not on the exchange after the grace period: never received",
-                    )
-                    return outcome.order
-            except ExchangeUnreachable as exc:
-                log.warning("resolving %s: exchange unreachable: %s", client_order_id, exc)
-        return await self._stored_or_fail(client_order_id)
 
     # --- cancelling and reading --------------------------------------------------------------
 
@@ -455,7 +249,7 @@ class ExecutionService:
         for about `quote_amount` (SELL, at the best bid); the last price when the book is empty."""
         if not (quote_amount.is_finite() and quote_amount > 0):
             raise InvalidOrder(f"quote_amount must be a positive number; got {quote_amount}")
-        rules = await self._rules_for(symbol)
+        rules = await self._placement.rules_for(symbol)
         quote = await self._exchange.price_quote(symbol)
         price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last
         if price is None or price <= 0:
@@ -472,26 +266,9 @@ class ExecutionService:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _rules_for(self, symbol: str) -> SymbolRules:
-        rules = self._rules.get(symbol)
-        if rules is None:
-            try:
-                fetched = await self._exchange.symbol_rules([symbol])
-            except ExchangeUnreachable as exc:
-                raise InvalidOrder(f"symbol {symbol}: trading rules unavailable ({exc})") from None
-            for item in fetched:
-                self._rules[item.symbol] = item
-            rules = self._rules.get(symbol)
-        if rules is None:
-            raise InvalidOrder(f"symbol {symbol} is not listed on the exchange")
-        return rules
-
-    async def _stored(self, client_order_id: str) -> Order | None:
-        async with self._uow_factory() as uow:
-            return await uow.orders.get_by_client_id(client_order_id)
-
     async def _stored_or_fail(self, client_order_id: str) -> Order:
-        order = await self._stored(client_order_id)
+        async with self._uow_factory() as uow:
+            order = await uow.orders.get_by_client_id(client_order_id)
         if order is None:
             raise OrderNotFound("?", client_order_id)
         return order
@@ -504,22 +281,6 @@ class ExecutionService:
         if order is None:
             raise OrderNotFound(symbol, order_ref)
         return order
-
-
-def _positive(rules: SymbolRules, name: str, quantized: Decimal, given: Decimal) -> Decimal:
-    if not quantized.is_finite() or quantized <= 0:
-        raise OrderRuleViolation(
-            rules.symbol, name, "positive_after_rounding", f"{given} rounds to {quantized}"
-        )
-    return quantized
-
-
-def _executes_at_once(order: Order) -> bool:
-    """MARKET, IOC and FOK orders are final as soon as the exchange has them."""
-    return order.request.type is OrderType.MARKET or order.request.time_in_force in (
-        TimeInForce.IOC,
-        TimeInForce.FOK,
-    )
 
 
 def _exchange_ref(order: Order) -> dict[str, str | None]:
