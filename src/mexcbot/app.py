@@ -1,8 +1,8 @@
 """The composition root: the one place that builds and wires everything a running bot needs.
 
 ``Bot(settings).start()`` does, in order: pick the mode (refusing live trading without an explicit
-``--live``), start the embedded simulator in paper mode (with a freshly generated key and secret:
-there is no default secret anywhere), migrate the database, build the MEXC client, the engine and
+``--live``), start the embedded simulator in paper mode (its paper account, with a secret generated
+on the first run, persists in ``paper_state_file``; there is no default secret anywhere), migrate the database, build the MEXC client, the engine and
 the API, start serving (``/ready`` answers 503 meanwhile), create the first admin token on a fresh
 database, then run the engine's startup (clock sync, exchange info, reconciliation) in the
 background; ``/ready`` turns 200 when it has finished. Stopping is not needed for correctness
@@ -43,6 +43,7 @@ from mexcsim.server import SimConfig, SimServer
 log = logging.getLogger(__name__)
 
 FIRST_ADMIN_TOKEN_NAME = "admin"
+PAPER_API_KEY = "mexcbot-paper"
 STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -194,7 +195,7 @@ class Bot:
         return self.started
 
     async def _exchange_credentials(self) -> tuple[str, str, str]:
-        """Paper: start the simulator with a fresh random account. Live: the user's keys."""
+        """Paper: the embedded simulator and its persistent paper account. Live: the user's keys."""
         settings = self.settings
         if self.mode is Mode.LIVE:
             assert settings.api_key is not None
@@ -204,17 +205,22 @@ class Bot:
                 settings.api_key.get_secret_value(),
                 settings.api_secret.get_secret_value(),
             )
-        key, secret = "paper" + secrets.token_hex(12), secrets.token_hex(32)
         self.sim = SimServer(
             SimConfig(
                 port=0,
                 seed=settings.paper_seed,
-                api_key=key,
-                api_secret=secret,
                 tick_interval=settings.paper_tick_interval,
+                state_file=settings.paper_state_file or None,
             )
         )
         await self.sim.start()
+        # The paper account outlives a run when the state file is kept: reuse its secret, which
+        # was generated on the first run (there is no default secret anywhere).
+        key = PAPER_API_KEY
+        secret = self.sim.exchange.secret_for(key)
+        if secret is None:
+            secret = secrets.token_hex(32)
+            self.sim.exchange.create_account(key, secret)
         return self.sim.url, key, secret
 
     def _subscribe_metrics(self, state: ReconciliationState) -> None:

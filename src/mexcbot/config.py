@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     paper_seed: int = 1
     paper_tick_interval: float = Field(default=0.25, gt=0)
     """Seconds between market moves of the embedded simulator in paper mode."""
+    paper_state_file: str = "./mexcbot-paper.json"
+    """Where the paper exchange keeps its state (account, balances, orders, market) between runs,
+    so a paper account survives restarts like a real one; empty: start afresh every run."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 

@@ -47,11 +47,24 @@ def test_run_paper_mode_places_an_order_and_stops_on_sigterm(tmp_path: Path) -> 
         assert bot.process.wait(timeout=15) == 0
     assert (tmp_path / "mexcbot.db").exists()
 
-    # second run on the same database: no new admin token, the order is still there
+    assert (tmp_path / "mexcbot-paper.json").exists()
+
+    # second run on the same database and paper exchange: no new admin token, and the order is
+    # still open on the paper exchange (the paper account survives restarts, even a SIGKILL)
     with start_bot_process(tmp_path) as again:
         assert again.printed_token is None
         status, page = _request(f"{again.base_url}/api/v1/trades/orders", token)
         assert [o["client_order_id"] for o in page["orders"]] == [order["client_order_id"]]
+        assert page["orders"][0]["status"] == "NEW"
+        again.process.kill()
+        again.process.wait(timeout=15)
+
+    with start_bot_process(tmp_path) as third:
+        status, refreshed = _request(
+            f"{third.base_url}/api/v1/trades/orders/BTCUSDT/{order['client_order_id']}", token
+        )
+        assert refreshed["status"] == "NEW"
+        assert refreshed["exchange_order_id"] == order["exchange_order_id"]
 
 
 def test_keys_without_live_flag_refuse_to_start(tmp_path: Path) -> None:
