@@ -2,11 +2,12 @@
 
 ``Bot(settings).start()`` does, in order: pick the mode (refusing live trading without an explicit
 ``--live``), start the embedded simulator in paper mode (its paper account, with a secret generated
-on the first run, persists in ``paper_state_file``; there is no default secret anywhere), migrate the database, build the MEXC client, the engine and
-the API, start serving (``/ready`` answers 503 meanwhile), create the first admin token on a fresh
-database, then run the engine's startup (clock sync, exchange info, reconciliation) in the
-background; ``/ready`` turns 200 when it has finished. Stopping is not needed for correctness
-(crash-only): every order is committed before it is sent and reconciled at the next start.
+on the first run, persists in ``paper_state_file``; there is no default secret anywhere), migrate
+the database, build the MEXC client, the engine and the API, start serving (``/ready`` answers 503
+meanwhile), create the first admin token on a fresh database, then run the engine's startup (clock
+sync, exchange info, reconciliation) in the background; ``/ready`` turns 200 when it has finished.
+Stopping is not needed for correctness (crash-only): every order is committed before it is sent
+and reconciled at the next start.
 """
 
 from __future__ import annotations
