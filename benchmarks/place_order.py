@@ -10,6 +10,18 @@ the engine on SQLite (a temp file, WAL, synchronous=NORMAL) and on PostgreSQL wh
 (goal on SQLite: p50 at most 1.5x the bare client call).
 
     .venv/bin/python benchmarks/place_order.py [--n 400]
+
+Measured on the shared 2-core box (other test suites running, so +-20 %), n=400:
+  SQLite      bare 0.82-0.94 ms, place 5.3-6.6 ms p50 (ratio 6.5-7.0; p99 13.6-13.9 ms)
+  PostgreSQL  bare 0.73-1.16 ms, place 5.6-9.5 ms p50 (ratio 7.7-8.2)
+  before the ack reused the inserting connection: SQLite place 9.5 ms (ratio 8.6).
+The goal is NOT met. Where the time goes (SQLite): every SQLAlchemy statement on aiosqlite is
+3-4 hops to the driver thread (~0.2 ms each here; raw aiosqlite BEGIN+INSERT+COMMIT is 0.67 ms,
+the same through SQLAlchemy 2.6 ms), and the store's INSERT .. ON CONFLICT DO NOTHING has no
+SQLAlchemy cache key, so it is compiled on every insert (~0.5 ms). Running sqlite3 inline on the
+event loop (an aiosqlite connection without its thread, via create_engine(async_creator=...))
+measured 3.5 ms (ratio 4.8); the rest is SQLAlchemy statement building and compiling. Reaching
+1.5x needs store-level changes (cached/pre-built statements, no thread hop per statement).
 """
 
 from __future__ import annotations

@@ -110,19 +110,51 @@ class Reconciler:
                 rows = await uow.connection.execute(select(tables.orders.c.symbol).distinct())
                 symbols = sorted({row[0] for row in rows} | set(self._extra_symbols))
             report.symbols = symbols
-            young = [o for o in pending if not await self.resolve(o, report, final=False)]
+            open_lists = await self._open_orders(symbols, report)
+            young: list[Order] = []
+            for order in pending:
+                listing = open_lists.get(order.symbol)
+                listed = listing.find(order) if listing is not None else None
+                if listed is not None:
+                    await self._merge_listed(order, listed, report)
+                elif not await self.resolve(order, report, final=False):
+                    young.append(order)
             if young:
                 oldest_age = min(age_seconds(o, self._clock()) for o in young)
                 await asyncio.sleep(max(0.0, self._grace - oldest_age))
                 for order in young:
                     await self.resolve(order, report, final=True)
             for symbol in symbols:
-                await self._scan_symbol(symbol, report)
+                listing = open_lists.get(symbol)
+                await self._scan_symbol(symbol, listing.reports if listing else None, report)
             async with self._uow_factory() as uow:
                 left = await uow.orders.list_non_terminal()
             report.unresolved = sum(1 for o in left if o.status in _UNRESOLVED)
             report.finished_at = self._clock()
             return report
+
+    async def _open_orders(
+        self, symbols: list[str], report: ReconciliationReport
+    ) -> dict[str, _OpenListing]:
+        """One openOrders call per symbol: an order still open needs no query of its own (a
+        query per order would spend MEXC's rate-limit budget, 2 weight each, on 500 orders)."""
+        lists: dict[str, _OpenListing] = {}
+        for symbol in symbols:
+            try:
+                lists[symbol] = _OpenListing(await self._exchange.open_orders(symbol))
+            except ExchangeUnreachable as exc:
+                report.errors += 1
+                log.warning("reconcile %s: cannot list open orders: %s", symbol, exc)
+        return lists
+
+    async def _merge_listed(
+        self, order: Order, listed: OrderReport, report: ReconciliationReport
+    ) -> None:
+        if order.client_order_id in self._in_flight():
+            return
+        report.orders_checked += 1
+        if _lags(order, listed):
+            await self._apply(order, listed, report)
 
     async def resolve(self, order: Order, report: ReconciliationReport, *, final: bool) -> bool:
         """Bring one non-terminal order up to date. False when it is a PENDING_NEW/UNKNOWN
@@ -196,10 +228,13 @@ class Reconciler:
         else:
             report.quantity_corrections += 1
 
-    async def _scan_symbol(self, symbol: str, report: ReconciliationReport) -> None:
+    async def _scan_symbol(
+        self, symbol: str, open_now: list[OrderReport] | None, report: ReconciliationReport
+    ) -> None:
         try:
             recent = await self._exchange.recent_orders(symbol)
-            open_now = await self._exchange.open_orders(symbol)
+            if open_now is None:
+                open_now = await self._exchange.open_orders(symbol)
         except ExchangeUnreachable as exc:
             report.errors += 1
             log.warning("reconcile %s: cannot list exchange orders: %s", symbol, exc)
@@ -207,9 +242,12 @@ class Reconciler:
         by_id = {o.exchange_order_id: o for o in recent}
         by_id.update({o.exchange_order_id: o for o in open_now})
         by_client, by_exchange = await self._stored(symbol)
+        in_flight = self._in_flight()
         for exchange_report in by_id.values():
             stored = by_exchange.get(exchange_report.exchange_order_id)
             if stored is None and exchange_report.client_order_id is not None:
+                if exchange_report.client_order_id in in_flight:
+                    continue  # its submitter records it
                 stored = by_client.get(exchange_report.client_order_id)
             if stored is None:
                 await self._import(exchange_report, report)
@@ -272,6 +310,22 @@ def _external(exchange_report: OrderReport) -> Order:
         created_at=exchange_report.created_at,
         time_in_force=exchange_report.time_in_force,
     )
+
+
+class _OpenListing:
+    """A symbol's open orders as the exchange listed them, indexed by both ids."""
+
+    def __init__(self, reports: list[OrderReport]) -> None:
+        self.reports = reports
+        self._by_exchange_id = {r.exchange_order_id: r for r in reports}
+        self._by_client_id = {r.client_order_id: r for r in reports if r.client_order_id}
+
+    def find(self, order: Order) -> OrderReport | None:
+        if order.exchange_order_id is not None:
+            listed = self._by_exchange_id.get(order.exchange_order_id)
+            if listed is not None:
+                return listed
+        return None if order.is_external else self._by_client_id.get(order.client_order_id)
 
 
 def _lags(stored: Order, exchange_report: OrderReport) -> bool:

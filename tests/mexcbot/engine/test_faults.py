@@ -6,6 +6,7 @@ was placed twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
@@ -214,4 +215,28 @@ async def test_many_faulty_submits_leave_no_duplicates(
     report = await service.reconcile()
     assert report.discrepancies == 0
     assert len(await client.all_orders("BTCUSDT")) == 6
+    await assert_agreement(client, uow_factory)
+
+
+async def test_a_caller_cancelled_mid_submit_leaves_a_recorded_order(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    recorder: EventRecorder,
+) -> None:
+    """An API request dropped while its submit is in flight: the placement still finishes and
+    records the exchange's answer (the submit runs shielded from the caller's cancellation)."""
+    sim.faults.set(FaultPlan(latency_ms=200, latency_paths=(ORDER_PATH,)))
+    caller = asyncio.create_task(place_limit(service))
+    await asyncio.sleep(0.1)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    for _ in range(50):
+        if any(u.kind is OrderUpdateKind.ACKNOWLEDGED for u in recorder.updates):
+            break
+        await asyncio.sleep(0.02)
+    assert await service.open_orders("BTCUSDT") != []
+    assert len(await client.all_orders("BTCUSDT")) == 1
     await assert_agreement(client, uow_factory)

@@ -178,3 +178,43 @@ async def test_reconciliation_loop_runs_until_cancelled(
     await asyncio.sleep(0.3)
     loop.cancel()
     assert len(recorder.reconciliations) - before >= 2
+
+
+class CountingExchange:
+    """The real adapter, counting the calls the engine makes (to check the request budget)."""
+
+    def __init__(self, inner: MexcExchange) -> None:
+        self._inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._inner, name)
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+async def test_open_orders_are_checked_with_one_listing_not_one_query_each(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    exchange = CountingExchange(MexcExchange(client))
+    service = ExecutionService(exchange, uow_factory, events=EventBus())  # type: ignore[arg-type]
+    for i in range(5):
+        await service.place(
+            symbol="BTCUSDT",
+            side=BUY,
+            type=OrderType.LIMIT,
+            quantity=D("0.001"),
+            price=D(30000 + i),
+        )
+    filled_elsewhere = (await service.open_orders("BTCUSDT"))[0]
+    await client.cancel_order("BTCUSDT", client_order_id=filled_elsewhere.client_order_id)
+    exchange.calls.clear()
+    report = await service.reconcile()
+    assert report.orders_checked == 5
+    assert report.status_corrections == 1
+    assert exchange.calls.get("query", 0) == 1  # only the order that left the open list
+    assert exchange.calls["open_orders"] == 1
