@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mexcbot.domain.orders import InvalidOrder
 from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine import errors as engine_errors
+from mexcbot.engine import ports
 from mexcbot.mexc import errors as mexc_errors
 from mexcbot.telemetry import request_id_var
 
@@ -170,26 +171,63 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
             headers={"Retry-After": "1"},
             extra={"client_order_id": exc.order.client_order_id},
         )
-    return _exchange_problem(exc)
+    return _port_problem(exc) or _exchange_problem(exc)
+
+
+_UNREACHABLE = "The exchange could not be reached or kept failing; try again shortly."
+_OUTCOME_UNKNOWN = "The exchange did not answer in time; the order state is being reconciled."
+
+
+def _unavailable(detail: str) -> ApiProblem:
+    """An exchange outage: the caller did nothing wrong and may retry (never a 500)."""
+    return ApiProblem(
+        503,
+        "exchange_unavailable",
+        detail,
+        title="The exchange is unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _rate_limited(code: int | None, retry_after: float | None) -> ApiProblem:
+    retry = 1 if retry_after is None else max(1, math.ceil(retry_after))
+    return ApiProblem(
+        503,
+        "exchange_rate_limited",
+        "The exchange asked us to slow down; try again shortly.",
+        headers={"Retry-After": str(retry)},
+        extra={"mexc_code": code},
+    )
+
+
+def _port_problem(exc: BaseException) -> ApiProblem | None:
+    """The engine's exchange-port failures that reach a route (e.g. a price quote or symbol
+    rules needed to answer, while the exchange is down)."""
+    if not isinstance(exc, ports.ExchangePortError):
+        return None
+    if isinstance(exc, ports.ExchangeThrottled):
+        return _rate_limited(exc.code, exc.retry_after)
+    if isinstance(exc, ports.ExchangeRejection):
+        return ApiProblem(
+            502,
+            "exchange_error",
+            f"The exchange refused the request: {exc.message}",
+            extra={"mexc_code": exc.code, "mexc_message": exc.message},
+        )
+    if isinstance(exc, ports.ExchangeOrderMissing):
+        return ApiProblem(404, "order_not_found", str(exc), title="No such order", field="orderId")
+    if isinstance(exc, ports.SubmitOutcomeUnknown):
+        return _unavailable(_OUTCOME_UNKNOWN)
+    return _unavailable(_UNREACHABLE)  # ExchangeUnreachable, SubmitNotSent
 
 
 def _exchange_problem(exc: BaseException) -> ApiProblem | None:
     if isinstance(exc, mexc_errors.RateLimited):
-        retry = 1 if exc.retry_after is None else max(1, math.ceil(exc.retry_after))
-        return ApiProblem(
-            503,
-            "exchange_rate_limited",
-            "The exchange asked us to slow down; try again shortly.",
-            headers={"Retry-After": str(retry)},
-            extra={"mexc_code": exc.code},
-        )
-    if isinstance(exc, mexc_errors.OutcomeUnknown | mexc_errors.ExchangeUnavailable):
-        return ApiProblem(
-            503,
-            "exchange_unavailable",
-            "The exchange did not answer in time; the order state is being reconciled.",
-            headers={"Retry-After": "1"},
-        )
+        return _rate_limited(exc.code, exc.retry_after)
+    if isinstance(exc, mexc_errors.OutcomeUnknown):
+        return _unavailable(_OUTCOME_UNKNOWN)
+    if isinstance(exc, mexc_errors.ExchangeUnavailable):
+        return _unavailable(_UNREACHABLE)
     if isinstance(exc, mexc_errors.OrderRejected):
         return ApiProblem(
             400,
@@ -246,6 +284,7 @@ def install_error_handlers(app: FastAPI) -> None:
         engine_errors.OrderRejectedByExchange,
         engine_errors.OrderNotCancelable,
         engine_errors.ExchangeNotReached,
+        ports.ExchangePortError,
         mexc_errors.MexcError,
     ):
         app.add_exception_handler(known, _on_problem)

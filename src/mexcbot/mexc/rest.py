@@ -1,51 +1,27 @@
-"""MexcClient: the async MEXC spot v3 REST adapter (one pooled keep-alive aiohttp session).
+"""MexcClient: the async MEXC spot v3 REST adapter, one method per endpoint.
 
-Every parameter, ``signature`` last, travels in the query string with an empty body, as every major
-MEXC client does. Failures are typed (``mexcbot.mexc.errors``) and the retry policy follows what is
-safe for money:
-
-* Reads (GET, ``order/test``, listen keys) are retried with exponential backoff on 429, 5xx,
-  timeouts and connection errors, at most ``read_retries`` times, then raise ``ExchangeUnavailable``
-  (or ``RateLimited``).
-* Placing orders (``order`` POST, ``batchOrders``) is NEVER retried: a timeout, a dropped connection
-  or a 5xx raises ``OutcomeUnknown`` carrying the client order ids; the caller resolves the order
-  with ``get_order(symbol, client_order_id=...)``. A 429 raises ``RateLimited`` (MEXC refused the
-  request before processing it, so the order does not exist).
-* Cancels are retried like reads, because cancelling twice cannot cancel anything extra. If an
-  attempt had an unknown outcome and a retry then answers "unknown order", the first attempt may
-  have done the cancel (or the order may have filled meanwhile), so ``OutcomeUnknown`` is raised and
-  the caller queries the order; exhausted retries also raise ``OutcomeUnknown``.
+Sending, signing and the retry policy live in ``mexcbot.mexc.transport`` (read it before relying on
+what a failure means); this module turns endpoint arguments into parameters and answers into typed
+models. In short: reads and cancels are retried with backoff, order placement never is (a timeout or
+5xx raises ``OutcomeUnknown`` carrying the client order ids, to be resolved by
+``get_order(symbol, client_order_id=...)``), and a 700003 clock refusal is repaired once by
+re-measuring the clock and re-sending the same request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
 from typing import Final, TypeVar
-
-import aiohttp
-from yarl import URL
 
 from mexcbot.domain.orders import OrderSide, OrderType, TimeInForce
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.mexc import constants as ep
 from mexcbot.mexc import wire
 from mexcbot.mexc.constants import Endpoint
-from mexcbot.mexc.errors import (
-    ExchangeUnavailable,
-    IpBanned,
-    MexcError,
-    OrderNotFound,
-    OutcomeUnknown,
-    RateLimited,
-    UnexpectedResponse,
-    error_for,
-)
+from mexcbot.mexc.errors import MexcError, OutcomeUnknown, UnexpectedResponse
 from mexcbot.mexc.models import (
     Account,
     AvgPrice,
@@ -63,51 +39,20 @@ from mexcbot.mexc.models import (
     TradeFee,
 )
 from mexcbot.mexc.ratelimit import RateLimiter, WaitObserver
-from mexcbot.mexc.signing import ParamValue, encode_query, sign
+from mexcbot.mexc.signing import ParamValue
+from mexcbot.mexc.transport import (
+    MexcClientConfig,
+    Params,
+    RequestKind,
+    RestTransport,
+    WallClock,
+)
 
-Params = list[tuple[str, ParamValue]]
+__all__ = ["MexcClient", "MexcClientConfig"]
+
 _T = TypeVar("_T")
 
-_TRANSPORT_ERRORS: Final = (aiohttp.ClientError, asyncio.TimeoutError)
 _MAX_BATCH: Final = 20
-
-
-class _Kind(Enum):
-    READ = "read"
-    CANCEL = "cancel"
-    PLACE = "place"
-
-
-@dataclass(frozen=True, slots=True)
-class MexcClientConfig:
-    """Immutable client settings. ``rate_limit=False`` turns client-side throttling off."""
-
-    api_key: str = ""
-    api_secret: str = field(default="", repr=False)
-    base_url: str = ep.DEFAULT_BASE_URL
-    recv_window_ms: int = ep.DEFAULT_RECV_WINDOW_MS
-    timeout_s: float = 10.0
-    rate_limit: bool = True
-    read_retries: int = 3
-    retry_backoff_s: float = 0.2
-    max_connections: int = 100
-
-    def __post_init__(self) -> None:
-        if not 0 < self.recv_window_ms <= ep.MAX_RECV_WINDOW_MS:
-            raise ValueError(
-                f"recv_window_ms must be in 1..{ep.MAX_RECV_WINDOW_MS}, got {self.recv_window_ms}"
-            )
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
-        if self.read_retries < 0:
-            raise ValueError(f"read_retries must be >= 0, got {self.read_retries}")
-
-
-@dataclass(slots=True)
-class _Reply:
-    status: int
-    body: bytes
-    retry_after: float | None
 
 
 class MexcClient:
@@ -125,185 +70,45 @@ class MexcClient:
         on_rate_limit_wait: WaitObserver | None = None,
         limiter: RateLimiter | None = None,
         on_request: WaitObserver | None = None,
+        wall_clock: WallClock = time.time,
     ) -> None:
         """``limiter`` replaces the default MEXC-budget limiter (tests use a shorter window); it
-        is ignored when ``config.rate_limit`` is off."""
-        self._config = config
-        self._secret = config.api_secret.encode()
-        self._base = config.base_url.rstrip("/")
-        self._recv_window = f"recvWindow={config.recv_window_ms}&timestamp="
+        is ignored when ``config.rate_limit`` is off. ``wall_clock`` replaces ``time.time`` as the
+        local clock signed timestamps are taken from (tests use a drifting one)."""
         if not config.rate_limit:
-            self._limiter: RateLimiter | None = None
+            active: RateLimiter | None = None
         else:
-            self._limiter = limiter or RateLimiter(on_wait=on_rate_limit_wait)
-        self._session: aiohttp.ClientSession | None = None
-        self._offset_ms = 0
-        self._on_request = on_request
+            active = limiter or RateLimiter(on_wait=on_rate_limit_wait)
+        self._transport = RestTransport(
+            config, limiter=active, on_request=on_request, wall_clock=wall_clock
+        )
+        self._call = self._transport.call
 
     async def __aenter__(self) -> MexcClient:
-        self._ensure_session()
+        self._transport.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._transport.close()
 
     @property
     def time_offset_ms(self) -> int:
         """Server time minus local time, as measured by the last ``sync_time()``."""
-        return self._offset_ms
+        return self._transport.offset_ms
 
     @property
     def rate_limit_wait_s(self) -> float:
-        return self._limiter.total_wait_s if self._limiter is not None else 0.0
+        limiter = self._transport.limiter
+        return limiter.total_wait_s if limiter is not None else 0.0
 
     @property
     def rate_limit_headroom(self) -> dict[str, float] | None:
         """Free share of each used endpoint's budget (``None`` when throttling is off)."""
-        return self._limiter.headroom() if self._limiter is not None else None
-
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._config.max_connections, keepalive_timeout=30, ttl_dns_cache=300
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._config.timeout_s),
-                headers={
-                    ep.API_KEY_HEADER: self._config.api_key,
-                    "Content-Type": "application/json",
-                },
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
-
-    # --- transport -------------------------------------------------------------------------------
-
-    def _url(self, endpoint: Endpoint, params: Params) -> URL:
-        query = encode_query(params)
-        if endpoint.signed:
-            stamp = int(time.time() * 1000) + self._offset_ms
-            query = (
-                f"{query}&{self._recv_window}{stamp}" if query else f"{self._recv_window}{stamp}"
-            )
-            query = f"{query}&signature={sign(self._secret, query)}"
-        url = f"{self._base}{endpoint.path}?{query}" if query else self._base + endpoint.path
-        return URL(url, encoded=True)
-
-    async def _exchange(self, endpoint: Endpoint, params: Params, weight: int) -> _Reply:
-        """One HTTP round trip (after waiting for budget); transport errors propagate."""
-        limiter = self._limiter
-        if limiter is None:
-            return await self._round_trip(endpoint, params)
-        await limiter.acquire(endpoint, weight)
-        try:
-            return await self._round_trip(endpoint, params)
-        finally:
-            limiter.release(endpoint, weight)
-
-    async def _round_trip(self, endpoint: Endpoint, params: Params) -> _Reply:
-        if self._on_request is None:
-            return await self._send_and_read(endpoint, params)
-        started = time.perf_counter()
-        try:
-            return await self._send_and_read(endpoint, params)
-        finally:
-            self._on_request(endpoint.key, time.perf_counter() - started)
-
-    async def _send_and_read(self, endpoint: Endpoint, params: Params) -> _Reply:
-        session = self._session or self._ensure_session()
-        async with session.request(endpoint.method, self._url(endpoint, params)) as response:
-            body = await response.read()
-            retry_after: float | None = None
-            if response.status in (418, 429):
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-            return _Reply(response.status, body, retry_after)
-
-    async def _call(
-        self,
-        endpoint: Endpoint,
-        params: Params,
-        *,
-        kind: _Kind = _Kind.READ,
-        weight: int | None = None,
-        client_order_ids: tuple[str, ...] = (),
-    ) -> object:
-        """Send with the retry policy of ``kind`` and return the decoded success payload."""
-        cost = endpoint.weight if weight is None else weight
-        attempts = 1 if kind is _Kind.PLACE else 1 + self._config.read_retries
-        ambiguous = False
-        failure = ""
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(self._config.retry_backoff_s * 2 ** (attempt - 1))
-            try:
-                reply = await self._exchange(endpoint, params, cost)
-            except aiohttp.ClientConnectorError as exc:
-                # Opening the connection failed: nothing was sent, so nothing is ambiguous.
-                failure = f"{endpoint.key}: cannot connect ({type(exc).__name__})"
-                if kind is _Kind.PLACE:
-                    raise ExchangeUnavailable(
-                        None, f"{failure}; the request was not sent"
-                    ) from None
-                continue
-            except _TRANSPORT_ERRORS as exc:
-                ambiguous = True
-                failure = f"{endpoint.key}: {type(exc).__name__} after sending"
-                continue
-            if reply.status >= 500:
-                ambiguous = True
-                failure = f"{endpoint.key}: HTTP {reply.status}"
-                continue
-            try:
-                return self._payload(endpoint, reply, kind)
-            except OrderNotFound:
-                if kind is _Kind.CANCEL and ambiguous:
-                    raise OutcomeUnknown(
-                        f"{endpoint.key}: an earlier attempt may have cancelled the order",
-                        client_order_ids=client_order_ids,
-                    ) from None
-                raise
-            except RateLimited as exc:
-                if kind is _Kind.PLACE or isinstance(exc, IpBanned) or attempt + 1 == attempts:
-                    raise
-                await self._honour_retry_after(endpoint, exc.retry_after)
-        if kind is _Kind.READ or not ambiguous:
-            raise ExchangeUnavailable(None, f"{failure} ({attempts} attempts)")
-        raise OutcomeUnknown(failure, client_order_ids=client_order_ids)
-
-    async def _honour_retry_after(self, endpoint: Endpoint, retry_after: float | None) -> None:
-        seconds = 1.0 if retry_after is None else retry_after
-        if self._limiter is not None:
-            self._limiter.block(endpoint, seconds)
-        else:
-            await asyncio.sleep(seconds)
-
-    def _payload(self, endpoint: Endpoint, reply: _Reply, kind: _Kind) -> object:
-        status = reply.status
-        if status in (418, 429):
-            if self._limiter is not None and reply.retry_after is not None:
-                self._limiter.block(endpoint, reply.retry_after)
-            cls = IpBanned if status == 418 else RateLimited
-            code, msg = _error_body(reply.body) or (status, "too many requests")
-            raise cls(code, f"{endpoint.key}: {msg}", status, reply.retry_after)
-        try:
-            payload = wire.decode(reply.body)
-        except ValueError:
-            text = reply.body[:200].decode(errors="replace")
-            if status >= 400:
-                raise MexcError(None, f"{endpoint.key}: {text}", status) from None
-            raise UnexpectedResponse(None, f"{endpoint.key}: not JSON: {text}", status) from None
-        failure = wire.error_in(payload)
-        if failure is not None:
-            raise error_for(failure[0], failure[1], status, write=kind is not _Kind.READ)
-        if status >= 400:
-            raise MexcError(None, f"{endpoint.key}: HTTP {status}", status)
-        return payload
+        limiter = self._transport.limiter
+        return limiter.headroom() if limiter is not None else None
 
     # --- market data -----------------------------------------------------------------------------
 
@@ -316,12 +121,9 @@ class MexcClient:
 
     async def sync_time(self) -> int:
         """Measure the server-minus-local clock offset (mid-point of the round trip) and use it for
-        every signed timestamp from now on. Returns the offset in milliseconds."""
-        before = time.time() * 1000
-        server = await self.server_time()
-        after = time.time() * 1000
-        self._offset_ms = round(server - (before + after) / 2)
-        return self._offset_ms
+        every signed timestamp from now on. Returns the offset in milliseconds. The client also
+        does this by itself when MEXC refuses a request with 700003."""
+        return await self._transport.sync_clock()
 
     async def default_symbols(self) -> list[str]:
         """Symbols tradable through the API."""
@@ -417,14 +219,15 @@ class MexcClient:
         price: Decimal | None = None,
         client_order_id: str | None = None,
     ) -> OrderAck:
-        """Place one order; never retried. Without ``client_order_id`` one is generated, so an
+        """Place one order; never retried after a failure (only a 700003 clock refusal is re-sent
+        once, same client order id). Without ``client_order_id`` one is generated, so an
         ``OutcomeUnknown`` can always be resolved by querying it."""
         client_id = client_order_id or uuid.uuid4().hex
         params = wire.order_params(
             symbol, side, order_type, time_in_force, quantity, quote_order_qty, price, client_id
         )
         payload = await self._call(
-            ep.NEW_ORDER, params, kind=_Kind.PLACE, client_order_ids=(client_id,)
+            ep.NEW_ORDER, params, kind=RequestKind.PLACE, client_order_ids=(client_id,)
         )
         try:
             return wire.parse_order_ack(payload, client_id)
@@ -455,7 +258,8 @@ class MexcClient:
     async def place_batch_orders(
         self, symbol: str, orders: Sequence[NewOrder]
     ) -> list[BatchOrderResult]:
-        """Place up to 20 orders on one symbol in one request; never retried. Each result carries
+        """Place up to 20 orders on one symbol in one request; retried only like ``place_order``
+        (a 700003 clock refusal is re-sent once). Each result carries
         either the order id or the typed error of that item. Orders without a client id get one."""
         if not 0 < len(orders) <= _MAX_BATCH:
             raise ValueError(f"orders must hold 1..{_MAX_BATCH} orders, got {len(orders)}")
@@ -463,7 +267,7 @@ class MexcClient:
         client_ids = tuple(o.client_order_id or "" for o in named)
         params: Params = [("batchOrders", wire.batch_orders_json(symbol, named))]
         payload = await self._call(
-            ep.BATCH_ORDERS, params, kind=_Kind.PLACE, client_order_ids=client_ids
+            ep.BATCH_ORDERS, params, kind=RequestKind.PLACE, client_order_ids=client_ids
         )
         try:
             return wire.parse_batch_results(payload)
@@ -477,7 +281,8 @@ class MexcClient:
     ) -> ExchangeOrder:
         params = _order_ref(symbol, order_id, client_order_id)
         ids = (client_order_id,) if client_order_id else ()
-        payload = await self._call(ep.CANCEL_ORDER, params, kind=_Kind.CANCEL, client_order_ids=ids)
+        cancel = RequestKind.CANCEL
+        payload = await self._call(ep.CANCEL_ORDER, params, kind=cancel, client_order_ids=ids)
         return _parsed(wire.parse_order, payload)
 
     async def cancel_open_orders(self, symbols: str | Sequence[str]) -> list[ExchangeOrder]:
@@ -487,7 +292,7 @@ class MexcClient:
         if not 0 < len(names) <= 5:
             raise ValueError(f"symbols must name 1..5 symbols, got {len(names)}")
         params: Params = [("symbol", ",".join(names))]
-        payload = await self._call(ep.CANCEL_OPEN_ORDERS, params, kind=_Kind.CANCEL)
+        payload = await self._call(ep.CANCEL_OPEN_ORDERS, params, kind=RequestKind.CANCEL)
         return _parsed(wire.parse_orders, payload)
 
     async def get_order(
@@ -588,19 +393,3 @@ def _with_client_id(order: NewOrder, client_order_id: str) -> NewOrder:
         order.price,
         client_order_id,
     )
-
-
-def _retry_after(header: str | None) -> float | None:
-    if header is None:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        return None
-
-
-def _error_body(body: bytes) -> tuple[int, str] | None:
-    try:
-        return wire.error_in(wire.decode(body))
-    except ValueError:
-        return None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import pytest
@@ -164,3 +165,97 @@ async def test_slow_reads_are_retried_then_unavailable(sim: SimServer) -> None:
             await mexc.depth("BTCUSDT")
         assert asyncio.get_running_loop().time() - started >= 0.6  # three timed-out attempts
         assert (await mexc.ticker_price("BTCUSDT")).price > 0  # other endpoints unaffected
+
+
+# --- read-side 5xx: retried with backoff, bounded ------------------------------------------------
+
+
+def counting(sent: Counter[str]) -> Callable[[str, float], None]:
+    return lambda key, _: sent.update([key])
+
+
+async def test_reads_are_retried_through_fewer_5xx_than_retries(sim: SimServer) -> None:
+    sent: Counter[str] = Counter()
+    sim.faults.set(FaultPlan(read_error_count=2, error_status=503))
+    config = config_for(sim, read_retries=3, retry_backoff_s=0.05)
+    async with MexcClient(config, on_request=counting(sent)) as mexc:
+        started = asyncio.get_running_loop().time()
+        book = await mexc.depth("BTCUSDT", limit=5)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert book.bids
+    assert book.asks
+    assert sent["GET /api/v3/depth"] == 3  # two 503s, then the answer
+    assert elapsed >= 0.05 + 0.1  # exponential backoff between the attempts
+    assert sim.faults.plan.read_error_count == 0
+
+
+async def test_signed_reads_are_retried_too(sim: SimServer, client: MexcClient) -> None:
+    await place_resting(client, "signed-read")
+    sim.faults.set(FaultPlan(read_error_count=2, error_status=502))
+    order = await client.get_order("BTCUSDT", client_order_id="signed-read")
+    assert order.status is OrderStatus.NEW
+    sim.faults.set(FaultPlan(read_error_count=1))
+    assert (await client.account()).balances
+
+
+async def test_more_5xx_than_retries_is_exchange_unavailable(sim: SimServer) -> None:
+    sent: Counter[str] = Counter()
+    sim.faults.set(FaultPlan(read_error_count=5, error_status=503))
+    async with MexcClient(config_for(sim, read_retries=2), on_request=counting(sent)) as mexc:
+        with pytest.raises(ExchangeUnavailable, match=r"HTTP 503 \(3 attempts\)") as info:
+            await mexc.ticker_price("BTCUSDT")
+        assert info.value.code is None
+        assert sent["GET /api/v3/ticker/price"] == 3  # 1 + read_retries, then it gives up
+        assert sim.faults.plan.read_error_count == 2
+        sim.faults.clear()
+        assert (await mexc.ticker_price("BTCUSDT")).price > 0
+
+
+async def test_writes_are_untouched_by_read_faults(sim: SimServer, client: MexcClient) -> None:
+    sim.faults.set(FaultPlan(read_error_count=1))
+    await place_resting(client, "not-a-read")  # POST: the read fault stays armed
+    assert sim.faults.plan.read_error_count == 1
+
+
+# --- cancel retries -------------------------------------------------------------------------------
+
+
+async def test_throttled_cancel_is_retried_and_cancels(sim: SimServer, client: MexcClient) -> None:
+    await place_resting(client, "cancel-429")
+    sim.faults.set(FaultPlan(rate_limit_burst=1))
+    order = await client.cancel_order("BTCUSDT", client_order_id="cancel-429")
+    assert order.status is OrderStatus.CANCELED
+    assert client.rate_limit_wait_s >= 0.9  # Retry-After honoured before the second attempt
+
+
+async def test_cancel_retry_after_a_lost_answer_is_outcome_unknown(sim: SimServer) -> None:
+    # The first DELETE cancels on the exchange but its answer comes too late; the retry then
+    # hears "unknown order", which must not read as "there was nothing to cancel".
+    sent: Counter[str] = Counter()
+
+    def on_request(key: str, seconds: float) -> None:
+        sent.update([key])
+        if key == "DELETE /api/v3/order":
+            sim.faults.clear()  # only the first attempt is slow
+
+    async with MexcClient(config_for(sim, timeout_s=0.3), on_request=on_request) as mexc:
+        await place_resting(mexc, "cancel-lost")
+        sim.faults.set(FaultPlan(latency_ms=1500, latency_paths=("/api/v3/order",)))
+        with pytest.raises(OutcomeUnknown, match="earlier attempt") as info:
+            await mexc.cancel_order("BTCUSDT", client_order_id="cancel-lost")
+        assert info.value.client_order_id == "cancel-lost"
+        assert sent["DELETE /api/v3/order"] == 2
+        order = await mexc.get_order("BTCUSDT", client_order_id="cancel-lost")
+        assert order.status is OrderStatus.CANCELED
+
+
+async def test_cancel_that_never_answers_is_outcome_unknown(sim: SimServer) -> None:
+    async with MexcClient(config_for(sim, timeout_s=0.2, read_retries=1)) as mexc:
+        await place_resting(mexc, "cancel-slow")
+        sim.faults.set(FaultPlan(latency_ms=1000, latency_paths=("/api/v3/order",)))
+        with pytest.raises(OutcomeUnknown) as info:
+            await mexc.cancel_order("BTCUSDT", client_order_id="cancel-slow")
+        assert info.value.client_order_id == "cancel-slow"
+        sim.faults.clear()
+        order = await mexc.get_order("BTCUSDT", client_order_id="cancel-slow")
+        assert order.status is OrderStatus.CANCELED
