@@ -106,6 +106,16 @@ async def test_idempotency_key_returns_the_first_order(
     assert await _order_count(bot) == 2
 
 
+async def test_idempotency_keys_are_scoped_to_the_token(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    mine = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "same"})
+    theirs = await _place(http, bot, tokens["admin"], LIMIT_BUY, **{"Idempotency-Key": "same"})
+    assert mine[0] == theirs[0] == 201
+    assert mine[1]["client_order_id"] != theirs[1]["client_order_id"]
+    assert await _order_count(bot) == 2
+
+
 async def test_invalid_orders_are_422_name_the_field_and_change_nothing(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:

@@ -66,7 +66,9 @@ async def place_order(
     caller: TradeAccess,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
-    known_id = client_order_id_for(idempotency_key) if idempotency_key else None
+    # Keys are scoped to the token's name: two users choosing the same key never share an order.
+    scoped_key = f"api:{caller.name}:{idempotency_key}" if idempotency_key else None
+    known_id = client_order_id_for(scoped_key) if scoped_key else None
     try:
         with order_context(known_id):
             order = await ctx.execution.place(
@@ -79,7 +81,7 @@ async def place_order(
                 price=body.price,
                 origin=OrderOrigin.USER,
                 origin_ref=caller.name,
-                idempotency_key=idempotency_key,
+                idempotency_key=scoped_key,
             )
     except Exception as exc:
         ctx.metrics.count_order(_failure_outcome(exc))
