@@ -37,7 +37,14 @@ from mexcbot.engine.events import EventBus, OrderUpdated, ReconciliationFinished
 from mexcbot.engine.execution import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcbot.store import TokenRole, UnitOfWork, create_engine, normalize_database_url, upgrade
+from mexcbot.store import (
+    OrderJournal,
+    TokenRole,
+    UnitOfWork,
+    create_engine,
+    normalize_database_url,
+    upgrade,
+)
 from mexcbot.telemetry import Metrics, redactor
 from mexcsim.server import SimConfig, SimServer
 
@@ -118,6 +125,7 @@ class Bot:
         self.api: FastAPI | None = None
         self.started: Started | None = None
         self._db: AsyncEngine | None = None
+        self._journal: OrderJournal | None = None
         self._server: _Uvicorn | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
@@ -152,6 +160,7 @@ class Bot:
         database_url = normalize_database_url(settings.database_url)
         await upgrade(database_url)
         self._db = create_engine(database_url)
+        self._journal = OrderJournal(self._db)  # the placement hot path (store/journal.py)
         self.client = MexcClient(
             MexcClientConfig(
                 api_key=key,
@@ -165,7 +174,7 @@ class Bot:
             on_request=self.metrics.observe_exchange_request,
         )
         self.execution = ExecutionService(
-            MexcExchange(self.client), self.uow_factory, events=self.events
+            MexcExchange(self.client), self.uow_factory, events=self.events, journal=self._journal
         )
         self.ctx = ApiContext(
             settings=settings,
@@ -325,6 +334,8 @@ class Bot:
         self._tasks.clear()
         if self.client is not None:
             await self.client.close()
+        if self._journal is not None:
+            await self._journal.close()
         if self._db is not None:
             await self._db.dispose()
         if self.sim is not None:

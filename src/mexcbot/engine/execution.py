@@ -41,7 +41,7 @@ from mexcbot.engine.ports import (
 )
 from mexcbot.engine.reconciliation import Reconciler, ReconciliationReport
 from mexcbot.engine.risk import AllowAll, RiskPolicy
-from mexcbot.store import OrderPage, UnitOfWork
+from mexcbot.store import OrderJournal, OrderPage, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,14 @@ class ExecutionService:
         never_received_grace: float = DEFAULT_NEVER_RECEIVED_GRACE,
         throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
         symbols: Collection[str] = (),
+        journal: OrderJournal | None = None,
     ) -> None:
-        """`symbols` are scanned for external orders even before the bot traded them."""
+        """`symbols` are scanned for external orders even before the bot traded them.
+
+        `journal` (an `OrderJournal` on the same database as `uow_factory`) makes placing fast;
+        without it placement goes through units of work: same guarantees, but on SQLite ~9 ms
+        instead of ~1.1-1.6 ms per order (benchmarks/place_order.py).
+        """
         self._exchange = exchange
         self._uow_factory = uow_factory
         self._events = events
@@ -83,6 +89,7 @@ class ExecutionService:
             resolve_delays=resolve_delays,
             never_received_grace=never_received_grace,
             throttle_retries=throttle_retries,
+            journal=journal,
         )
         self._in_flight = self._placement.in_flight
         self._reconciler = Reconciler(

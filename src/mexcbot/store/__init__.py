@@ -5,6 +5,7 @@ Typical wiring (done once, in the composition root):
     engine = create_engine(url)           # url from database_url_from_env()
     await upgrade(url)                    # tables exist only through migrations
     uow_factory = lambda: UnitOfWork(engine)
+    journal = OrderJournal(engine)        # the placement hot path; await journal.close() at exit
 """
 
 from mexcbot.store.audit import AuditEntry, AuditLog
@@ -15,6 +16,7 @@ from mexcbot.store.database import (
     database_url_from_env,
     normalize_database_url,
 )
+from mexcbot.store.journal import OrderJournal
 from mexcbot.store.migrate import current_revision, head_revision, upgrade
 from mexcbot.store.orders import (
     ConcurrentOrderUpdate,
@@ -37,6 +39,7 @@ __all__ = [
     "DuplicateClientOrderId",
     "DuplicateToken",
     "FillRepository",
+    "OrderJournal",
     "OrderPage",
     "OrderRepository",
     "TokenRepository",

@@ -60,6 +60,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalize_database_url(url)).get_backend_name() == "sqlite"
 
 
+def apply_sqlite_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int) -> None:
+    """The pragmas every SQLite connection of the bot runs with (see the module docstring);
+    also used by the order journal's own connection (store/journal.py)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    finally:
+        cursor.close()
+
+
 def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     """An async engine for `url` (normalised); SQLite connections get the pragmas above."""
     url = normalize_database_url(url)
@@ -72,12 +85,7 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.close()
+        apply_sqlite_pragmas(dbapi_connection, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(connection: Any) -> None:

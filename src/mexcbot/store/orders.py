@@ -80,7 +80,7 @@ def _fees_json(fees: dict[str, Decimal]) -> str:
     return json.dumps({asset: str(canonical_decimal(v)) for asset, v in sorted(fees.items())})
 
 
-def _exchange_columns(order: Order) -> dict[str, Any]:
+def exchange_columns(order: Order) -> dict[str, Any]:
     """The columns a transition can change (the request columns never change)."""
     return {
         "exchange_order_id": order.exchange_order_id,
@@ -96,7 +96,7 @@ def _exchange_columns(order: Order) -> dict[str, Any]:
     }
 
 
-def _request_columns(order: Order) -> dict[str, Any]:
+def request_columns(order: Order) -> dict[str, Any]:
     request = order.request
     return {
         "client_order_id": request.client_order_id,
@@ -163,8 +163,8 @@ class OrderRepository:
 
     async def add(self, order: Order) -> None:
         """Persist a new order. Raises `DuplicateClientOrderId` without aborting the transaction."""
-        exchange = _exchange_columns(order)
-        values = {**_request_columns(order), **exchange, "version": 1, "updated_at": self._clock()}
+        exchange = exchange_columns(order)
+        values = {**request_columns(order), **exchange, "version": 1, "updated_at": self._clock()}
         row_id = await insert_if_new(self._connection, tables.orders, values)
         if row_id is None:
             raise DuplicateClientOrderId(order.client_order_id)
@@ -248,7 +248,7 @@ class OrderRepository:
     async def flush(self) -> None:
         """Write every tracked order that changed; `UnitOfWork.commit` calls this."""
         for tracked in self._tracked.values():
-            columns = _exchange_columns(tracked.order)
+            columns = exchange_columns(tracked.order)
             if columns == tracked.written:
                 continue
             result = await self._connection.execute(
@@ -282,7 +282,7 @@ class OrderRepository:
         if known is not None:
             return known.order
         order = _order_from_row(row)
-        written = _exchange_columns(order)
+        written = exchange_columns(order)
         self._tracked[order.client_order_id] = _Tracked(order, row["id"], row["version"], written)
         return order
 

@@ -10,7 +10,7 @@ from mexcbot.engine.events import EventBus
 from mexcbot.engine.execution import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcbot.store import UnitOfWork
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from mexcsim.server import SimServer
 from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
 from tests.mexcbot.engine.recorder import EventRecorder
@@ -51,8 +51,21 @@ def recorder(events: EventBus) -> EventRecorder:
 
 
 @pytest.fixture
+async def journal(migrated_database_url: str) -> AsyncIterator[OrderJournal]:
+    """An OrderJournal on the database `uow_factory` uses (its own engine: same file/database)."""
+    engine = create_engine(migrated_database_url)
+    writer = OrderJournal(engine)
+    yield writer
+    await writer.close()
+    await engine.dispose()
+
+
+@pytest.fixture
 async def service(
-    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+    journal: OrderJournal,
 ) -> ExecutionService:
     execution = ExecutionService(
         MexcExchange(client),
@@ -60,6 +73,7 @@ async def service(
         events=events,
         resolve_delays=RESOLVE_DELAYS,
         never_received_grace=GRACE_S,
+        journal=journal,
     )
     await execution.start()
     return execution

@@ -26,7 +26,7 @@ from mexcbot.engine.events import EventBus
 from mexcbot.engine.execution import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcbot.store import UnitOfWork, create_engine
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
 
 SYMBOL = "BTCUSDT"
@@ -116,6 +116,7 @@ async def main(url: str, database: str, seed: int) -> None:
             MexcExchange(client),
             lambda: UnitOfWork(engine),
             events=EventBus(),
+            journal=OrderJournal(engine),
             resolve_delays=(0.05, 0.1, 0.2, 0.3),
             never_received_grace=0.5,
             symbols=[SYMBOL],

@@ -1,0 +1,188 @@
+"""OrderJournal on SQLite and PostgreSQL: the rows OrderRepository writes, versions, busy."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mexcbot.domain.orders import Order, OrderOrigin, OrderSide, OrderStatus, OrderType
+from mexcbot.store import (
+    ConcurrentOrderUpdate,
+    DuplicateClientOrderId,
+    OrderJournal,
+    UnitOfWork,
+    create_engine,
+)
+from tests.mexcbot.store.test_orders_store import T0, make_order
+
+FIXED_NOW = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+@pytest.fixture
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    db = create_engine(migrated_database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def journal(engine: AsyncEngine) -> AsyncIterator[OrderJournal]:
+    writer = OrderJournal(engine, clock=fixed_clock)
+    yield writer
+    await writer.close()
+
+
+async def stored(engine: AsyncEngine, client_order_id: str) -> Order | None:
+    async with UnitOfWork(engine) as uow:
+        return await uow.orders.get_by_client_id(client_order_id)
+
+
+def fields_of(order: Order | None) -> dict[str, Any]:
+    """Every field (Order compares by identity)."""
+    assert order is not None
+    return dataclasses.asdict(order)
+
+
+async def raw_row(engine: AsyncEngine, client_order_id: str) -> dict[str, Any]:
+    """The row as the database holds it (no type processing): what each writer encoded."""
+    async with engine.connect() as connection:
+        placeholder = "$1" if engine.dialect.name == "postgresql" else "?"
+        result = await connection.exec_driver_sql(
+            f"SELECT * FROM orders WHERE client_order_id = {placeholder}", (client_order_id,)
+        )
+        return dict(result.mappings().one())
+
+
+def awkward_order() -> Order:
+    """Values that expose encoding differences: 38 digits, trailing zeros, microseconds."""
+    return make_order(
+        quantity=Decimal("12345678901234567890.123456789012345678"),
+        price=Decimal("0.000000000000000001"),
+        created_at=T0 + timedelta(microseconds=7),
+        origin=OrderOrigin.RULE,
+        origin_ref="rule:7/listing:FOOUSDT",
+    )
+
+
+async def test_intent_is_the_row_the_repository_writes(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    by_journal, by_repository = awkward_order(), awkward_order()
+    assert await journal.record_intent(by_journal) == 1
+    async with UnitOfWork(engine, clock=fixed_clock) as uow:
+        await uow.orders.add(by_repository)
+        await uow.commit()
+
+    assert fields_of(await stored(engine, by_journal.client_order_id)) == fields_of(by_journal)
+    journal_row = await raw_row(engine, by_journal.client_order_id)
+    repository_row = await raw_row(engine, by_repository.client_order_id)
+    for row in (journal_row, repository_row):
+        del row["id"], row["client_order_id"]
+    assert journal_row == repository_row
+
+
+async def test_ack_writes_a_new_version_the_repository_continues_from(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    order = make_order()
+    version = await journal.record_intent(order)
+    order.acknowledge("ex-1", T0 + timedelta(seconds=1))
+    assert await journal.record_ack(order, version) == 2
+
+    reloaded = await stored(engine, order.client_order_id)
+    assert fields_of(reloaded) == fields_of(order)
+    assert reloaded is not None
+    assert reloaded.status is OrderStatus.NEW
+    async with UnitOfWork(engine) as uow:  # the repository's versioned write accepts version 2
+        loaded = await uow.orders.get_by_client_id(order.client_order_id, for_update=True)
+        assert loaded is not None
+        loaded.apply_exchange_update(OrderStatus.CANCELED, Decimal(0), Decimal(0), T0)
+        await uow.commit()
+    assert (await raw_row(engine, order.client_order_id))["version"] == 3
+
+
+async def test_duplicate_client_order_id_is_refused_and_leaves_the_row(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    order = make_order()
+    await journal.record_intent(order)
+    order.acknowledge("ex-1", T0)
+    await journal.record_ack(order, 1)
+    again = make_order(client_order_id=order.client_order_id, side=OrderSide.SELL)
+
+    with pytest.raises(DuplicateClientOrderId):
+        await journal.record_intent(again)
+
+    kept = await stored(engine, order.client_order_id)
+    assert kept is not None
+    assert kept.request.side is OrderSide.BUY
+    assert kept.status is OrderStatus.NEW
+
+
+async def test_ack_after_a_concurrent_change_raises_and_writes_nothing(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    order = make_order()
+    await journal.record_intent(order)
+    async with UnitOfWork(engine) as uow:  # an exchange report merged first: version 2
+        loaded = await uow.orders.get_by_client_id(order.client_order_id, for_update=True)
+        assert loaded is not None
+        loaded.acknowledge("ex-1", T0)
+        loaded.apply_exchange_update(OrderStatus.FILLED, Decimal("0.00012345"), Decimal("7.91"), T0)
+        await uow.commit()
+
+    order.acknowledge("ex-1", T0)
+    with pytest.raises(ConcurrentOrderUpdate):
+        await journal.record_ack(order, 1)
+    kept = await stored(engine, order.client_order_id)
+    assert kept is not None
+    assert kept.status is OrderStatus.FILLED
+
+    missing = make_order()
+    missing.acknowledge("ex-2", T0)
+    with pytest.raises(ConcurrentOrderUpdate):
+        await journal.record_ack(missing, 1)
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+async def test_sqlite_busy_falls_back_without_blocking_the_loop(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    warm = make_order()
+    await journal.record_intent(warm)  # the journal's own connection is open
+    order = make_order(type=OrderType.MARKET, quantity=Decimal("0.001"), price=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    async with UnitOfWork(engine) as holder:  # BEGIN IMMEDIATE: holds the write lock
+        await holder.audit.append(actor="test", action="hold", result="ok")
+        writing = asyncio.create_task(journal.record_intent(order))
+        await asyncio.sleep(0.2)
+        assert not writing.done()  # waiting for the lock ...
+        assert journal.busy_fallbacks == 1
+        assert ticks >= 10  # ... off the event loop
+        await holder.commit()
+    assert await asyncio.wait_for(writing, 5) == 1
+    ticker.cancel()
+    assert fields_of(await stored(engine, order.client_order_id)) == fields_of(order)
+
+    order.acknowledge("ex-1", T0)  # and the ack takes the fast path again
+    assert await journal.record_ack(order, 1) == 2
+    assert journal.busy_fallbacks == 1
