@@ -35,7 +35,7 @@ from mexcbot.engine.events import EventBus
 from mexcbot.engine.execution import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcbot.store import UnitOfWork, create_engine, upgrade
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
 
 KEY, SECRET = "bench-key-0123456789", "bench-secret-0123456789abcdef"
 # An IOC limit far below the market: validated, persisted, sent, acknowledged, expires at once
@@ -129,7 +129,10 @@ async def main(orders: int, tif: TimeInForce) -> None:
     client = MexcClient(
         MexcClientConfig(api_key=KEY, api_secret=SECRET, base_url=sim_url, rate_limit=False)
     )
-    service = ExecutionService(MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus())
+    journal = OrderJournal(engine)  # as app.py builds it: the baseline is the real hot path
+    service = ExecutionService(
+        MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), journal=journal
+    )
     headers = {"Authorization": f"Bearer {token}"}
     http_times: list[float] = []
     place_times: list[float] = []
@@ -169,6 +172,7 @@ async def main(orders: int, tif: TimeInForce) -> None:
                 await second()
     finally:
         await client.close()
+        await journal.close()
         await engine.dispose()
         for process in (bot, sim):
             process.send_signal(signal.SIGTERM)
