@@ -163,6 +163,24 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
             title="The order cannot be canceled",
             extra={"client_order_id": exc.order.client_order_id, "status": exc.order.status},
         )
+    if isinstance(exc, engine_errors.CancelNotConfirmed):
+        return ApiProblem(
+            503,
+            "cancel_not_confirmed",
+            f"{exc} The cancel is safe to repeat.",
+            title="The exchange did not confirm the cancel",
+            headers={"Retry-After": "1"},
+            extra={"client_order_id": exc.order.client_order_id, "status": exc.order.status},
+        )
+    if isinstance(exc, engine_errors.IdempotencyConflict):
+        return ApiProblem(
+            409,
+            "idempotency_key_reused",
+            str(exc),
+            title="The Idempotency-Key was used for a different order",
+            field="Idempotency-Key",
+            extra={"client_order_id": exc.order.client_order_id},
+        )
     if isinstance(exc, engine_errors.ExchangeNotReached):
         return ApiProblem(
             503,
@@ -283,6 +301,8 @@ def install_error_handlers(app: FastAPI) -> None:
         engine_errors.RiskRejected,
         engine_errors.OrderRejectedByExchange,
         engine_errors.OrderNotCancelable,
+        engine_errors.CancelNotConfirmed,
+        engine_errors.IdempotencyConflict,
         engine_errors.ExchangeNotReached,
         ports.ExchangePortError,
         mexc_errors.MexcError,

@@ -8,6 +8,10 @@
   exchange's code and message (4xx carrying `code`).
 - `ExchangeNotReached`: the order could not be sent at all; stored as REJECTED (503).
 - `OrderNotCancelable`: the order is already final, or still unresolved on the exchange (409).
+- `CancelNotConfirmed`: the cancel request got no answer and the order still looks open; a
+  cancel is safe to repeat (503).
+- `IdempotencyConflict`: an idempotency key that already placed an order was used again for a
+  different order; nothing was sent (409).
 """
 
 from __future__ import annotations
@@ -64,9 +68,34 @@ class OrderNotCancelable(ExecutionError):
         self.reason = reason
 
 
+class CancelNotConfirmed(ExecutionError):
+    """The exchange did not confirm the cancel (timeout, outage) and the order still looks open
+    as far as we know; `order` is what the database holds. Repeating the cancel is safe."""
+
+    def __init__(self, order: Order, reason: str) -> None:
+        super().__init__(f"cancel of order {order.client_order_id} not confirmed: {reason}")
+        self.order = order
+        self.reason = reason
+
+
+class IdempotencyConflict(ExecutionError):
+    """The idempotency key already placed `order`, which differs from what was asked now."""
+
+    def __init__(self, order: Order) -> None:
+        asked = order.request
+        super().__init__(
+            f"the idempotency key already placed order {order.client_order_id} "
+            f"({asked.side} {asked.type} {asked.symbol}), which is not the order asked for now; "
+            "use a new key for a new order"
+        )
+        self.order = order
+
+
 __all__ = [
+    "CancelNotConfirmed",
     "ExchangeNotReached",
     "ExecutionError",
+    "IdempotencyConflict",
     "InvalidOrder",
     "OrderNotCancelable",
     "OrderNotFound",

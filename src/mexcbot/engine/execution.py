@@ -23,7 +23,7 @@ from mexcbot.domain.orders import (
     TimeInForce,
 )
 from mexcbot.domain.symbols import OrderRuleViolation
-from mexcbot.engine.errors import OrderNotCancelable, OrderNotFound
+from mexcbot.engine.errors import CancelNotConfirmed, OrderNotCancelable, OrderNotFound
 from mexcbot.engine.events import EventBus, OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.order_sync import OrderSync, age_seconds
 from mexcbot.engine.placement import (
@@ -174,7 +174,8 @@ class ExecutionService:
 
         Raises `OrderNotFound`, or `OrderNotCancelable` when the order is final (e.g. it filled
         first) or the exchange does not have it (yet). If the cancel's outcome is unknown the
-        returned order shows the exchange's state after a query (possibly still open).
+        order is queried: final -> returned; still open (or the exchange unreachable) ->
+        `CancelNotConfirmed`, never a success that did not happen.
         """
         order = await self._find(symbol, order_ref)
         if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
@@ -189,9 +190,11 @@ class ExecutionService:
         except (ExchangeOrderMissing, SubmitOutcomeUnknown, ExchangeUnreachable) as exc:
             log.info("cancel %s: %s; querying", order.client_order_id, exc)
             refreshed = await self.get(symbol, order.client_order_id)
-            if isinstance(exc, ExchangeOrderMissing) and not refreshed.is_terminal:
+            if refreshed.is_terminal:
+                return refreshed
+            if isinstance(exc, ExchangeOrderMissing):
                 raise OrderNotCancelable(refreshed, "the exchange has no open order") from None
-            return refreshed
+            raise CancelNotConfirmed(refreshed, str(exc)) from None
         except ExchangeRejection as exc:
             raise OrderNotCancelable(order, f"exchange refused: {exc.code} {exc.message}") from None
         trades = await self._sync.trades_for(order, report)

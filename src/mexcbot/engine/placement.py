@@ -42,7 +42,12 @@ from mexcbot.domain.orders import (
     client_order_id_for,
 )
 from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
-from mexcbot.engine.errors import ExchangeNotReached, OrderNotFound, OrderRejectedByExchange
+from mexcbot.engine.errors import (
+    ExchangeNotReached,
+    IdempotencyConflict,
+    OrderNotFound,
+    OrderRejectedByExchange,
+)
 from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
 from mexcbot.engine.order_sync import OrderSync, age_seconds
 from mexcbot.engine.ports import (
@@ -131,11 +136,31 @@ class Placement:
         """Place one order (see the module docstring for outcomes and errors).
 
         With `idempotency_key` the client order id is derived from it, and a second call with the
-        same key returns the first order instead of placing another.
+        same key returns the first order instead of placing another; if the second call asks for
+        a different order (after the symbol's rounding) it raises `IdempotencyConflict`.
         """
         if idempotency_key is not None:
             existing = await self._stored(client_order_id_for(idempotency_key))
             if existing is not None:
+                rules = await self.rules_for(symbol) if symbol == existing.symbol else None
+                repeated = (
+                    rules is not None
+                    and (symbol, side, type, time_in_force)
+                    == (
+                        existing.request.symbol,
+                        existing.request.side,
+                        existing.request.type,
+                        existing.request.time_in_force,
+                    )
+                    and _quantized(rules, side, quantity, price, quote_amount)
+                    == (
+                        existing.request.quantity,
+                        existing.request.price,
+                        existing.request.quote_amount,
+                    )
+                )
+                if not repeated:
+                    raise IdempotencyConflict(existing)
                 return existing
         order = await self._new_order(
             symbol=symbol,
@@ -167,13 +192,7 @@ class Placement:
     ) -> Order:
         """The validated, quantized PENDING_NEW order; raises before anything is stored."""
         rules = await self.rules_for(symbol)
-        if quantity is not None:
-            quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
-        if price is not None:
-            price = _positive(rules, "price", rules.quantize_price(price, side), price)
-        if quote_amount is not None:
-            quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
-            quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
+        quantity, price, quote_amount = _quantized(rules, side, quantity, price, quote_amount)
         order = Order.place(
             symbol=symbol,
             side=side,
@@ -370,6 +389,25 @@ class Placement:
         if order is None:
             raise OrderNotFound("?", client_order_id)
         return order
+
+
+def _quantized(
+    rules: SymbolRules,
+    side: OrderSide,
+    quantity: Decimal | None,
+    price: Decimal | None,
+    quote_amount: Decimal | None,
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(quantity, price, quote_amount) rounded as the exchange will take them; a value that
+    rounds to nothing is an `OrderRuleViolation`."""
+    if quantity is not None:
+        quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
+    if price is not None:
+        price = _positive(rules, "price", rules.quantize_price(price, side), price)
+    if quote_amount is not None:
+        quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
+        quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
+    return quantity, price, quote_amount
 
 
 def _positive(rules: SymbolRules, name: str, quantized: Decimal, given: Decimal) -> Decimal:

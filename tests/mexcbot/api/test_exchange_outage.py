@@ -98,9 +98,13 @@ async def test_stopped_exchange_is_503_on_market_and_order_routes(
         assert (await response.json())["code"] == "exchange_unreachable"
     cancel = f"{base}/BTCUSDT/{client_order_id}"
     async with http.delete(cancel, headers=auth(tokens["trade"])) as response:
-        # The engine answers the stored order when it cannot reach the exchange to cancel.
-        assert response.status == 200, await response.text()
-        assert (await response.json())["client_order_id"] == client_order_id
+        # Never a success that did not happen: the cancel is unconfirmed, and safe to repeat.
+        assert response.status == 503, await response.text()
+        assert response.content_type == PROBLEM_JSON
+        problem = await response.json()
+        assert problem["code"] == "cancel_not_confirmed"
+        assert problem["client_order_id"] == client_order_id
+        assert problem["status"] == "NEW"
 
 
 async def test_failing_exchange_reads_are_503_not_500(

@@ -106,6 +106,27 @@ async def test_idempotency_key_returns_the_first_order(
     assert await _order_count(bot) == 2
 
 
+async def test_idempotency_key_reused_for_another_order_is_409_and_sends_nothing(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    first = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "k-9"})
+    assert first[0] == 201
+    # more decimals than the symbol takes: rounds to the same order, so it is a repeat
+    same = {**LIMIT_BUY, "quantity": "0.0010000001"}
+    repeat = await _place(http, bot, tokens["trade"], same, **{"Idempotency-Key": "k-9"})
+    assert repeat[0] == 201
+    assert repeat[1]["client_order_id"] == first[1]["client_order_id"]
+    for changed in ({"quantity": "0.002"}, {"price": "30001"}, {"side": "SELL"}):
+        status, problem = await _place(
+            http, bot, tokens["trade"], {**LIMIT_BUY, **changed}, **{"Idempotency-Key": "k-9"}
+        )
+        assert status == 409, problem
+        assert problem["code"] == "idempotency_key_reused"
+        assert problem["field"] == "Idempotency-Key"
+        assert problem["client_order_id"] == first[1]["client_order_id"]
+    assert await _order_count(bot) == 1
+
+
 async def test_idempotency_keys_are_scoped_to_the_token(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:

@@ -56,7 +56,7 @@ _COMMON = problem_responses(401, 403, 422, 429)
     "/orders",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
-    responses={**_COMMON, **problem_responses(400, 503)},
+    responses={**_COMMON, **problem_responses(400, 409, 503)},
     summary="Place an order",
 )
 async def place_order(
