@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.sim",
+    "tests.fixtures.mexc",
     "tests.fixtures.sim_core",
     "tests.fixtures.db",
     "tests.fixtures.api",

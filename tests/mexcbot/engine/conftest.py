@@ -12,7 +12,7 @@ from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from mexcsim.server import SimServer
-from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
+from tests.fixtures.mexc import client_config as shared_client_config
 from tests.mexcbot.engine.recorder import EventRecorder
 
 #: Short timeouts and resolution pauses keep the fault scenarios fast.
@@ -22,16 +22,10 @@ GRACE_S = 0.5
 
 
 def client_config(url: str, **changes: object) -> MexcClientConfig:
-    values: dict[str, object] = {
-        "api_key": SIM_API_KEY,
-        "api_secret": SIM_API_SECRET,
-        "base_url": url,
-        "timeout_s": CLIENT_TIMEOUT_S,
-        "retry_backoff_s": 0.01,
-        "read_retries": 2,
-    }
+    """The shared test client config with the engine's short timeout and two read retries."""
+    values: dict[str, object] = {"timeout_s": CLIENT_TIMEOUT_S, "read_retries": 2}
     values.update(changes)
-    return MexcClientConfig(**values)  # type: ignore[arg-type]
+    return shared_client_config(url, **values)
 
 
 @pytest.fixture

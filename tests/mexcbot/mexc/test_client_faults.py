@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -13,30 +12,14 @@ import pytest
 from mexcbot.domain.orders import OrderSide, OrderStatus, OrderType
 from mexcbot.mexc.errors import ExchangeUnavailable, OrderNotFound, OutcomeUnknown, RateLimited
 from mexcbot.mexc.ratelimit import RateLimiter
-from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.mexc.rest import MexcClient
 from mexcsim.faults import FaultPlan, OrderFault
 from mexcsim.ratelimit import RateLimiter as SimRateLimiter
 from mexcsim.server import SimServer
-from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET, sim_config
+from tests.fixtures.mexc import client_config
+from tests.fixtures.sim import sim_config
 
 D = Decimal
-
-
-def config_for(server: SimServer, **changes: object) -> MexcClientConfig:
-    base = MexcClientConfig(
-        api_key=SIM_API_KEY,
-        api_secret=SIM_API_SECRET,
-        base_url=server.url,
-        timeout_s=5.0,
-        retry_backoff_s=0.01,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def client(sim: SimServer) -> AsyncIterator[MexcClient]:
-    async with MexcClient(config_for(sim)) as mexc:
-        yield mexc
 
 
 async def place_resting(mexc: MexcClient, client_order_id: str) -> None:
@@ -59,7 +42,10 @@ async def test_hammering_past_the_weight_budget_waits_instead_of_429() -> None:
     server = SimServer(sim_config(), rate_limiter=SimRateLimiter(window_seconds=1.0))
     waits: list[tuple[str, float]] = []
     limiter = RateLimiter(window_s=1.0, on_wait=lambda key, s: waits.append((key, s)))
-    async with server, MexcClient(config_for(server, read_retries=0), limiter=limiter) as mexc:
+    async with (
+        server,
+        MexcClient(client_config(server.url, read_retries=0), limiter=limiter) as mexc,
+    ):
         results = await asyncio.gather(*(mexc.exchange_info(["BTCUSDT"]) for _ in range(70)))
     assert len(results) == 70  # 700 weight > 500 per window, and no RateLimited was raised
     assert mexc.rate_limit_wait_s > 0.3
@@ -68,7 +54,7 @@ async def test_hammering_past_the_weight_budget_waits_instead_of_429() -> None:
 
 
 async def test_two_per_second_account_cap_is_respected(sim: SimServer) -> None:
-    async with MexcClient(config_for(sim, read_retries=0)) as mexc:
+    async with MexcClient(client_config(sim.url, read_retries=0)) as mexc:
         for _ in range(5):
             await mexc.account()
         assert mexc.rate_limit_wait_s >= 1.5
@@ -91,7 +77,7 @@ async def test_rate_limited_order_is_not_retried(sim: SimServer, client: MexcCli
 
 
 async def test_rate_limit_can_be_disabled(sim_no_limits: SimServer) -> None:
-    async with MexcClient(config_for(sim_no_limits, rate_limit=False)) as mexc:
+    async with MexcClient(client_config(sim_no_limits.url, rate_limit=False)) as mexc:
         for _ in range(4):
             await mexc.account()
         assert mexc.rate_limit_wait_s == 0.0
@@ -148,7 +134,7 @@ async def test_batch_fault_is_outcome_unknown_with_every_client_id(
 
 async def test_order_timeout_is_outcome_unknown(sim: SimServer) -> None:
     sim.faults.set(FaultPlan(latency_ms=1500, latency_paths=("/api/v3/order",)))
-    async with MexcClient(config_for(sim, timeout_s=0.3)) as mexc:
+    async with MexcClient(client_config(sim.url, timeout_s=0.3)) as mexc:
         with pytest.raises(OutcomeUnknown) as info:
             await place_resting(mexc, "slow-1")
         assert info.value.client_order_id == "slow-1"
@@ -159,7 +145,7 @@ async def test_order_timeout_is_outcome_unknown(sim: SimServer) -> None:
 
 async def test_slow_reads_are_retried_then_unavailable(sim: SimServer) -> None:
     sim.faults.set(FaultPlan(latency_ms=1000, latency_paths=("/api/v3/depth",)))
-    async with MexcClient(config_for(sim, timeout_s=0.2, read_retries=2)) as mexc:
+    async with MexcClient(client_config(sim.url, timeout_s=0.2, read_retries=2)) as mexc:
         started = asyncio.get_running_loop().time()
         with pytest.raises(ExchangeUnavailable, match="3 attempts"):
             await mexc.depth("BTCUSDT")
@@ -177,7 +163,7 @@ def counting(sent: Counter[str]) -> Callable[[str, float], None]:
 async def test_reads_are_retried_through_fewer_5xx_than_retries(sim: SimServer) -> None:
     sent: Counter[str] = Counter()
     sim.faults.set(FaultPlan(read_error_count=2, error_status=503))
-    config = config_for(sim, read_retries=3, retry_backoff_s=0.05)
+    config = client_config(sim.url, read_retries=3, retry_backoff_s=0.05)
     async with MexcClient(config, on_request=counting(sent)) as mexc:
         started = asyncio.get_running_loop().time()
         book = await mexc.depth("BTCUSDT", limit=5)
@@ -201,7 +187,9 @@ async def test_signed_reads_are_retried_too(sim: SimServer, client: MexcClient) 
 async def test_more_5xx_than_retries_is_exchange_unavailable(sim: SimServer) -> None:
     sent: Counter[str] = Counter()
     sim.faults.set(FaultPlan(read_error_count=5, error_status=503))
-    async with MexcClient(config_for(sim, read_retries=2), on_request=counting(sent)) as mexc:
+    async with MexcClient(
+        client_config(sim.url, read_retries=2), on_request=counting(sent)
+    ) as mexc:
         with pytest.raises(ExchangeUnavailable, match=r"HTTP 503 \(3 attempts\)") as info:
             await mexc.ticker_price("BTCUSDT")
         assert info.value.code is None
@@ -238,7 +226,7 @@ async def test_cancel_retry_after_a_lost_answer_is_outcome_unknown(sim: SimServe
         if key == "DELETE /api/v3/order":
             sim.faults.clear()  # only the first attempt is slow
 
-    async with MexcClient(config_for(sim, timeout_s=0.3), on_request=on_request) as mexc:
+    async with MexcClient(client_config(sim.url, timeout_s=0.3), on_request=on_request) as mexc:
         await place_resting(mexc, "cancel-lost")
         sim.faults.set(FaultPlan(latency_ms=1500, latency_paths=("/api/v3/order",)))
         with pytest.raises(OutcomeUnknown, match="earlier attempt") as info:
@@ -250,7 +238,7 @@ async def test_cancel_retry_after_a_lost_answer_is_outcome_unknown(sim: SimServe
 
 
 async def test_cancel_that_never_answers_is_outcome_unknown(sim: SimServer) -> None:
-    async with MexcClient(config_for(sim, timeout_s=0.2, read_retries=1)) as mexc:
+    async with MexcClient(client_config(sim.url, timeout_s=0.2, read_retries=1)) as mexc:
         await place_resting(mexc, "cancel-slow")
         sim.faults.set(FaultPlan(latency_ms=1000, latency_paths=("/api/v3/order",)))
         with pytest.raises(OutcomeUnknown) as info:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import socket
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -27,28 +26,12 @@ from mexcbot.mexc.models import NewOrder
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcsim.server import SimServer
 from mexcsim.symbols import DEFAULT_SYMBOLS
-from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET, sim_config
+from tests.fixtures.mexc import client_config
+from tests.fixtures.sim import sim_config
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
-
-
-def config_for(server: SimServer, **changes: object) -> MexcClientConfig:
-    base = MexcClientConfig(
-        api_key=SIM_API_KEY,
-        api_secret=SIM_API_SECRET,
-        base_url=server.url,
-        timeout_s=5.0,
-        retry_backoff_s=0.01,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def client(sim: SimServer) -> AsyncIterator[MexcClient]:
-    async with MexcClient(config_for(sim)) as mexc:
-        yield mexc
 
 
 async def test_public_market_data(client: MexcClient) -> None:
@@ -195,7 +178,7 @@ async def test_signature_edge_cases_are_accepted(client: MexcClient) -> None:
 
 
 async def test_wrong_secret_is_invalid_signature_without_leaking_it(sim: SimServer) -> None:
-    async with MexcClient(config_for(sim, api_secret="not-the-secret")) as mexc:
+    async with MexcClient(client_config(sim.url, api_secret="not-the-secret")) as mexc:
         with pytest.raises(InvalidSignature) as info:
             await mexc.account()
     assert info.value.code == 700002
@@ -204,7 +187,7 @@ async def test_wrong_secret_is_invalid_signature_without_leaking_it(sim: SimServ
 
 
 async def test_unknown_api_key_is_access_denied(sim: SimServer) -> None:
-    async with MexcClient(config_for(sim, api_key="who-is-this")) as mexc:
+    async with MexcClient(client_config(sim.url, api_key="who-is-this")) as mexc:
         with pytest.raises(AccessDenied):
             await mexc.account()
 
@@ -212,7 +195,7 @@ async def test_unknown_api_key_is_access_denied(sim: SimServer) -> None:
 async def test_sync_time_measures_the_server_clock_offset() -> None:
     skew_ms = 30_000
     server = SimServer(sim_config(), now_ms=lambda: time.time_ns() // 1_000_000 + skew_ms)
-    async with server, MexcClient(config_for(server)) as mexc:
+    async with server, MexcClient(client_config(server.url)) as mexc:
         offset = await mexc.sync_time()
         assert abs(offset - skew_ms) < 1000
         assert mexc.time_offset_ms == offset

@@ -4,7 +4,6 @@ request. Against the real simulator over HTTP; the local clock is made wrong on 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,24 +18,14 @@ from mexcbot.mexc.errors import (
     OrderNotFound,
     TimestampOutsideRecvWindow,
 )
-from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.mexc.rest import MexcClient
 from mexcsim.server import SimServer
-from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET, sim_config
+from tests.fixtures.mexc import client_config
+from tests.fixtures.sim import sim_config
 
 D = Decimal
 PLACE = "POST /api/v3/order"
 TIME = "GET /api/v3/time"
-
-
-def config_for(server: SimServer, **changes: object) -> MexcClientConfig:
-    base = MexcClientConfig(
-        api_key=SIM_API_KEY,
-        api_secret=SIM_API_SECRET,
-        base_url=server.url,
-        timeout_s=5.0,
-        retry_backoff_s=0.01,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def shifted_clock(seconds: float) -> Callable[[], float]:
@@ -77,7 +66,7 @@ async def test_drifted_order_is_resynced_and_placed_exactly_once(
 ) -> None:
     sent: Counter[str] = Counter()
     async with MexcClient(
-        config_for(sim),
+        client_config(sim.url),
         wall_clock=shifted_clock(-behind_s),
         on_request=lambda key, _: sent.update([key]),
     ) as mexc:
@@ -99,7 +88,7 @@ async def test_signed_read_is_resynced_when_the_server_clock_jumps() -> None:
     sent: Counter[str] = Counter()
     async with (
         server,
-        MexcClient(config_for(server), on_request=lambda key, _: sent.update([key])) as mexc,
+        MexcClient(client_config(server.url), on_request=lambda key, _: sent.update([key])) as mexc,
     ):
         assert (await mexc.account()).can_trade
         assert sent["GET /api/v3/account"] == 2
@@ -109,7 +98,7 @@ async def test_signed_read_is_resynced_when_the_server_clock_jumps() -> None:
 async def test_concurrent_drifted_orders_share_one_resync(sim: SimServer) -> None:
     sent: Counter[str] = Counter()
     async with MexcClient(
-        config_for(sim),
+        client_config(sim.url),
         wall_clock=shifted_clock(-120.0),
         on_request=lambda key, _: sent.update([key]),
     ) as mexc:
@@ -122,7 +111,7 @@ async def test_concurrent_drifted_orders_share_one_resync(sim: SimServer) -> Non
 async def test_a_second_700003_is_raised_and_the_order_does_not_exist(sim: SimServer) -> None:
     sent: Counter[str] = Counter()
     async with MexcClient(
-        config_for(sim),
+        client_config(sim.url),
         wall_clock=drifting_clock(60.0),
         on_request=lambda key, _: sent.update([key]),
     ) as mexc:
@@ -131,7 +120,7 @@ async def test_a_second_700003_is_raised_and_the_order_does_not_exist(sim: SimSe
         assert info.value.code == 700003
         assert sent[PLACE] == 2  # re-sent once, never twice
         assert sent[TIME] == 1
-    async with MexcClient(config_for(sim)) as honest:
+    async with MexcClient(client_config(sim.url)) as honest:
         with pytest.raises(OrderNotFound):
             await honest.get_order("BTCUSDT", client_order_id="drift-forever")
 
@@ -142,11 +131,13 @@ async def test_other_rejections_are_never_resent(sim: SimServer) -> None:
     def count(key: str, _: float) -> None:
         sent.update([key])
 
-    async with MexcClient(config_for(sim, api_secret="not-the-secret"), on_request=count) as mexc:
+    async with MexcClient(
+        client_config(sim.url, api_secret="not-the-secret"), on_request=count
+    ) as mexc:
         with pytest.raises(InvalidSignature):
             await place(mexc, "bad-signature")
     assert sent[PLACE] == 1
-    async with MexcClient(config_for(sim), on_request=count) as mexc:
+    async with MexcClient(client_config(sim.url), on_request=count) as mexc:
         with pytest.raises(InsufficientBalance):
             await place(mexc, "too-big", quantity="10")
     assert sent[PLACE] == 2
