@@ -262,7 +262,7 @@ class Bot:
 
         def on_order(event: OrderUpdated) -> None:
             if event.kind.value in ("exchange_update", "canceled"):
-                metrics.count_order(event.order.status.value.lower())
+                metrics.count_order_update(event.order.status.value.lower())
 
         self.events.subscribe(ReconciliationFinished, on_reconciled)
         self.events.subscribe(OrderUpdated, on_order)

@@ -65,8 +65,16 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.orders = Counter(
             "mexcbot_orders",
-            "Orders by outcome: the status an order reached, or why it never got one.",
+            "Order placements by outcome: the status the order had when `place` returned, or why "
+            "it never got one (invalid, risk_rejected, rejected, not_sent, error). Once per order.",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.order_updates = Counter(
+            "mexcbot_order_updates",
+            "Changes the exchange reported for orders after placement (fills, cancels, expiries), "
+            "by the status they led to.",
+            ["status"],
             registry=self.registry,
         )
         self.exchange_request_seconds = Histogram(
@@ -114,6 +122,9 @@ class Metrics:
 
     def count_order(self, outcome: str) -> None:
         self.orders.labels(outcome).inc()
+
+    def count_order_update(self, status: str) -> None:
+        self.order_updates.labels(status).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -77,6 +77,17 @@ async def test_health_ready_status_and_metrics(
     assert all(line.startswith(("#", "mexcbot_")) for line in text.splitlines() if line), (
         "every metric is named mexcbot_*"
     )
+    market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "50"}
+    async with http.post(
+        f"{base}/api/v1/trades/orders", json=market, headers=auth(tokens["trade"])
+    ) as response:
+        assert response.status == 201
+        assert (await response.json())["status"] == "FILLED"
+    async with http.get(f"{base}/metrics", headers=auth(tokens["read"])) as response:
+        text = await response.text()
+    # each placement counts once, by the status it returned with; its fill is an update
+    assert 'mexcbot_orders_total{outcome="filled"} 1.0' in text
+    assert 'mexcbot_order_updates_total{status="filled"} 1.0' in text
 
 
 async def test_request_id_is_echoed(bot: Bot, http: aiohttp.ClientSession) -> None:
