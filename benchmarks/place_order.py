@@ -12,19 +12,23 @@ the engine on SQLite (a temp file, WAL, synchronous=NORMAL) and on PostgreSQL wh
 
     .venv/bin/python benchmarks/place_order.py [--n 400]
 
-Measured on the shared 2-core box (other suites running, +-20 %), n=400, 6 runs:
-  SQLite      bare 0.65-0.81 ms, place 1.03-1.32 ms p50 (ratio 1.48-1.65; p99 2.8-5.4 ms)
-  PostgreSQL  bare 0.69-0.86 ms, place 2.09-2.69 ms p50 (ratio 3.04-3.19)
-  before the OrderJournal (units of work): SQLite bare 1.26 ms, place 7.9-9.2 ms (6.3-7.2x);
-  PostgreSQL 6.5 ms (7.2-8.1x).
-The goal is met in some runs only: the ratio sits at 1.5-1.65 with today's bare 0.65-0.8 ms
-(at the 1.28 ms bare call measured when the goal was set, the same overhead is ~1.35x). What
-is left above the bare call (SQLite, measured): the two journal writes, ~0.3 ms of loop time
-between network waits (intent 0.15-0.19 ms, ack 0.12-0.14 ms; ~1/3 encoding the values, 2/3
-sqlite3 itself: the row, 4 indexes and ~5 WAL frames per commit), the shield's task ~0.05 ms,
-validation + the Order + events ~0.05 ms. PostgreSQL: two durable commits of ~0.75 ms each (a
-bare round trip is 0.22 ms here, the WAL flush ~0.3 ms). The same ExecutionService without a
-journal (units of work only) measures 8.9 ms.
+Measured on the shared 2-core box (other suites running, +-20 %), n=400, 6 runs each:
+  SQLite      bare 0.71-0.88 ms, place 1.05-1.28 ms p50 (ratio 1.45-1.49; p99 4.2-6.7 ms)
+  PostgreSQL  bare 0.63-0.88 ms, place 1.87-2.64 ms p50 (ratio 2.81-3.01)
+  before (same box, same day): SQLite ratio 1.59-1.65 (bare 0.73-0.87, place 1.18-1.37 ms);
+  PostgreSQL 2.93-3.19. Before the OrderJournal (units of work): SQLite place 7.9-9.2 ms
+  (6.3-7.2x); PostgreSQL 6.5 ms (7.2-8.1x).
+What is left above the bare call on SQLite, ~0.34-0.41 ms p50 (perf_counter_ns around each
+step, 600 orders): the intent write ~0.15 ms (sqlite3 itself ~0.08-0.09: the row, 4 indexes
+and the WAL frames of its commit; encoding ~0.01; the column mapping and clock the rest), the
+ack ~0.10 ms (sqlite3 ~0.07), validation + the Order ~0.04-0.07 ms, the cancellation-safe task
+of Placement ~0.05 ms (two event-loop passes), the rest of the hot path (events, in-flight
+marks, the ack transition) ~0.03 ms. Those steps took, before the last round of changes:
+encoding 0.04 ms per write (now ~0.02 for both), the ack 0.14 ms (it rewrote all ten exchange
+columns), asyncio.shield ~0.07 ms (three passes). Measured and left alone: a partial index
+on exchange_order_id and dropping the created_at index changed the sqlite3 time by less than
+the noise (and every index serves a query in store/orders.py). PostgreSQL: two durable
+commits of ~0.75 ms each (a bare round trip is 0.22 ms here, the WAL flush ~0.3 ms).
 """
 
 from __future__ import annotations

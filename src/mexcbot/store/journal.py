@@ -13,19 +13,22 @@ is held while an order is in flight.
 
 SQLite: a dedicated stdlib `sqlite3` connection in autocommit mode, used directly on the event
 loop, with the pragmas of every other connection (WAL, synchronous=NORMAL, foreign keys). Loop
-time per write, measured (benchmarks/place_order.py box): intent ~0.10 ms and ack ~0.09 ms
-back to back, 0.15-0.19 ms and 0.12-0.14 ms between network waits (cold caches), against
-~0.2 ms for ONE aiosqlite thread hop. The danger of SQLite on the loop is its busy handler: if
-another connection of this process (aiosqlite, in a thread) holds the write lock across an
-await, a waiting statement would block the whole loop, and with it the coroutine that would
-release the lock. So the journal's connection has busy_timeout=0: SQLITE_BUSY comes back at
-once and that one write falls back to the same statement on a pooled engine connection, which
-waits for the lock in aiosqlite's thread (the engine's 10 s busy timeout) without blocking the
-loop (`busy_fallbacks` counts them; tested by holding a write transaction on another
-connection). SQLite's auto-checkpoint still runs in the journal's commit every ~1000 WAL pages
-(~100 orders) and blocks the loop 5-9 ms then. Checkpointing in a worker thread instead was
-measured and dropped: the WAL only restarts after a checkpoint that blocks writers (RESTART),
-which sent 0.5 % of writes down the fallback (up to 20 ms each) and left the p50 unchanged.
+time per write, measured (benchmarks/place_order.py box): intent ~0.07 ms and ack ~0.05 ms
+back to back, ~0.15 ms and ~0.10 ms between network waits (cold caches; sqlite3 itself is
+~0.08 and ~0.07 of it), against ~0.2 ms for ONE aiosqlite thread hop. The ack writes only
+what the acknowledgement changed (see `record_ack`).
+
+The danger of SQLite on the loop is its busy handler: if another connection of this process
+(aiosqlite, in a thread) holds the write lock across an await, a waiting statement would block the
+whole loop, and with it the coroutine that would release the lock. So the journal's connection has
+busy_timeout=0: SQLITE_BUSY comes back at once and that one write falls back to the same statement
+on a pooled engine connection, which waits for the lock in aiosqlite's thread (the engine's 10 s
+busy timeout) without blocking the loop (`busy_fallbacks` counts them; tested by holding a write
+transaction on another connection). SQLite's auto-checkpoint still runs in the journal's commit
+every ~1000 WAL pages (~100 orders) and blocks the loop 5-9 ms then. Checkpointing in a worker
+thread instead was measured and dropped: the WAL only restarts after a checkpoint that blocks
+writers (RESTART), which sent 0.5 % of writes down the fallback (up to 20 ms each) and left the p50
+unchanged.
 
 PostgreSQL: a small asyncpg pool of the journal's own (no reset query on release; asyncpg's
 prepared-statement cache), one round trip per write, no SQLAlchemy in between: ~0.75 ms per
@@ -127,13 +130,33 @@ class OrderJournal:
         return 1
 
     async def record_ack(self, order: Order, expected_version: int) -> int:
-        """Write the order's exchange columns (after `order.acknowledge`) if the stored row is
-        still at `expected_version`, and commit; the new version.
+        """Write what `order.acknowledge` changed (status, exchange order id, exchange creation
+        time) if the stored row is still at `expected_version`, and commit; the new version.
 
-        Raises `ConcurrentOrderUpdate` when the row moved on (or is gone).
+        Only those columns: the version check proves the row is the one recorded at
+        `expected_version`, and an order acknowledged straight after its intent differs from
+        that row in nothing else (a `ValueError` refuses one with executions, fees or a failure
+        recorded: write such an order through a `UnitOfWork`). Encoding and binding the seven
+        other exchange columns again cost ~15 us per order. Raises `ConcurrentOrderUpdate` when
+        the row moved on (or is gone).
         """
+        if (
+            order.executed_qty
+            or order.cumulative_quote_qty
+            or order.fees
+            or order.exchange_updated_at is not None
+            or order.reject_code is not None
+            or order.reject_message is not None
+            or order.unknown_reason is not None
+        ):
+            raise ValueError(
+                f"order {order.client_order_id} changed beyond its acknowledgement: "
+                "record_ack writes only the acknowledgement; use a UnitOfWork"
+            )
         values = {
-            **exchange_columns(order),
+            "exchange_order_id": order.exchange_order_id,
+            "status": order.status.value,
+            "exchange_created_at": order.exchange_created_at,
             "version": expected_version + 1,
             "updated_at": self._clock(),
             "match_client_order_id": order.client_order_id,

@@ -77,6 +77,8 @@ class _Tracked:
 
 
 def _fees_json(fees: dict[str, Decimal]) -> str:
+    if not fees:  # every order until its first fill: json.dumps({}) without its ~4 us
+        return "{}"
     return json.dumps({asset: str(canonical_decimal(v)) for asset, v in sorted(fees.items())})
 
 

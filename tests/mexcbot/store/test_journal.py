@@ -186,3 +186,19 @@ async def test_sqlite_busy_falls_back_without_blocking_the_loop(
     order.acknowledge("ex-1", T0)  # and the ack takes the fast path again
     assert await journal.record_ack(order, 1) == 2
     assert journal.busy_fallbacks == 1
+
+
+async def test_ack_refuses_an_order_changed_beyond_its_acknowledgement(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    """record_ack writes only the acknowledged columns: anything else must not be dropped."""
+    order = make_order()
+    await journal.record_intent(order)
+    order.acknowledge("ex-1", T0)
+    order.apply_exchange_update(OrderStatus.PARTIALLY_FILLED, Decimal("0.0001"), Decimal("3"), T0)
+
+    with pytest.raises(ValueError, match="beyond its acknowledgement"):
+        await journal.record_ack(order, 1)
+    kept = await stored(engine, order.client_order_id)
+    assert kept is not None
+    assert kept.status is OrderStatus.PENDING_NEW
