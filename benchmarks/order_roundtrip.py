@@ -15,17 +15,13 @@ import argparse
 import asyncio
 import hashlib
 import hmac
-import os
-import re
 import statistics
-import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import aiohttp
 
+from harness import percentile, start_simulator
 from mexcbot.domain.orders import OrderSide, OrderType
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 
@@ -38,23 +34,6 @@ CANCEL_EVERY = 200  # each side; 2 x 200 < 500 open orders
 WARMUP = 50
 
 
-def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    src = Path(__file__).resolve().parents[1] / "src"
-    env = dict(os.environ, PYTHONPATH=str(src), PYTHONUNBUFFERED="1")
-    command = [
-        sys.executable, "-m", "mexcsim", "--port", "0", "--no-rate-limits",
-        "--api-key", API_KEY, "--api-secret", API_SECRET,
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"mexcsim listening on (http://\S+)", line)
-        if match:
-            return process, match.group(1)
-    process.kill()
-    raise RuntimeError("mexcsim did not start")
-
-
 async def bare_post(session: aiohttp.ClientSession, url: str, client_order_id: str) -> None:
     query = (
         f"symbol={SYMBOL}&side=BUY&type=LIMIT&quantity={QUANTITY}&price={PRICE}"
@@ -65,11 +44,6 @@ async def bare_post(session: aiohttp.ClientSession, url: str, client_order_id: s
         body = await response.read()
         if response.status != 200:
             raise RuntimeError(f"bare POST failed: {response.status} {body[:200]!r}")
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def run(n: int, url: str) -> None:
@@ -108,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=500, help="orders per side (default 500)")
     args = parser.parse_args()
-    process, url = start_simulator()
+    process, url = start_simulator(API_KEY, API_SECRET)
     try:
         asyncio.run(run(args.n, url))
     finally:

@@ -36,9 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -47,6 +44,7 @@ from pathlib import Path
 
 import asyncpg
 
+from harness import percentile, start_simulator
 from mexcbot.domain.orders import OrderSide, OrderType
 from mexcbot.engine.events import EventBus
 from mexcbot.engine.execution import ExecutionService
@@ -60,28 +58,6 @@ QUANTITY, PRICE = Decimal("0.001"), Decimal("30000")
 WARMUP = 30
 CANCEL_EVERY = 200
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_simulator() -> tuple[subprocess.Popen[str], str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "mexcsim", "--port", "0", "--no-rate-limits"]
-    command += ["--api-key", API_KEY, "--api-secret", API_SECRET]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"mexcsim listening on (http://\S+)", line)
-        if match:
-            return process, match.group(1)
-    process.kill()
-    raise RuntimeError("mexcsim did not start")
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def measure(client: MexcClient, service: ExecutionService, n: int) -> tuple[list[float], ...]:
@@ -187,7 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=400, help="orders per side (default 400)")
     args = parser.parse_args()
-    process, url = start_simulator()
+    process, url = start_simulator(API_KEY, API_SECRET)
     try:
         asyncio.run(run(args.n, url))
     finally:

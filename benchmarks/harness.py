@@ -1,0 +1,39 @@
+"""What every benchmark here shares: a mexcsim subprocess and percentiles.
+
+The benchmarks run as plain commands (`.venv/bin/python benchmarks/<name>.py`), so this module is
+imported by its bare name from the benchmarks directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_simulator(api_key: str, api_secret: str) -> tuple[subprocess.Popen[str], str]:
+    """mexcsim on a free loopback port without rate limits, with one funded account; returns
+    the process and its base URL once it listens. The caller kills the process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "mexcsim", "--port", "0", "--no-rate-limits"]
+    command += ["--api-key", api_key, "--api-secret", api_secret]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"mexcsim listening on (http://\S+)", line)
+        if match:
+            return process, match.group(1)
+    process.kill()
+    raise RuntimeError("mexcsim did not start")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The sample at `fraction` (0.5 = median) of the sorted samples."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
