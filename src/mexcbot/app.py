@@ -45,7 +45,7 @@ from mexcbot.store import (
     normalize_database_url,
     upgrade,
 )
-from mexcbot.telemetry import Metrics, redactor
+from mexcbot.telemetry import Metrics, log_order_update, redactor
 from mexcsim.server import SimConfig, SimServer
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ class Bot:
             exchange_url=exchange_url,
         )
         self._subscribe_metrics(self.ctx.reconciliation)
+        self.events.subscribe(OrderUpdated, log_order_update)
         self.api = build_api(self.ctx)
         api_url = await self._serve(self.api)
         admin_token = await self._first_admin_token()

@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 
 from mexcbot.config import LogFormat
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
 
 request_id_var: ContextVar[str | None] = ContextVar("mexcbot_request_id", default=None)
 client_order_id_var: ContextVar[str | None] = ContextVar("mexcbot_client_order_id", default=None)
@@ -224,6 +225,33 @@ def configure_logging(
         logger.handlers.clear()
         logger.propagate = True
     return handler
+
+
+_order_log = logging.getLogger("mexcbot.orders")
+
+
+def log_order_update(event: OrderUpdated) -> None:
+    """One line per change of an order's state, tagged with its client order id (an event-bus
+    subscriber). The intent (CREATED) is not logged: the acknowledgement follows within
+    milliseconds, and every line costs time on the placement path."""
+    if event.kind is OrderUpdateKind.CREATED:
+        return
+    order, asked = event.order, event.order.request
+    amount = (
+        f"qty {asked.quantity}" if asked.quantity is not None else f"quote {asked.quote_amount}"
+    )
+    price = f" @ {asked.price}" if asked.price is not None else ""
+    line = (
+        f"order {event.kind.value}: {asked.side} {asked.type} {asked.symbol} {amount}{price} -> "
+        f"{order.status}, executed {order.executed_qty}"
+    )
+    if order.reject_code is not None or order.reject_message:
+        line += f" (exchange said {order.reject_code}: {order.reject_message})"
+    level = logging.WARNING if event.kind in _ALARMING else logging.INFO
+    _order_log.log(level, line, extra={"client_order_id": order.client_order_id})
+
+
+_ALARMING = frozenset({OrderUpdateKind.REJECTED, OrderUpdateKind.UNKNOWN})
 
 
 @contextmanager

@@ -54,6 +54,14 @@ async def test_no_secret_in_logs_or_responses(
     ]
     assert len(placed) == 2
     assert all(entry["client_order_id"].startswith("mxb") for entry in placed)
+    # the order's own state changes are logged too, each line tagged with its client order id
+    order_lines = [
+        entry for entry in map(json.loads, logs.splitlines()) if entry["logger"] == "mexcbot.orders"
+    ]
+    placed_ids = {entry["client_order_id"] for entry in placed}
+    acknowledged = [e for e in order_lines if e["message"].startswith("order acknowledged:")]
+    assert {entry["client_order_id"] for entry in acknowledged} == placed_ids
+    assert all(entry.get("client_order_id") for entry in order_lines)
     for secret in (SIM_API_KEY, SIM_API_SECRET, token):
         assert secret not in logs
         for body in bodies:
