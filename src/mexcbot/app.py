@@ -45,6 +45,7 @@ from mexcbot.store import (
     normalize_database_url,
     upgrade,
 )
+from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
 from mexcsim.server import SimConfig, SimServer
 
@@ -106,7 +107,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
-    api.add_middleware(RequestTelemetry, metrics=ctx.metrics, uow_factory=ctx.uow_factory)
+    api.add_middleware(RequestTelemetry, metrics=ctx.metrics, audit=ctx.audit)
     return api
 
 
@@ -126,6 +127,7 @@ class Bot:
         self.started: Started | None = None
         self._db: AsyncEngine | None = None
         self._journal: OrderJournal | None = None
+        self._audit: AuditWriter | None = None
         self._server: _Uvicorn | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stack = contextlib.AsyncExitStack()
@@ -161,6 +163,7 @@ class Bot:
         await upgrade(database_url)
         self._db = create_engine(database_url)
         self._journal = OrderJournal(self._db)  # the placement hot path (store/journal.py)
+        self._audit = AuditWriter(self._db)  # each mutating request's audit entry
         self.client = MexcClient(
             MexcClientConfig(
                 api_key=key,
@@ -183,6 +186,7 @@ class Bot:
             execution=self.execution,
             client=self.client,
             uow_factory=self.uow_factory,
+            audit=self._audit,
             authority=TokenAuthority(
                 self.uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute)
             ),
@@ -337,6 +341,8 @@ class Bot:
             await self.client.close()
         if self._journal is not None:
             await self._journal.close()
+        if self._audit is not None:
+            self._audit.close()
         if self._db is not None:
             await self._db.dispose()
         if self.sim is not None:

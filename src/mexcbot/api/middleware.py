@@ -1,9 +1,12 @@
 """The ASGI layer around every request: request id, latency metric, access log, audit log.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a queue per request.
-The audit entry of a mutating request is written after its response has been sent: the client does
-not wait for it, and the result (status) is known. A crash in that instant loses the entry but
-never the order, which was committed before the response.
+The audit entry of a mutating request is committed when its status is known and before the
+response goes out (`AuditWriter`: one single-statement transaction, ~0.1 ms on SQLite): a client
+that saw the response can rely on the entry being stored. A request that ends without a response
+(an unhandled error: the 500 is sent outside this layer) is audited as failed:500 when it ends.
+A crash between the route's own commit (e.g. the order) and the audit write loses that one entry,
+never the order; reconciliation and the order's origin_ref (the token name) still say who placed it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mexcbot.api.auth import Principal
-from mexcbot.store import UnitOfWork
+from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, request_id_var
 
 log = logging.getLogger("mexcbot.api.access")
@@ -39,12 +41,10 @@ def _incoming_request_id(scope: Scope) -> str:
 class RequestTelemetry:
     """Tags a request with an id (``X-Request-ID`` in and out), measures, logs and audits it."""
 
-    def __init__(
-        self, app: ASGIApp, metrics: Metrics, uow_factory: Callable[[], UnitOfWork]
-    ) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, audit: AuditWriter) -> None:
         self.app = app
         self.metrics = metrics
-        self.uow_factory = uow_factory
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,21 +55,24 @@ class RequestTelemetry:
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
+        method = scope["method"]
+        audit_pending = method in _MUTATING
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, audit_pending
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+                if audit_pending:
+                    audit_pending = False
+                    await self._audit(scope, method, status)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.api_request_seconds.labels(template, method, str(status)).observe(elapsed)
             order_id = scope.get("state", {}).get("client_order_id")
             log.info(
@@ -80,25 +83,21 @@ class RequestTelemetry:
                 elapsed * 1000,
                 extra={"client_order_id": order_id} if order_id else None,
             )
-            if method in _MUTATING:
-                await self._audit(scope, route, method, status)
+            if audit_pending:
+                await self._audit(scope, method, status)
             request_id_var.reset(token)
 
-    async def _audit(self, scope: Scope, route: Any, method: str, status: int) -> None:
+    async def _audit(self, scope: Scope, method: str, status: int) -> None:
         state: dict[str, Any] = scope.get("state", {})
         if state.get("audited"):
             return
         caller = state.get("principal")
         if not isinstance(caller, Principal):
             return  # not authenticated: nothing was done, and the access log has the line
-        action = getattr(route, "name", None) or f"{method} {scope.get('path', '')}"
+        action = getattr(scope.get("route"), "name", None) or f"{method} {scope.get('path', '')}"
         target = state.get("audit_target") or str(scope.get("path", ""))
         result = "ok" if status < 400 else f"failed:{status}"
         try:
-            async with self.uow_factory() as uow:
-                await uow.audit.append(
-                    actor=caller.name, action=action, target=target, result=result
-                )
-                await uow.commit()
+            await self.audit.append(actor=caller.name, action=action, target=target, result=result)
         except Exception:
             log.exception("could not write the audit entry of %s %s", method, target)

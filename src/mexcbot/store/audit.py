@@ -2,6 +2,8 @@
 
 Entries are written in the same unit of work as the change they describe, so an audited action and
 its audit entry commit together or not at all. Never put secrets (tokens, keys) in `detail`.
+The API's per-request entries (every mutating request) are written by `AuditWriter`
+(store/audit_writer.py): the same row, one single-statement transaction each.
 """
 
 from __future__ import annotations
