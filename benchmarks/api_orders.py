@@ -22,6 +22,16 @@ better than the API overhead is. Measured on the shared 2-core box (noisy), p50 
 - after (async dependencies, one-statement AuditWriter, httptools): GTC 2.25, 2.57, 2.33
   (HTTP 2.1-2.5 ms, place 0.92-0.99 ms): the goal of 2.0 is still missed by ~0.3 ms a request;
   IOC 1.47, 1.39.
+- then: the place route returns its body serialised once (``OrderOut.model_dump_json``) instead
+  of FastAPI validating and encoding the model again: ~25 -> ~12 us a request in isolation, lost
+  in the noise here: GTC 2.34, 2.45, 2.14, 2.75, 2.37 (HTTP 2.3-2.8 ms, place 1.0-1.15 ms).
+  Measured and dropped: gc.freeze()/a higher gen0 threshold in ``run`` (in steady state the bot
+  runs ~3 young collections per 300 requests, no full one: GC is not the gap) and the log level
+  (WARNING instead of INFO, i.e. no access/order lines: no difference beyond noise, so a
+  queue-based log handler has nothing to win while stderr is /dev/null, as here). The engine's
+  place timed inside the bot stays ~1.2-1.5x the same call timed here (1.2-2.0 ms vs ~1.0 ms)
+  with neither GC nor logging involved; likely the bot process waking cold for every request
+  while this process stays hot (unproven).
 """
 
 from __future__ import annotations
@@ -49,8 +59,8 @@ from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
 
 KEY, SECRET = "bench-key-0123456789", "bench-secret-0123456789abcdef"
-# An IOC limit far below the market: validated, persisted, sent, acknowledged, expires at once
-# on the exchange, so neither the book nor the balance changes between samples.
+# A limit buy far below the market (GTC by default, IOC with --ioc): validated, persisted, sent,
+# acknowledged; it never fills, so neither the book nor the balance changes between samples.
 ORDER = {
     "symbol": "BTCUSDT",
     "side": "BUY",
