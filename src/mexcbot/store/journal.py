@@ -11,8 +11,9 @@ row it writes is the row the repository writes (a test compares them raw, and re
 through `OrderRepository`). Each write is a single-statement transaction: no connection or lock
 is held while an order is in flight.
 
-SQLite: a dedicated stdlib `sqlite3` connection in autocommit mode, used directly on the event
-loop, with the pragmas of every other connection (WAL, synchronous=NORMAL, foreign keys). Loop
+SQLite: `LoopSqliteWriter` (store/loop_sqlite.py), a stdlib `sqlite3` connection in autocommit
+mode used directly on the event loop, with the pragmas of every other connection (WAL,
+synchronous=NORMAL, foreign keys). Loop
 time per write, measured (benchmarks/place_order.py box): intent ~0.07 ms and ack ~0.05 ms
 back to back, ~0.15 ms and ~0.10 ms between network waits (cold caches; sqlite3 itself is
 ~0.08 and ~0.07 of it), against ~0.2 ms for ONE aiosqlite thread hop. The ack writes only
@@ -40,7 +41,6 @@ SQLite databases without a file (:memory:) always use the pooled-engine path.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -54,7 +54,7 @@ from sqlalchemy.sql.expression import Executable
 
 from mexcbot.domain.orders import Order
 from mexcbot.store import tables
-from mexcbot.store.database import apply_sqlite_pragmas
+from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.store.orders import (
     ConcurrentOrderUpdate,
     DuplicateClientOrderId,
@@ -64,8 +64,6 @@ from mexcbot.store.orders import (
 from mexcbot.store.prepared import PreparedStatements, PreparedWrite
 from mexcbot.store.uow import utc_now
 
-#: The journal's own SQLite connection never waits for a lock on the event loop (see above).
-JOURNAL_BUSY_TIMEOUT_MS = 0
 #: Connections of the journal's PostgreSQL pool (each write holds one for one round trip).
 POSTGRES_POOL_SIZE = 4
 
@@ -107,12 +105,9 @@ class OrderJournal:
         self._postgres = dialect.name == "postgresql"
         self._intent = PreparedStatements(intent_statement(dialect), dialect)
         self._ack = PreparedStatements(ack_statement(), dialect)
-        self._sqlite_path = None if self._postgres else _sqlite_file(engine)
-        self._sqlite: sqlite3.Connection | None = None
+        self._on_loop = LoopSqliteWriter(engine)
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        #: Writes that found SQLite locked by another connection and went through the engine.
-        self.busy_fallbacks = 0
 
     async def record_intent(self, order: Order) -> int:
         """Insert the order (as it is: PENDING_NEW) and commit; its version (1).
@@ -166,10 +161,13 @@ class OrderJournal:
             raise ConcurrentOrderUpdate(order.client_order_id)
         return expected_version + 1
 
+    @property
+    def busy_fallbacks(self) -> int:
+        """Writes that found SQLite locked by another connection and went through the engine."""
+        return self._on_loop.busy_fallbacks
+
     async def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        self._on_loop.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -181,28 +179,10 @@ class OrderJournal:
         parameters = statement.parameters(values)
         if self._postgres:
             return await self._write_postgres(statement.sql, parameters, returns_id=returns_id)
-        connection = self._sqlite_connection()
-        if connection is not None:
-            try:
-                return connection.execute(statement.sql, parameters).rowcount
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    raise
-                self.busy_fallbacks += 1
+        written = self._on_loop.execute(statement.sql, parameters)
+        if written is not None:
+            return written
         return await self._write_through_engine(statement.sql, parameters)
-
-    def _sqlite_connection(self) -> sqlite3.Connection | None:
-        if self._sqlite is None and self._sqlite_path is not None:
-            connection = sqlite3.connect(self._sqlite_path, isolation_level=None)
-            try:
-                apply_sqlite_pragmas(connection, busy_timeout_ms=JOURNAL_BUSY_TIMEOUT_MS)
-            except sqlite3.OperationalError as exc:
-                connection.close()
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    raise
-                return None  # locked while checking the WAL mode: the engine writes this time
-            self._sqlite = connection
-        return self._sqlite
 
     async def _write_through_engine(self, sql: str, parameters: tuple[Any, ...]) -> int:
         """The same statement on a pooled engine connection: waits for a lock off the loop."""
@@ -232,12 +212,3 @@ class OrderJournal:
 
 async def _no_reset(_connection: asyncpg.Connection) -> None:
     """Every journal write is its own transaction: nothing to reset when a connection returns."""
-
-
-def _sqlite_file(engine: AsyncEngine) -> str | None:
-    """The database file the engine opens, or None when there is none to share (:memory:)."""
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    args, _options = engine.dialect.create_connect_args(engine.url)
-    return str(args[0])
