@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from mexcbot.domain.orders import OrderSide, OrderStatus, OrderType
+from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType
 from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
 from mexcbot.engine.execution import ExecutionService
 from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
@@ -29,7 +29,7 @@ D = Decimal
 ORDER_PATH = "/api/v3/order"
 
 
-async def place_limit(service: ExecutionService, price: str = "30000") -> object:
+async def place_limit(service: ExecutionService, price: str = "30000") -> Order:
     return await service.place(
         symbol="BTCUSDT",
         side=OrderSide.BUY,
@@ -52,13 +52,7 @@ async def test_5xx_before_acceptance_becomes_rejected_never_received(
     recorder: EventRecorder,
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
-    order = await service.place(
-        symbol="BTCUSDT",
-        side=OrderSide.BUY,
-        type=OrderType.LIMIT,
-        quantity=D("0.001"),
-        price=D("30000"),
-    )
+    order = await place_limit(service)
     assert order.status is OrderStatus.REJECTED
     assert order.reject_code == NEVER_RECEIVED_CODE
     assert recorder.kinds(order.client_order_id) == [
@@ -80,13 +74,7 @@ async def test_accepted_then_failed_response_is_resolved_by_query(
     recorder: EventRecorder,
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=fault))
-    order = await service.place(
-        symbol="BTCUSDT",
-        side=OrderSide.BUY,
-        type=OrderType.LIMIT,
-        quantity=D("0.001"),
-        price=D("30000"),
-    )
+    order = await place_limit(service)
     assert order.status is OrderStatus.NEW
     assert order.exchange_order_id
     assert order.unknown_reason  # it went through UNKNOWN
