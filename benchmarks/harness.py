@@ -6,11 +6,15 @@ imported by its bare name from the benchmarks directory.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +41,25 @@ def percentile(samples: list[float], fraction: float) -> float:
     """The sample at `fraction` (0.5 = median) of the sorted samples."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main_with_simulator(
+    description: str | None,
+    default_n: int,
+    api_key: str,
+    api_secret: str,
+    run: Callable[[int, str], Coroutine[Any, Any, None]],
+) -> None:
+    """The command line every benchmark shares: `--n` samples per side, a simulator subprocess
+    for the duration of `run(n, simulator_url)`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--n", type=int, default=default_n, help=f"orders per side (default {default_n})"
+    )
+    args = parser.parse_args()
+    process, url = start_simulator(api_key, api_secret)
+    try:
+        asyncio.run(run(args.n, url))
+    finally:
+        process.kill()
+        process.wait(timeout=10)

@@ -11,8 +11,6 @@ Usage: .venv/bin/python benchmarks/order_roundtrip.py [--n 500]
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import hashlib
 import hmac
 import statistics
@@ -21,7 +19,7 @@ from decimal import Decimal
 
 import aiohttp
 
-from harness import percentile, start_simulator
+from harness import main_with_simulator, percentile
 from mexcbot.domain.orders import OrderSide, OrderType
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 
@@ -79,15 +77,8 @@ async def run(n: int, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=500, help="orders per side (default 500)")
-    args = parser.parse_args()
-    process, url = start_simulator(API_KEY, API_SECRET)
-    try:
-        asyncio.run(run(args.n, url))
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    description = __doc__.splitlines()[0] if __doc__ else None
+    main_with_simulator(description, 500, API_KEY, API_SECRET, run)
 
 
 if __name__ == "__main__":

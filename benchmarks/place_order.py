@@ -33,8 +33,6 @@ commits of ~0.75 ms each (a bare round trip is 0.22 ms here, the WAL flush ~0.3 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import tempfile
 import time
@@ -44,7 +42,7 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import percentile, start_simulator
+from harness import main_with_simulator, percentile
 from mexcbot.domain.orders import OrderSide, OrderType
 from mexcbot.engine.events import EventBus
 from mexcbot.engine.execution import ExecutionService
@@ -160,15 +158,8 @@ async def run(n: int, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=400, help="orders per side (default 400)")
-    args = parser.parse_args()
-    process, url = start_simulator(API_KEY, API_SECRET)
-    try:
-        asyncio.run(run(args.n, url))
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    description = __doc__.splitlines()[0] if __doc__ else None
+    main_with_simulator(description, 400, API_KEY, API_SECRET, run)
 
 
 if __name__ == "__main__":
