@@ -106,6 +106,8 @@ def _run(settings: Settings) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
+            # Windows event loops have no add_signal_handler (NotImplementedError there);
+            # Ctrl+C still arrives as KeyboardInterrupt.
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await run_until_stopped(settings, stop, _out)

@@ -229,6 +229,8 @@ async def serve(config: SimConfig, *, out: Callable[[str], None] = print) -> Non
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows event loops have no add_signal_handler (it raises NotImplementedError there);
+        # Ctrl+C still arrives as KeyboardInterrupt.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with SimServer(config) as server:
