@@ -51,9 +51,9 @@ from pathlib import Path
 
 import aiohttp
 
-from mexcbot.domain.orders import OrderSide, OrderType, TimeInForce
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.domain.orders import OrderSide, OrderType, PlaceOrder, TimeInForce
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
@@ -159,7 +159,7 @@ async def main(orders: int, tif: TimeInForce) -> None:
     )
     journal = OrderJournal(engine)  # as app.py builds it: the baseline is the real hot path
     service = ExecutionService(
-        MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), journal=journal
+        MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), writer=journal
     )
     headers = {"Authorization": f"Bearer {token}"}
     http_times: list[float] = []
@@ -180,12 +180,14 @@ async def main(orders: int, tif: TimeInForce) -> None:
             async def in_process() -> None:
                 started = time.perf_counter()
                 await service.place(
-                    symbol="BTCUSDT",
-                    side=OrderSide.BUY,
-                    type=OrderType.LIMIT,
-                    time_in_force=tif,
-                    quantity=Decimal("0.001"),
-                    price=Decimal(30000),
+                    PlaceOrder(
+                        symbol="BTCUSDT",
+                        side=OrderSide.BUY,
+                        type=OrderType.LIMIT,
+                        time_in_force=tif,
+                        quantity=Decimal("0.001"),
+                        price=Decimal(30000),
+                    )
                 )
                 place_times.append(time.perf_counter() - started)
 

@@ -43,9 +43,9 @@ from pathlib import Path
 import asyncpg
 
 from harness import main_with_simulator, percentile
-from mexcbot.domain.orders import OrderSide, OrderType
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.domain.orders import OrderSide, OrderType, PlaceOrder
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
@@ -74,10 +74,10 @@ async def measure(client: MexcClient, service: ExecutionService, n: int) -> tupl
                     client_order_id=f"b{run}{i}",
                 )  # fmt: skip
             else:
-                await service.place(
+                await service.place(PlaceOrder(
                     symbol=SYMBOL, side=OrderSide.BUY, type=OrderType.LIMIT, quantity=QUANTITY,
                     price=PRICE,
-                )  # fmt: skip
+                ))  # fmt: skip
             pair.append((which, (time.perf_counter() - started) * 1000))
         if i >= WARMUP:
             for which, ms in pair:
@@ -100,7 +100,7 @@ async def bench_database(name: str, url: str, client: MexcClient, n: int) -> Non
     journal = OrderJournal(engine)
     try:
         service = ExecutionService(
-            MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), journal=journal
+            MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), writer=journal
         )
         await service.refresh_rules([SYMBOL])
         bare_ms, engine_ms = await measure(client, service, n)

@@ -1,13 +1,18 @@
 """The composition root: the one place that builds and wires everything a running bot needs.
 
-``Bot(settings).start()`` does, in order: pick the mode (refusing live trading without an explicit
-``--live``), start the embedded simulator in paper mode (its paper account, with a secret generated
-on the first run, persists in ``paper_state_file``; there is no default secret anywhere), migrate
-the database, build the MEXC client, the engine and the API, start serving (``/ready`` answers 503
-meanwhile), create the first admin token on a fresh database, then run the engine's startup (clock
-sync, exchange info, reconciliation) in the background; ``/ready`` turns 200 when it has finished.
-Stopping is not needed for correctness (crash-only): every order is committed before it is sent
-and reconciled at the next start.
+``async with start_bot(settings) as bot:`` builds, in order: the mode (refusing live trading
+without an explicit ``--live``), the embedded paper exchange in paper mode (its paper account,
+with a secret generated on the first run, persists in ``paper_state_file``; there is no default
+secret anywhere), the migrated database, the MEXC client and its `Exchange` adapter, the engine's
+services, the API (serving at once; ``/ready`` answers 503 meanwhile), the first admin token on a
+fresh database, and the engine task: startup (clock sync, symbol rules, last prices,
+reconciliation) with retries, then periodic reconciliation. ``/ready`` turns 200 when startup has
+finished.
+
+Every resource registers its close on one ``AsyncExitStack`` as it is built, so a failure at any
+step closes exactly what was built, and stopping is closing the stack. Nothing depends on a clean
+stop (crash-only): every order is committed before it is sent and reconciled at the next start,
+which is the same path as recovery.
 """
 
 from __future__ import annotations
@@ -17,44 +22,43 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.api.auth import RequestRateLimit, TokenAuthority, create_token
-from mexcbot.api.context import ApiContext, ReconciliationState, SymbolDirectory
+from mexcbot.api.auth import RequestRateLimit, TokenAuthority
+from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.errors import install_error_handlers
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import admin, market, system, trades
 from mexcbot.config import Mode, Settings
-from mexcbot.engine.events import EventBus, OrderUpdated, ReconciliationFinished
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.health import ExchangeHealth
+from mexcbot.engine.market import MarketData
+from mexcbot.engine.orders.report import DISCREPANCY_KINDS
+from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.prices import PriceBook
+from mexcbot.engine.symbols import SymbolCatalog
+from mexcbot.engine.tokens import TokenService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcbot.store import (
-    OrderJournal,
-    TokenRole,
-    UnitOfWork,
-    create_engine,
-    normalize_database_url,
-    upgrade,
-)
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
 from mexcsim.server import SimConfig, SimServer
 
 log = logging.getLogger(__name__)
 
-FIRST_ADMIN_TOKEN_NAME = "admin"
 PAPER_API_KEY = "mexcbot-paper"
 STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+_STOP_TIMEOUT_S = 10.0
 
 
 def package_version() -> str:
@@ -111,242 +115,247 @@ def build_api(ctx: ApiContext) -> FastAPI:
     return api
 
 
+@dataclass(frozen=True)
 class Bot:
-    """One running bot: ``async with Bot(settings) as bot:``; ``bot.started`` says where it is."""
+    """A running bot: every component built and wired; none is missing or optional.
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.mode = settings.resolved_mode()  # raises ConfigurationError before anything starts
-        self.metrics = Metrics()
-        self.events = EventBus()
-        self.sim: SimServer | None = None
-        self.client: MexcClient | None = None
-        self.execution: ExecutionService | None = None
-        self.ctx: ApiContext | None = None
-        self.api: FastAPI | None = None
-        self.started: Started | None = None
-        self._db: AsyncEngine | None = None
-        self._journal: OrderJournal | None = None
-        self._audit: AuditWriter | None = None
-        self._server: _Uvicorn | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stack = contextlib.AsyncExitStack()
+    `paper` is the embedded paper exchange (mexcsim), present exactly in paper mode.
+    """
 
-    async def __aenter__(self) -> Bot:
-        await self.start()
-        return self
+    settings: Settings
+    mode: Mode
+    started: Started
+    execution: ExecutionService
+    market: MarketData
+    tokens: TokenService
+    api: FastAPI
+    uow_factory: Callable[[], UnitOfWork]
+    metrics: Metrics
+    events: EventBus
+    paper: SimServer | None
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    @property
+    def sim(self) -> SimServer | None:
+        return self.paper
 
-    def uow_factory(self) -> UnitOfWork:
-        assert self._db is not None
-        return UnitOfWork(self._db)
 
-    async def start(self) -> Started:
+@contextlib.asynccontextmanager
+async def start_bot(settings: Settings) -> AsyncIterator[Bot]:
+    """Build and run a bot until the block ends (see the module docstring)."""
+    mode = settings.resolved_mode()  # raises ConfigurationError before anything starts
+    async with contextlib.AsyncExitStack() as stack:
+        yield await _build(settings, mode, stack)
+
+
+async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStack) -> Bot:
+    metrics = Metrics()
+    events = EventBus()
+    paper = await _paper_exchange(settings, stack) if mode is Mode.PAPER else None
+    exchange_url, key, secret = _credentials(settings, paper)
+    redactor.add(key, secret)
+
+    database_url = normalize_database_url(settings.database_url)
+    await upgrade(database_url)
+    db = create_engine(database_url)
+    stack.push_async_callback(db.dispose)
+
+    def uow_factory() -> UnitOfWork:
+        return UnitOfWork(db)
+
+    journal = OrderJournal(db)  # the placement hot path (store/journal.py)
+    stack.push_async_callback(journal.close)
+    audit = AuditWriter(db)  # each mutating request's audit entry
+    stack.callback(audit.close)
+    client = MexcClient(
+        MexcClientConfig(
+            api_key=key,
+            api_secret=secret,
+            base_url=exchange_url,
+            recv_window_ms=settings.recv_window,
+            timeout_s=settings.request_timeout,
+            rate_limit=settings.exchange_rate_limit,
+        ),
+        on_rate_limit_wait=metrics.observe_rate_limit_wait,
+        on_request=metrics.observe_exchange_request,
+    )
+    stack.push_async_callback(client.close)
+
+    exchange = MexcExchange(client)
+    catalog = SymbolCatalog(exchange)
+    prices = PriceBook(exchange)
+    execution = ExecutionService(
+        exchange, uow_factory, events=events, writer=journal, catalog=catalog, prices=prices
+    )
+    authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
+    tokens = TokenService(uow_factory, on_revoked=authority.forget)
+    market_data = MarketData(exchange, catalog, prices)
+    reconciliation = ReconciliationState()
+    _subscribe_telemetry(events, metrics, reconciliation)
+    ctx = ApiContext(
+        settings=settings,
+        mode=mode,
+        version=package_version(),
+        execution=execution,
+        market=market_data,
+        health=ExchangeHealth(exchange),
+        tokens=tokens,
+        uow_factory=uow_factory,
+        audit=audit,
+        authority=authority,
+        metrics=metrics,
+        exchange_url=exchange_url,
+        reconciliation=reconciliation,
+    )
+    api = build_api(ctx)
+    api_url = await _serve(api, settings, stack)
+    admin_token = await tokens.first_admin()
+    _start_task(stack, _run_engine(execution, settings.reconcile_interval), "mexcbot-engine")
+    started = Started(
+        api_url=api_url,
+        docs_url=f"{api_url}/docs",
+        mode=mode,
+        exchange_url=exchange_url,
+        admin_token=admin_token,
+    )
+    return Bot(
+        settings=settings,
+        mode=mode,
+        started=started,
+        execution=execution,
+        market=market_data,
+        tokens=tokens,
+        api=api,
+        uow_factory=uow_factory,
+        metrics=metrics,
+        events=events,
+        paper=paper,
+    )
+
+
+async def _paper_exchange(settings: Settings, stack: contextlib.AsyncExitStack) -> SimServer:
+    sim = SimServer(
+        SimConfig(
+            port=0,
+            seed=settings.paper_seed,
+            tick_interval=settings.paper_tick_interval,
+            state_file=settings.paper_state_file or None,
+        )
+    )
+    await sim.start()
+    stack.push_async_callback(sim.stop)
+    return sim
+
+
+def _credentials(settings: Settings, paper: SimServer | None) -> tuple[str, str, str]:
+    """Paper: the embedded exchange's persistent paper account (its secret generated on the
+    first run, kept in the state file). Live: the user's keys (`resolved_mode` checked them)."""
+    if paper is None:
+        if settings.api_key is None or settings.api_secret is None:  # pragma: no cover
+            raise RuntimeError("live mode without keys: Settings.resolved_mode() refuses this")
+        return (
+            settings.exchange_url,
+            settings.api_key.get_secret_value(),
+            settings.api_secret.get_secret_value(),
+        )
+    secret = paper.exchange.secret_for(PAPER_API_KEY)
+    if secret is None:
+        secret = secrets.token_hex(32)
+        paper.exchange.create_account(PAPER_API_KEY, secret)
+    return paper.url, PAPER_API_KEY, secret
+
+
+def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: ReconciliationState) -> None:
+    def on_reconciled(event: ReconciliationFinished) -> None:
+        report = event.report
+        metrics.reconciliation_runs.inc()
+        for kind in DISCREPANCY_KINDS:
+            count = report.count(kind)
+            if count:
+                metrics.reconciliation_discrepancies.labels(kind).inc(count)
+        state.runs += 1
+        state.last_finished_at = report.finished_at
+        state.last_report = report.summary()
+        state.lost_on_exchange += report.lost_on_exchange
+
+    def on_order(event: OrderUpdated) -> None:
+        if event.kind in (
+            OrderUpdateKind.EXCHANGE_UPDATE,
+            OrderUpdateKind.CANCELED,
+            OrderUpdateKind.LOST,
+        ):
+            metrics.count_order_update(event.order.status.value.lower())
+
+    events.subscribe(ReconciliationFinished, on_reconciled)
+    events.subscribe(OrderUpdated, on_order)
+    events.subscribe(OrderUpdated, log_order_update)
+
+
+async def _serve(api: FastAPI, settings: Settings, stack: contextlib.AsyncExitStack) -> str:
+    """Serve the API on the configured address; its URL once it accepts connections."""
+    config = uvicorn.Config(
+        api,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+    )
+    server = _Uvicorn(config)
+    host = settings.api_host
+    listener = _bind(host, settings.api_port)
+    task = asyncio.create_task(server.serve(sockets=[listener]), name="mexcbot-api")
+
+    async def stop() -> None:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, timeout=_STOP_TIMEOUT_S)
+
+    stack.push_async_callback(stop)
+    while not server.started:
+        if task.done():
+            task.result()
+            raise OSError(f"the API server on {host} stopped during start-up")
+        await asyncio.sleep(0.01)
+    port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _start_task(
+    stack: contextlib.AsyncExitStack, work: Coroutine[Any, Any, None], name: str
+) -> None:
+    """Run `work` until the stack closes, which cancels it and waits for it to end."""
+    task = asyncio.create_task(work, name=name)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, timeout=_STOP_TIMEOUT_S)
+
+    stack.push_async_callback(stop)
+
+
+async def _run_engine(execution: ExecutionService, reconcile_interval: float) -> None:
+    """Startup (clock, rules, prices, reconciliation) with retries, then periodic
+    reconciliation."""
+    for attempt, delay in enumerate(_retry_delays(), start=1):
         try:
-            return await self._start()
-        except BaseException:
-            await self.stop()
+            await execution.start()
+            break
+        except asyncio.CancelledError:
             raise
-
-    async def _start(self) -> Started:
-        settings = self.settings
-        exchange_url, key, secret = await self._exchange_credentials()
-        redactor.add(key, secret)
-        database_url = normalize_database_url(settings.database_url)
-        await upgrade(database_url)
-        self._db = create_engine(database_url)
-        self._journal = OrderJournal(self._db)  # the placement hot path (store/journal.py)
-        self._audit = AuditWriter(self._db)  # each mutating request's audit entry
-        self.client = MexcClient(
-            MexcClientConfig(
-                api_key=key,
-                api_secret=secret,
-                base_url=exchange_url,
-                recv_window_ms=settings.recv_window,
-                timeout_s=settings.request_timeout,
-                rate_limit=settings.exchange_rate_limit,
-            ),
-            on_rate_limit_wait=self.metrics.observe_rate_limit_wait,
-            on_request=self.metrics.observe_exchange_request,
-        )
-        self.execution = ExecutionService(
-            MexcExchange(self.client), self.uow_factory, events=self.events, journal=self._journal
-        )
-        self.ctx = ApiContext(
-            settings=settings,
-            mode=self.mode,
-            version=package_version(),
-            execution=self.execution,
-            client=self.client,
-            uow_factory=self.uow_factory,
-            audit=self._audit,
-            authority=TokenAuthority(
-                self.uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute)
-            ),
-            metrics=self.metrics,
-            symbols=SymbolDirectory(self.client),
-            exchange_url=exchange_url,
-        )
-        self._subscribe_metrics(self.ctx.reconciliation)
-        self.events.subscribe(OrderUpdated, log_order_update)
-        self.api = build_api(self.ctx)
-        api_url = await self._serve(self.api)
-        admin_token = await self._first_admin_token()
-        self._tasks.append(asyncio.create_task(self._run_engine(), name="mexcbot-engine"))
-        self.started = Started(
-            api_url=api_url,
-            docs_url=f"{api_url}/docs",
-            mode=self.mode,
-            exchange_url=exchange_url,
-            admin_token=admin_token,
-        )
-        return self.started
-
-    async def _exchange_credentials(self) -> tuple[str, str, str]:
-        """Paper: the embedded simulator and its persistent paper account. Live: the user's keys."""
-        settings = self.settings
-        if self.mode is Mode.LIVE:
-            assert settings.api_key is not None
-            assert settings.api_secret is not None
-            return (
-                settings.exchange_url,
-                settings.api_key.get_secret_value(),
-                settings.api_secret.get_secret_value(),
+        except Exception as exc:
+            log.warning(
+                "engine start-up failed (attempt %d, %s: %s); retrying in %.0f s",
+                attempt,
+                type(exc).__name__,
+                exc,
+                delay,
             )
-        self.sim = SimServer(
-            SimConfig(
-                port=0,
-                seed=settings.paper_seed,
-                tick_interval=settings.paper_tick_interval,
-                state_file=settings.paper_state_file or None,
-            )
-        )
-        await self.sim.start()
-        # The paper account outlives a run when the state file is kept: reuse its secret, which
-        # was generated on the first run (there is no default secret anywhere).
-        key = PAPER_API_KEY
-        secret = self.sim.exchange.secret_for(key)
-        if secret is None:
-            secret = secrets.token_hex(32)
-            self.sim.exchange.create_account(key, secret)
-        return self.sim.url, key, secret
-
-    def _subscribe_metrics(self, state: ReconciliationState) -> None:
-        metrics = self.metrics
-
-        def on_reconciled(event: ReconciliationFinished) -> None:
-            report = event.report
-            metrics.reconciliation_runs.inc()
-            for kind in (
-                "resolved_unknown",
-                "rejected_never_received",
-                "status_corrections",
-                "quantity_corrections",
-                "imported_external",
-                "contradictions",
-                "missing_on_exchange",
-            ):
-                count = int(getattr(report, kind, 0))
-                if count:
-                    metrics.reconciliation_discrepancies.labels(kind).inc(count)
-            state.runs += 1
-            state.last_finished_at = report.finished_at
-            state.last_report = {
-                "orders_checked": report.orders_checked,
-                "discrepancies": report.discrepancies,
-                "unresolved": report.unresolved,
-                "errors": report.errors,
-            }
-
-        def on_order(event: OrderUpdated) -> None:
-            if event.kind.value in ("exchange_update", "canceled"):
-                metrics.count_order_update(event.order.status.value.lower())
-
-        self.events.subscribe(ReconciliationFinished, on_reconciled)
-        self.events.subscribe(OrderUpdated, on_order)
-
-    async def _serve(self, api: FastAPI) -> str:
-        config = uvicorn.Config(
-            api,
-            host=self.settings.api_host,
-            port=self.settings.api_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-        )
-        server = _Uvicorn(config)
-        self._server = server
-        host = self.settings.api_host
-        listener = _bind(host, self.settings.api_port)
-        task = asyncio.create_task(server.serve(sockets=[listener]), name="mexcbot-api")
-        self._tasks.append(task)
-        while not server.started:
-            if task.done():
-                task.result()
-                raise OSError(f"the API server on {host} stopped during start-up")
-            await asyncio.sleep(0.01)
-        port = listener.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
-
-    async def _first_admin_token(self) -> str | None:
-        async with self.uow_factory() as uow:
-            if await uow.tokens.list():
-                return None
-        _, token = await create_token(
-            self.uow_factory, FIRST_ADMIN_TOKEN_NAME, TokenRole.ADMIN, actor="system"
-        )
-        return token
-
-    async def _run_engine(self) -> None:
-        """Startup (clock, rules, reconciliation) with retries, then periodic reconciliation."""
-        assert self.execution is not None
-        for attempt, delay in enumerate(_retry_delays(), start=1):
-            try:
-                await self.execution.start()
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "engine start-up failed (attempt %d, %s: %s); retrying in %.0f s",
-                    attempt,
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-        log.info("ready: startup reconciliation finished")
-        await self.execution.run_reconciliation_loop(self.settings.reconcile_interval)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        for task in reversed(self._tasks):
-            if task.get_name() != "mexcbot-api":
-                task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=10)
-        self._tasks.clear()
-        if self.client is not None:
-            await self.client.close()
-        if self._journal is not None:
-            await self._journal.close()
-        if self._audit is not None:
-            self._audit.close()
-        if self._db is not None:
-            await self._db.dispose()
-        if self.sim is not None:
-            await self.sim.stop()
+            await asyncio.sleep(delay)
+    log.info("ready: startup reconciliation finished")
+    await execution.run_reconciliation_loop(reconcile_interval)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -375,9 +384,8 @@ async def run_until_stopped(
     settings: Settings, stop: asyncio.Event, out: Callable[[str], None]
 ) -> None:
     """Run a bot until ``stop`` is set, announcing where it listens."""
-    async with Bot(settings) as bot:
+    async with start_bot(settings) as bot:
         started = bot.started
-        assert started is not None
         out(f"mexcbot {package_version()} running in {started.mode.value.upper()} mode")
         if started.mode is Mode.PAPER:
             out(f"paper exchange (mexcsim): {started.exchange_url}")

@@ -120,51 +120,41 @@ def _run(settings: Settings) -> int:
 
 
 async def _token_command(settings: Settings, args: argparse.Namespace) -> int:
-    from mexcbot.api.auth import create_token
-    from mexcbot.api.errors import ApiProblem
+    from mexcbot.domain.tokens import InvalidTokenName
+    from mexcbot.engine.errors import TokenNameTaken, TokenNotFound
+    from mexcbot.engine.tokens import TokenService
 
     url = normalize_database_url(settings.database_url)
     await upgrade(url)
     engine = create_engine(url)
+    tokens = TokenService(lambda: UnitOfWork(engine))
     try:
-
-        def uow() -> UnitOfWork:
-            return UnitOfWork(engine)
-
         if args.token_command == "create":
             try:
-                stored, token = await create_token(
-                    uow, args.name, TokenRole(args.role), actor="cli"
-                )
-            except ApiProblem as exc:
-                return _fail(exc.detail, 1)
-            except ValueError as exc:
-                return _fail(f"--name: {exc}", EXIT_CONFIG)
+                stored, token = await tokens.create(args.name, TokenRole(args.role), actor="cli")
+            except InvalidTokenName as exc:
+                return _fail(f"--{exc}", EXIT_CONFIG)
+            except TokenNameTaken as exc:
+                return _fail(str(exc), 1)
             _out(f"created {stored.role} token {stored.name!r}; it is shown once:")
             _out(token)
             return 0
         if args.token_command == "list":
-            async with uow() as unit:
-                tokens = await unit.tokens.list()
-            for item in tokens:
+            listed = await tokens.list()
+            for item in listed:
                 state = "revoked" if item.revoked_at else "active"
                 used = item.last_used_at.isoformat() if item.last_used_at else "never"
                 _out(
                     f"{item.name}\t{item.role}\t{state}\tcreated {item.created_at.isoformat()}"
                     f"\tlast used {used}"
                 )
-            if not tokens:
+            if not listed:
                 _out("no tokens")
             return 0
-        async with uow() as unit:
-            revoked = await unit.tokens.revoke(args.name)
-            if revoked:
-                await unit.audit.append(
-                    actor="cli", action="token.revoke", target=args.name, result="ok"
-                )
-                await unit.commit()
-        if not revoked:
-            return _fail(f"no active token named {args.name!r}", 1)
+        try:
+            await tokens.revoke(args.name, actor="cli")
+        except (InvalidTokenName, TokenNotFound) as exc:
+            return _fail(str(exc), 1)
         _out(f"revoked token {args.name!r}")
         return 0
     finally:

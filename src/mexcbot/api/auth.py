@@ -1,12 +1,7 @@
 """Bearer-token authentication, role authorization and the per-token request rate limit.
 
-Tokens are ``mxb_`` + 43 URL-safe characters from ``secrets`` (256 random bits). Only their SHA-256
-is stored. A fast hash is the right tool here: slow password hashes (bcrypt, scrypt) exist to make
-guessing LOW-entropy passwords expensive, but nobody can enumerate 2^256 tokens, and a slow hash
-would add ~100 ms to every request. The stored hash is compared with ``hmac.compare_digest``.
-
-Roles are cumulative: ``read`` may call every GET route, ``trade`` also places and cancels orders,
-``admin`` also manages tokens and configuration.
+Tokens and their hashes are `mexcbot.engine.tokens`'; roles are `mexcbot.domain.tokens`'. The stored
+hash is compared with ``hmac.compare_digest``.
 
 A verified token is cached for ``CACHE_SECONDS`` so a request costs no database round trip; a
 token revoked through the API is dropped from the cache at once, one revoked with the CLI (another
@@ -15,10 +10,8 @@ process) stops working within ``CACHE_SECONDS``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,24 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from mexcbot.api.errors import ApiProblem
-from mexcbot.store import ApiToken, DuplicateToken, TokenRole, UnitOfWork
+from mexcbot.domain.tokens import ApiToken, TokenRole, role_allows
+from mexcbot.engine.tokens import hash_token
+from mexcbot.store import UnitOfWork
 
-TOKEN_PREFIX: Final = "mxb_"
 CACHE_SECONDS: Final = 2.0
 _TOUCH_EVERY: Final = timedelta(minutes=1)
-_RANK: Final = {TokenRole.READ: 0, TokenRole.TRADE: 1, TokenRole.ADMIN: 2}
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def role_allows(held: TokenRole, needed: TokenRole) -> bool:
-    return _RANK[held] >= _RANK[needed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +34,6 @@ class Principal:
     token_id: int
     name: str
     role: TokenRole
-
-
-async def create_token(
-    uow_factory: Callable[[], UnitOfWork], name: str, role: TokenRole, *, actor: str
-) -> tuple[ApiToken, str]:
-    """Create and audit a token; returns the stored row and the token (show it once)."""
-    token = new_token()
-    async with uow_factory() as uow:
-        try:
-            stored = await uow.tokens.create(name, role, hash_token(token))
-        except DuplicateToken:
-            raise ApiProblem(
-                409,
-                "token_name_taken",
-                f"name: a token named {name!r} already exists; pick another name",
-                field="name",
-            ) from None
-        await uow.audit.append(
-            actor=actor, action="token.create", target=name, result="ok", detail=f"role={role}"
-        )
-        await uow.commit()
-    return stored, token
 
 
 class _Bucket:

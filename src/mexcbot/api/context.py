@@ -6,12 +6,10 @@ Routes declare ``ctx: Ctx`` and the role they need (``ReadAccess``, ``TradeAcces
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,95 +17,45 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mexcbot.api.auth import Principal, TokenAuthority, authorize
 from mexcbot.api.errors import ApiProblem
 from mexcbot.config import Mode, Settings
-from mexcbot.domain.symbols import SymbolRules
-from mexcbot.mexc.rest import MexcClient
+from mexcbot.engine.health import ExchangeHealth
+from mexcbot.engine.market import MarketData
+from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.tokens import TokenService
 from mexcbot.store import TokenRole, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics
 
-if TYPE_CHECKING:
-    from mexcbot.engine.execution import ExecutionService
-
-SYMBOLS_TTL_SECONDS = 60.0
-REACHABILITY_TTL_SECONDS = 5.0
-
-
-class SymbolDirectory:
-    """exchangeInfo, cached for a minute.
-
-    Every market route checks its symbol here first, so an unknown symbol is a clear 404 without a
-    round trip, and the exchange's weight-10 call stays rare.
-    """
-
-    def __init__(self, client: MexcClient, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = client
-        self._clock = clock
-        self._rules: dict[str, SymbolRules] = {}
-        self._loaded_at = -SYMBOLS_TTL_SECONDS
-        self._lock = asyncio.Lock()
-
-    async def all(self) -> list[SymbolRules]:
-        if self._clock() - self._loaded_at >= SYMBOLS_TTL_SECONDS:
-            async with self._lock:
-                if self._clock() - self._loaded_at >= SYMBOLS_TTL_SECONDS:
-                    rules = await self._client.exchange_info()
-                    self._rules = {r.symbol: r for r in rules}
-                    self._loaded_at = self._clock()
-        return sorted(self._rules.values(), key=lambda r: r.symbol)
-
-    async def get(self, symbol: str) -> SymbolRules:
-        """The symbol's rules, or a 404 problem naming the symbol."""
-        await self.all()
-        rules = self._rules.get(symbol)
-        if rules is None:
-            raise ApiProblem(
-                404,
-                "unknown_symbol",
-                f"symbol: the exchange lists no symbol {symbol!r}",
-                field="symbol",
-            )
-        return rules
-
 
 @dataclass
 class ReconciliationState:
-    """What the last reconciliation found, for ``/api/v1/status``."""
+    """What the reconciliations so far found, for ``/api/v1/status``."""
 
     runs: int = 0
     last_finished_at: datetime | None = None
     last_report: dict[str, Any] = field(default_factory=dict)
+    lost_on_exchange: int = 0
+    """Orders marked LOST since this process started."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApiContext:
+    """Everything a route may use, built once by ``app.py``: engine services, never the
+    exchange client."""
+
     settings: Settings
     mode: Mode
     version: str
     execution: ExecutionService
-    client: MexcClient
+    market: MarketData
+    health: ExchangeHealth
+    tokens: TokenService
     uow_factory: Callable[[], UnitOfWork]
     audit: AuditWriter
     """Writes each mutating request's audit entry (the telemetry middleware)."""
     authority: TokenAuthority
     metrics: Metrics
-    symbols: SymbolDirectory
     exchange_url: str
-    reconciliation: ReconciliationState = field(default_factory=ReconciliationState)
-    _reachable: tuple[bool, float] = (False, -REACHABILITY_TTL_SECONDS)
-
-    async def exchange_reachable(self) -> bool:
-        """Ping the exchange (cached a few seconds, so /status never floods it)."""
-        reachable, checked_at = self._reachable
-        now = time.monotonic()
-        if now - checked_at < REACHABILITY_TTL_SECONDS:
-            return reachable
-        try:
-            await asyncio.wait_for(self.client.ping(), timeout=2.0)
-            reachable = True
-        except Exception:
-            reachable = False
-        self._reachable = (reachable, now)
-        return reachable
+    reconciliation: ReconciliationState
 
 
 async def _context(request: Request) -> ApiContext:

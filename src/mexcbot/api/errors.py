@@ -3,15 +3,17 @@
 Every error response has the same shape: ``type``, ``title``, ``status``, ``detail`` (a sentence a
 person understands), a stable machine-readable ``code``, the ``field`` at fault when there is one,
 and the request id. A MEXC rejection keeps MEXC's own code and message (``mexc_code``,
-``mexc_message``). The mapping from exceptions to problems lives here, in one table, so routes raise
-domain errors and never build responses for failures themselves.
+``mexc_message``); an error about an order carries the order. The mapping from exceptions to
+problems is one table here (``_RULES``), so routes raise domain and engine errors and never build
+responses for failures themselves.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mexcbot.domain.orders import InvalidOrder
 from mexcbot.domain.symbols import OrderRuleViolation
+from mexcbot.domain.tokens import InvalidTokenName
 from mexcbot.engine import errors as engine_errors
 from mexcbot.engine import ports
-from mexcbot.mexc import errors as mexc_errors
 from mexcbot.telemetry import request_id_var
 
 log = logging.getLogger(__name__)
@@ -107,160 +109,153 @@ def _validation_problem(exc: RequestValidationError) -> ApiProblem:
     )
 
 
-_ORDER_FIELDS = ("quantity", "quote_amount", "price", "symbol", "time_in_force", "type", "side")
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """How one error type becomes a problem: the status, code and title are fixed; the detail,
+    the field at fault (the error's ``field`` attribute) and any extra members come from it."""
+
+    status: int
+    code: str
+    title: str
+    detail: Callable[[Any], str] = str
+    extra: Callable[[Any], dict[str, Any]] | None = None
+    retry_after: Callable[[Any], float | None] | None = None
+    field: str | None = None
 
 
-def _invalid_order_field(message: str) -> str | None:
-    """InvalidOrder messages start with the field they are about, or mention it."""
-    for name in _ORDER_FIELDS:
-        if message.startswith(name) or f" {name} " in f" {message} ":
-            return name
-    return None
+def _order_of(exc: Any) -> dict[str, Any]:
+    """The order an error carries, as the API shows it, and its client order id."""
+    from mexcbot.api.schemas import OrderOut
+
+    order = exc.order
+    return {
+        "client_order_id": order.client_order_id,
+        "status": order.status,
+        "order": OrderOut.of(order).model_dump(mode="json"),
+    }
+
+
+def _mexc(code_of: Callable[[Any], int | None], message_of: Callable[[Any], str]) -> Any:
+    return lambda exc: {"mexc_code": code_of(exc), "mexc_message": message_of(exc)}
+
+
+_UNREACHABLE = "The exchange could not be reached or kept failing; try again shortly."
+_OUTCOME_UNKNOWN = "The exchange did not answer in time; the order state is being reconciled."
+
+#: Error type -> problem. Looked up along the error's MRO, so a subclass listed here wins over
+#: its base. The one place an error's HTTP meaning is decided.
+_RULES: dict[type[Exception], _Rule] = {
+    OrderRuleViolation: _Rule(
+        422,
+        "order_rule_violation",
+        "The order breaks a trading rule of the symbol",
+        extra=lambda exc: {"rule": exc.rule},
+    ),
+    InvalidOrder: _Rule(422, "invalid_order", "The order is invalid"),
+    InvalidTokenName: _Rule(422, "validation_error", "The request is invalid"),
+    engine_errors.UnknownSymbol: _Rule(404, "unknown_symbol", "No such symbol"),
+    engine_errors.OrderNotFound: _Rule(404, "order_not_found", "No such order", field="orderId"),
+    engine_errors.RiskRejected: _Rule(
+        422, "risk_rejected", "Refused by a risk limit", extra=lambda exc: {"limit": exc.limit}
+    ),
+    engine_errors.OrderRejectedByExchange: _Rule(
+        400,
+        "exchange_rejected",
+        "The exchange rejected the order",
+        detail=lambda exc: f"MEXC rejected the order: {exc.msg}",
+        extra=lambda exc: {"mexc_code": exc.code, "mexc_message": exc.msg, **_order_of(exc)},
+    ),
+    engine_errors.OrderNeverReceived: _Rule(
+        503,
+        "order_not_received",
+        "The order did not reach the exchange",
+        detail=lambda exc: f"{exc} The order is stored as REJECTED; placing it again is safe.",
+        extra=_order_of,
+        retry_after=lambda _: 1.0,
+    ),
+    engine_errors.ExchangeNotReached: _Rule(
+        503,
+        "exchange_unreachable",
+        "The exchange could not be reached",
+        detail=lambda _: (
+            "The exchange could not be reached; the order was not sent and is stored as REJECTED."
+        ),
+        extra=_order_of,
+        retry_after=lambda _: 1.0,
+    ),
+    engine_errors.OrderNotCancelable: _Rule(
+        409, "order_not_cancelable", "The order cannot be canceled", extra=_order_of
+    ),
+    engine_errors.CancelNotConfirmed: _Rule(
+        503,
+        "cancel_not_confirmed",
+        "The exchange did not confirm the cancel",
+        detail=lambda exc: f"{exc} The cancel is safe to repeat.",
+        extra=_order_of,
+        retry_after=lambda _: 1.0,
+    ),
+    engine_errors.IdempotencyConflict: _Rule(
+        409,
+        "idempotency_key_reused",
+        "The Idempotency-Key was used for a different order",
+        extra=lambda exc: {"client_order_id": exc.order.client_order_id},
+        field="Idempotency-Key",
+    ),
+    engine_errors.TokenNameTaken: _Rule(409, "token_name_taken", "The token name is taken"),
+    engine_errors.TokenNotFound: _Rule(404, "token_not_found", "No such token"),
+    ports.ExchangeThrottled: _Rule(
+        503,
+        "exchange_rate_limited",
+        "The exchange is unavailable",
+        detail=lambda _: "The exchange asked us to slow down; try again shortly.",
+        extra=lambda exc: {"mexc_code": exc.code},
+        retry_after=lambda exc: exc.retry_after,
+    ),
+    ports.ExchangeRejection: _Rule(
+        502,
+        "exchange_error",
+        "The exchange refused the request",
+        detail=lambda exc: f"The exchange refused the request: {exc.message}",
+        extra=_mexc(lambda exc: exc.code, lambda exc: exc.message),
+    ),
+    ports.ExchangeOrderMissing: _Rule(404, "order_not_found", "No such order", field="orderId"),
+    ports.SubmitOutcomeUnknown: _Rule(
+        503,
+        "exchange_unavailable",
+        "The exchange is unavailable",
+        detail=lambda _: _OUTCOME_UNKNOWN,
+        retry_after=lambda _: 1.0,
+    ),
+    ports.ExchangePortError: _Rule(  # ExchangeUnreachable, SubmitNotSent: an outage, never a 500
+        503,
+        "exchange_unavailable",
+        "The exchange is unavailable",
+        detail=lambda _: _UNREACHABLE,
+        retry_after=lambda _: 1.0,
+    ),
+}
 
 
 def problem_for(exc: BaseException) -> ApiProblem | None:
     """The problem for a known exception; ``None`` for an unexpected one (a bug: 500)."""
     if isinstance(exc, ApiProblem):
         return exc
-    if isinstance(exc, OrderRuleViolation):
-        return ApiProblem(
-            422,
-            "order_rule_violation",
-            str(exc),
-            title="The order breaks a trading rule of the symbol",
-            field=exc.field,
-            extra={"rule": exc.rule},
-        )
-    if isinstance(exc, InvalidOrder):
-        return ApiProblem(
-            422,
-            "invalid_order",
-            str(exc),
-            title="The order is invalid",
-            field=_invalid_order_field(str(exc)),
-        )
-    if isinstance(exc, engine_errors.OrderNotFound):
-        return ApiProblem(404, "order_not_found", str(exc), title="No such order", field="orderId")
-    if isinstance(exc, engine_errors.RiskRejected):
-        return ApiProblem(422, "risk_rejected", str(exc), title="Refused by a risk limit")
-    if isinstance(exc, engine_errors.OrderRejectedByExchange):
-        return ApiProblem(
-            400,
-            "exchange_rejected",
-            f"MEXC rejected the order: {exc.msg}",
-            title="The exchange rejected the order",
-            extra={
-                "mexc_code": exc.code,
-                "mexc_message": exc.msg,
-                "client_order_id": exc.order.client_order_id,
-            },
-        )
-    if isinstance(exc, engine_errors.OrderNotCancelable):
-        return ApiProblem(
-            409,
-            "order_not_cancelable",
-            str(exc),
-            title="The order cannot be canceled",
-            extra={"client_order_id": exc.order.client_order_id, "status": exc.order.status},
-        )
-    if isinstance(exc, engine_errors.CancelNotConfirmed):
-        return ApiProblem(
-            503,
-            "cancel_not_confirmed",
-            f"{exc} The cancel is safe to repeat.",
-            title="The exchange did not confirm the cancel",
-            headers={"Retry-After": "1"},
-            extra={"client_order_id": exc.order.client_order_id, "status": exc.order.status},
-        )
-    if isinstance(exc, engine_errors.IdempotencyConflict):
-        return ApiProblem(
-            409,
-            "idempotency_key_reused",
-            str(exc),
-            title="The Idempotency-Key was used for a different order",
-            field="Idempotency-Key",
-            extra={"client_order_id": exc.order.client_order_id},
-        )
-    if isinstance(exc, engine_errors.ExchangeNotReached):
-        return ApiProblem(
-            503,
-            "exchange_unreachable",
-            "The exchange could not be reached; the order was not sent and is stored as REJECTED.",
-            headers={"Retry-After": "1"},
-            extra={"client_order_id": exc.order.client_order_id},
-        )
-    return _port_problem(exc) or _exchange_problem(exc)
-
-
-_UNREACHABLE = "The exchange could not be reached or kept failing; try again shortly."
-_OUTCOME_UNKNOWN = "The exchange did not answer in time; the order state is being reconciled."
-
-
-def _unavailable(detail: str) -> ApiProblem:
-    """An exchange outage: the caller did nothing wrong and may retry (never a 500)."""
-    return ApiProblem(
-        503,
-        "exchange_unavailable",
-        detail,
-        title="The exchange is unavailable",
-        headers={"Retry-After": "1"},
-    )
-
-
-def _rate_limited(code: int | None, retry_after: float | None) -> ApiProblem:
-    retry = 1 if retry_after is None else max(1, math.ceil(retry_after))
-    return ApiProblem(
-        503,
-        "exchange_rate_limited",
-        "The exchange asked us to slow down; try again shortly.",
-        headers={"Retry-After": str(retry)},
-        extra={"mexc_code": code},
-    )
-
-
-def _port_problem(exc: BaseException) -> ApiProblem | None:
-    """The engine's exchange-port failures that reach a route (e.g. a price quote or symbol
-    rules needed to answer, while the exchange is down)."""
-    if not isinstance(exc, ports.ExchangePortError):
+    rule = next((_RULES[kind] for kind in type(exc).__mro__ if kind in _RULES), None)
+    if rule is None:
         return None
-    if isinstance(exc, ports.ExchangeThrottled):
-        return _rate_limited(exc.code, exc.retry_after)
-    if isinstance(exc, ports.ExchangeRejection):
-        return ApiProblem(
-            502,
-            "exchange_error",
-            f"The exchange refused the request: {exc.message}",
-            extra={"mexc_code": exc.code, "mexc_message": exc.message},
-        )
-    if isinstance(exc, ports.ExchangeOrderMissing):
-        return ApiProblem(404, "order_not_found", str(exc), title="No such order", field="orderId")
-    if isinstance(exc, ports.SubmitOutcomeUnknown):
-        return _unavailable(_OUTCOME_UNKNOWN)
-    return _unavailable(_UNREACHABLE)  # ExchangeUnreachable, SubmitNotSent
-
-
-def _exchange_problem(exc: BaseException) -> ApiProblem | None:
-    if isinstance(exc, mexc_errors.RateLimited):
-        return _rate_limited(exc.code, exc.retry_after)
-    if isinstance(exc, mexc_errors.OutcomeUnknown):
-        return _unavailable(_OUTCOME_UNKNOWN)
-    if isinstance(exc, mexc_errors.ExchangeUnavailable):
-        return _unavailable(_UNREACHABLE)
-    if isinstance(exc, mexc_errors.OrderRejected):
-        return ApiProblem(
-            400,
-            "exchange_rejected",
-            f"MEXC rejected the request: {exc.msg}",
-            extra={"mexc_code": exc.code, "mexc_message": exc.msg},
-        )
-    if isinstance(exc, mexc_errors.MexcError):
-        return ApiProblem(
-            502,
-            "exchange_error",
-            f"The exchange answered with an error: {exc.msg}",
-            extra={"mexc_code": exc.code, "mexc_message": exc.msg},
-        )
-    return None
+    headers: dict[str, str] = {}
+    if rule.retry_after is not None:
+        wait = rule.retry_after(exc)
+        headers["Retry-After"] = str(1 if wait is None else max(1, math.ceil(wait)))
+    return ApiProblem(
+        rule.status,
+        rule.code,
+        rule.detail(exc),
+        title=rule.title,
+        field=rule.field or getattr(exc, "field", None),
+        headers=headers,
+        extra=rule.extra(exc) if rule.extra is not None else None,  # noqa: S610
+    )
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -293,20 +288,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    for known in (
-        ApiProblem,
-        OrderRuleViolation,
-        InvalidOrder,
-        engine_errors.OrderNotFound,
-        engine_errors.RiskRejected,
-        engine_errors.OrderRejectedByExchange,
-        engine_errors.OrderNotCancelable,
-        engine_errors.CancelNotConfirmed,
-        engine_errors.IdempotencyConflict,
-        engine_errors.ExchangeNotReached,
-        ports.ExchangePortError,
-        mexc_errors.MexcError,
-    ):
+    app.add_exception_handler(ApiProblem, _on_problem)
+    for known in _RULES:
         app.add_exception_handler(known, _on_problem)
     app.add_exception_handler(Exception, _on_problem)
 

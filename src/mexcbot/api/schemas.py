@@ -11,11 +11,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from mexcbot.domain.orders import Order, OrderOrigin, OrderSide, OrderStatus, OrderType, TimeInForce
+from mexcbot.domain.orders import (
+    SYMBOL_PATTERN,
+    InvalidOrder,
+    Order,
+    OrderOrigin,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    TimeInForce,
+    check_amounts,
+)
 from mexcbot.domain.symbols import SymbolRules
-from mexcbot.store import ApiToken, TokenRole
+from mexcbot.domain.tokens import TOKEN_NAME_PATTERN, ApiToken, TokenRole
 
 MAX_DECIMAL = Decimal("1e15")
 
@@ -32,11 +44,15 @@ PositiveAmount = Annotated[
 Symbol = Annotated[
     str,
     Field(
-        pattern=r"^[A-Z0-9]{2,30}$",
+        pattern=SYMBOL_PATTERN,
         description="Upper-case market symbol, like BTCUSDT",
         examples=["BTCUSDT"],
     ),
 ]
+#: A symbol in a route's path (the same rule).
+SymbolPath = Annotated[str, Path(pattern=SYMBOL_PATTERN, examples=["BTCUSDT"])]
+#: A token name in a route's path (the domain's rule).
+TokenNamePath = Annotated[str, Path(pattern=TOKEN_NAME_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -72,7 +88,7 @@ class Problem(BaseModel):
 # --- orders --------------------------------------------------------------------------------------
 
 
-class PlaceOrder(_Strict):
+class PlaceOrderBody(_Strict):
     """What to trade. LIMIT and LIMIT_MAKER need quantity and price; MARKET needs exactly one of
     quantity or quote_amount (spend this much quote currency) and no price."""
 
@@ -86,19 +102,31 @@ class PlaceOrder(_Strict):
 
     @model_validator(mode="after")
     def _amounts_fit_the_type(self) -> Self:
-        if self.type is OrderType.MARKET:
-            if (self.quantity is None) == (self.quote_amount is None):
-                raise ValueError("a MARKET order needs exactly one of quantity or quote_amount")
-            if self.price is not None:
-                raise ValueError("price must be empty for a MARKET order")
-        else:
-            if self.quantity is None or self.price is None:
-                raise ValueError(f"a {self.type} order needs both quantity and price")
-            if self.quote_amount is not None:
-                raise ValueError("quote_amount is only allowed for MARKET orders")
-        if self.type is OrderType.LIMIT_MAKER and self.time_in_force is not TimeInForce.GTC:
-            raise ValueError("time_in_force must be GTC for a LIMIT_MAKER order")
+        try:  # the domain's rules, so the API cannot drift from what the engine accepts
+            check_amounts(
+                self.type,
+                self.time_in_force,
+                quantity=self.quantity,
+                quote_amount=self.quote_amount,
+                price=self.price,
+            )
+        except InvalidOrder as exc:
+            raise ValueError(str(exc)) from None
         return self
+
+    def command(self, *, origin_ref: str, idempotency_key: str | None) -> PlaceOrder:
+        return PlaceOrder(
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            time_in_force=self.time_in_force,
+            quantity=self.quantity,
+            quote_amount=self.quote_amount,
+            price=self.price,
+            origin=OrderOrigin.USER,
+            origin_ref=origin_ref,
+            idempotency_key=idempotency_key,
+        )
 
 
 class OrderOut(BaseModel):
@@ -266,13 +294,16 @@ class StatusOut(BaseModel):
         "(1.0 idle, 0.0 exhausted); null when client-side throttling is off"
     )
     reconciliation: dict[str, Any]
+    lost_orders: int = Field(
+        description="Orders the exchange acknowledged and later no longer knew (status LOST)"
+    )
 
 
 # --- tokens --------------------------------------------------------------------------------------
 
 
 class CreateToken(_Strict):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(pattern=TOKEN_NAME_PATTERN)
     role: TokenRole
 
 

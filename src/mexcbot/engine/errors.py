@@ -12,6 +12,12 @@
   cancel is safe to repeat (503).
 - `IdempotencyConflict`: an idempotency key that already placed an order was used again for a
   different order; nothing was sent (409).
+- `OrderNeverReceived`: the submit failed in a way that left the outcome open, and the exchange
+  proved it never received the order: stored as REJECTED (-2013), nothing executed (503).
+- `UnknownSymbol`: the exchange lists no such symbol (404).
+- `TokenNameTaken` / `TokenNotFound`: token use cases (409 / 404).
+
+Each error carries what a caller needs as data (the order, the field at fault), never only text.
 """
 
 from __future__ import annotations
@@ -29,6 +35,14 @@ class OrderNotFound(ExecutionError):
         super().__init__(f"no order {order_ref!r} on {symbol} (neither client nor exchange id)")
         self.symbol = symbol
         self.order_ref = order_ref
+
+
+class UnknownSymbol(InvalidOrder):
+    """The exchange lists no symbol by that name (an order on it is invalid too)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(f"symbol: the exchange lists no symbol {symbol!r}", field="symbol")
+        self.symbol = symbol
 
 
 class RiskRejected(ExecutionError):
@@ -58,6 +72,18 @@ class ExchangeNotReached(ExecutionError):
 
     def __init__(self, order: Order) -> None:
         super().__init__(f"order {order.client_order_id} was not sent: {order.reject_message}")
+        self.order = order
+
+
+class OrderNeverReceived(ExecutionError):
+    """The submit's outcome was unknown and the exchange proved it never received the order;
+    `order` is the stored REJECTED order. Nothing executed; placing again is a new order."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            f"order {order.client_order_id} never reached the exchange (the submit failed and "
+            "the exchange has no such order); nothing executed"
+        )
         self.order = order
 
 
@@ -91,15 +117,35 @@ class IdempotencyConflict(ExecutionError):
         self.order = order
 
 
+class TokenNameTaken(ExecutionError):
+    field = "name"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"name: a token named {name!r} already exists; pick another name")
+        self.name = name
+
+
+class TokenNotFound(ExecutionError):
+    field = "name"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"name: no active token named {name!r}")
+        self.name = name
+
+
 __all__ = [
     "CancelNotConfirmed",
     "ExchangeNotReached",
     "ExecutionError",
     "IdempotencyConflict",
     "InvalidOrder",
+    "OrderNeverReceived",
     "OrderNotCancelable",
     "OrderNotFound",
     "OrderRejectedByExchange",
     "OrderRuleViolation",
     "RiskRejected",
+    "TokenNameTaken",
+    "TokenNotFound",
+    "UnknownSymbol",
 ]

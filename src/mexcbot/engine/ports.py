@@ -11,6 +11,11 @@ the engine can act on them without knowing which exchange produced them:
 * `SubmitNotSent`: the request never left this process (connection refused): nothing exists.
 * `ExchangeOrderMissing`: the exchange knows no order with that id.
 * `ExchangeUnreachable`: a read failed after the adapter's own retries.
+
+Besides orders, the port serves everything else the bot reads from an exchange (market data,
+balances, symbol rules, its own health), so no caller above the engine needs the MEXC client.
+`OrderWriter` is the other port of the placement hot path: where the intent and the ack of an
+order are made durable.
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from mexcbot.domain.orders import OrderRequest, OrderSide, OrderStatus, OrderType, TimeInForce
+from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
+from mexcbot.domain.orders import (
+    Order,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from mexcbot.domain.symbols import SymbolRules
 
 
@@ -125,11 +138,51 @@ class PriceQuote:
     last: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class ExchangeDiagnostics:
+    """How the connection to the exchange is doing, for `/api/v1/status` and metrics."""
+
+    clock_offset_ms: int
+    rate_limit_wait_seconds: float
+    """Total time requests waited for the exchange's rate-limit budget."""
+    rate_limit_headroom: dict[str, float] | None
+    """Per endpoint used so far, the free share of its tightest budget; None when off."""
+
+
 class Exchange(Protocol):
-    """The exchange as the execution engine uses it. Every method may raise `ExchangePortError`."""
+    """The exchange as the engine uses it. Every method may raise `ExchangePortError`."""
 
     async def sync_time(self) -> None:
         """Align request timestamps with the exchange clock."""
+
+    async def ping(self) -> None:
+        """Return if the exchange answers; raise `ExchangeUnreachable` otherwise."""
+
+    def diagnostics(self) -> ExchangeDiagnostics:
+        """Clock offset and rate-limit state as the adapter knows them now (no request)."""
+
+    # --- market data and account ---
+
+    async def tickers(self) -> list[Ticker24h]:
+        """24-hour statistics of every symbol."""
+
+    async def ticker(self, symbol: str) -> Ticker24h:
+        """24-hour statistics of one symbol."""
+
+    async def last_prices(self) -> dict[str, Decimal]:
+        """The last trade price of every symbol (one cheap request)."""
+
+    async def order_book(self, symbol: str, limit: int) -> OrderBook:
+        """The order book, best levels first."""
+
+    async def candles(self, symbol: str, interval: str, limit: int) -> list[Kline]:
+        """Candles of `interval` (MEXC's names: 1m, 5m, 15m, 30m, 60m, 4h, 1d, 1W, 1M), oldest
+        first."""
+
+    async def balances(self) -> list[Balance]:
+        """Free and locked balance of every asset the account holds."""
+
+    # --- orders ---
 
     async def symbol_rules(self, symbols: Sequence[str] | None = None) -> list[SymbolRules]:
         """Trading rules of the given symbols (all listed symbols when None)."""
@@ -167,3 +220,20 @@ class Exchange(Protocol):
 
     async def trades(self, symbol: str, exchange_order_id: str) -> list[TradeReport]:
         """The executions of one order."""
+
+
+class OrderWriter(Protocol):
+    """Makes the two writes of the placement hot path durable: the intent before the submit and
+    the acknowledgement after it. `app.py` picks the implementation (the store's prepared-statement
+    `OrderJournal`, or `UnitOfWorkOrderWriter`); placement does not know which it got."""
+
+    async def record_intent(self, order: Order) -> int:
+        """Insert the PENDING_NEW order and commit; its row version. Raises the store's
+        `DuplicateClientOrderId` when the client order id exists."""
+
+    async def record_ack(self, order: Order, expected_version: int) -> int:
+        """Write the acknowledgement's columns if the row is still at `expected_version` and
+        commit; the new version. Raises `ConcurrentOrderUpdate` when someone changed it first."""
+
+    async def close(self) -> None:
+        """Release connections."""

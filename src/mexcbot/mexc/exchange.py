@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
+from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
 from mexcbot.domain.orders import OrderRequest, OrderStatus
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.ports import (
     Acknowledgement,
+    ExchangeDiagnostics,
     ExchangeOrderMissing,
     ExchangeRejection,
     ExchangeThrottled,
@@ -107,6 +110,35 @@ class MexcExchange:
 
     async def sync_time(self) -> None:
         await _read(self._client.sync_time())
+
+    async def ping(self) -> None:
+        await _read(self._client.ping())
+
+    def diagnostics(self) -> ExchangeDiagnostics:
+        client = self._client
+        return ExchangeDiagnostics(
+            clock_offset_ms=client.time_offset_ms,
+            rate_limit_wait_seconds=client.rate_limit_wait_s,
+            rate_limit_headroom=client.rate_limit_headroom,
+        )
+
+    async def tickers(self) -> list[Ticker24h]:
+        return await _read(self._client.tickers_24h())
+
+    async def ticker(self, symbol: str) -> Ticker24h:
+        return await _read(self._client.ticker_24h(symbol))
+
+    async def last_prices(self) -> dict[str, Decimal]:
+        return {price.symbol: price.price for price in await _read(self._client.ticker_prices())}
+
+    async def order_book(self, symbol: str, limit: int) -> OrderBook:
+        return await _read(self._client.depth(symbol, limit))
+
+    async def candles(self, symbol: str, interval: str, limit: int) -> list[Kline]:
+        return await _read(self._client.klines(symbol, interval, limit=limit))
+
+    async def balances(self) -> list[Balance]:
+        return list((await _read(self._client.account())).balances)
 
     async def symbol_rules(self, symbols: Sequence[str] | None = None) -> list[SymbolRules]:
         try:

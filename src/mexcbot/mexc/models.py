@@ -1,5 +1,8 @@
 """Typed results of the MEXC REST API: frozen dataclasses, Decimal for every price and amount.
 
+Market values the engine shares (books, candles, tickers, balances) live in
+``mexcbot.domain.market`` and are re-exported here.
+
 Times are exchange milliseconds since the epoch (``int``), ids are strings (MEXC order ids look like
 ``C02__426060921085927424065``). Built only by ``mexcbot.mexc.wire``.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mexcbot.domain.market import Balance, Kline, OrderBook, PriceLevel, PublicTrade, Ticker24h
 from mexcbot.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
 from mexcbot.mexc.errors import MexcError
 
@@ -67,13 +71,6 @@ class ExchangeTrade:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
-    asset: str
-    free: Decimal
-    locked: Decimal
-
-
-@dataclass(frozen=True, slots=True)
 class Account:
     can_trade: bool
     can_withdraw: bool
@@ -114,68 +111,9 @@ class BatchOrderResult:
 
 
 @dataclass(frozen=True, slots=True)
-class PriceLevel:
-    price: Decimal
-    qty: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class OrderBook:
-    last_update_id: int
-    bids: tuple[PriceLevel, ...]
-    asks: tuple[PriceLevel, ...]
-    timestamp: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class PublicTrade:
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    time: int
-    is_buyer_maker: bool
-    trade_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Kline:
-    open_time: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    close_time: int
-    quote_volume: Decimal
-
-
-@dataclass(frozen=True, slots=True)
 class AvgPrice:
     mins: int
     price: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Ticker24h:
-    """24 h statistics; any figure MEXC sends as null or "" is ``None``."""
-
-    symbol: str
-    price_change: Decimal | None
-    price_change_percent: Decimal | None
-    prev_close_price: Decimal | None
-    last_price: Decimal | None
-    bid_price: Decimal | None
-    bid_qty: Decimal | None
-    ask_price: Decimal | None
-    ask_qty: Decimal | None
-    open_price: Decimal | None
-    high_price: Decimal | None
-    low_price: Decimal | None
-    volume: Decimal | None
-    quote_volume: Decimal | None
-    open_time: int | None
-    close_time: int | None
-    count: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,3 +135,23 @@ class BookTicker:
 class TradeFee:
     maker_commission: Decimal
     taker_commission: Decimal
+
+
+__all__ = [
+    "Account",
+    "AvgPrice",
+    "Balance",
+    "BatchOrderResult",
+    "BookTicker",
+    "ExchangeOrder",
+    "ExchangeTrade",
+    "Kline",
+    "NewOrder",
+    "OrderAck",
+    "OrderBook",
+    "PriceLevel",
+    "PublicTrade",
+    "Ticker24h",
+    "TickerPrice",
+    "TradeFee",
+]

@@ -8,6 +8,7 @@ Typical wiring (done once, in the composition root):
     journal = OrderJournal(engine)        # the placement hot path; await journal.close() at exit
 """
 
+from mexcbot.domain.tokens import ApiToken, TokenRole
 from mexcbot.store.audit import AuditEntry, AuditLog
 from mexcbot.store.database import (
     DEFAULT_DATABASE_URL,
@@ -18,6 +19,7 @@ from mexcbot.store.database import (
 )
 from mexcbot.store.journal import OrderJournal
 from mexcbot.store.migrate import current_revision, head_revision, upgrade
+from mexcbot.store.order_writer import UnitOfWorkOrderWriter
 from mexcbot.store.orders import (
     ConcurrentOrderUpdate,
     DuplicateClientOrderId,
@@ -25,7 +27,7 @@ from mexcbot.store.orders import (
     OrderPage,
     OrderRepository,
 )
-from mexcbot.store.tokens import ApiToken, DuplicateToken, TokenRepository, TokenRole
+from mexcbot.store.tokens import DuplicateToken, TokenRepository
 from mexcbot.store.types import DecimalOutOfRange
 from mexcbot.store.uow import UnitOfWork
 
@@ -45,6 +47,7 @@ __all__ = [
     "TokenRepository",
     "TokenRole",
     "UnitOfWork",
+    "UnitOfWorkOrderWriter",
     "UnsupportedDatabaseUrl",
     "create_engine",
     "current_revision",

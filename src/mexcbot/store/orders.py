@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,6 +42,7 @@ MAX_PAGE_SIZE = 1000
 
 #: `OrderRepository.list` shadows the builtin inside the class body.
 _Orders = list[Order]
+_Symbols = list[str]
 
 
 class DuplicateClientOrderId(Exception):
@@ -263,6 +264,21 @@ class OrderRepository:
                 raise ConcurrentOrderUpdate(tracked.order.client_order_id)
             tracked.version += 1
             tracked.written = columns
+
+    def version_of(self, order: Order) -> int:
+        """The stored version of an order this repository loaded or added."""
+        return self._tracked[order.client_order_id].version
+
+    async def count(self, status: OrderStatus) -> int:
+        """How many stored orders have `status`."""
+        query = select(func.count()).select_from(tables.orders)
+        query = query.where(tables.orders.c.status == status.value)
+        return int((await self._connection.execute(query)).scalar_one())
+
+    async def symbols(self) -> _Symbols:
+        """Every symbol any stored order is on, sorted."""
+        query = select(tables.orders.c.symbol).distinct()
+        return sorted(row[0] for row in await self._connection.execute(query))
 
     def forget(self) -> None:
         """Stop tracking (after rollback, the loaded objects no longer match the database)."""

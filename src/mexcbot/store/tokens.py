@@ -7,43 +7,19 @@ are by hash. Names are unique so an operator can revoke a token by name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mexcbot.domain.tokens import ApiToken, TokenRole
 from mexcbot.store import tables
 from mexcbot.store.upsert import insert_if_new
 
 
-class TokenRole(StrEnum):
-    """read: look only; trade: place and cancel orders; admin: also manage tokens and rules."""
-
-    READ = "read"
-    TRADE = "trade"
-    ADMIN = "admin"
-
-
 class DuplicateToken(Exception):
     """A token with this name (or, astronomically unlikely, this hash) already exists."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApiToken:
-    id: int
-    name: str
-    role: TokenRole
-    token_hash: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
 
 def _token_from_row(row: RowMapping) -> ApiToken:

@@ -9,7 +9,6 @@ import logging
 
 import aiohttp
 
-from mexcbot.api.auth import create_token
 from mexcbot.app import Bot
 from mexcbot.config import LogFormat, Mode
 from mexcbot.store import TokenRole
@@ -32,7 +31,7 @@ async def test_no_secret_in_logs_or_responses(
             api_secret=SIM_API_SECRET,
             exchange_url=sim.url,
         ) as bot:
-            _, token = await create_token(bot.uow_factory, "session", TokenRole.ADMIN, actor="t")
+            _, token = await bot.tokens.create("session", TokenRole.ADMIN, actor="t")
             bodies += await _session(http, bot, token)
             # a wrong token and a malformed header are logged/answered without echoing them
             for header in (f"Bearer {token}x", f"Token {token}"):

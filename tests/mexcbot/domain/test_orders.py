@@ -51,6 +51,9 @@ def order_in(status: OrderStatus) -> Order:
         order.mark_unknown("timeout")
     elif status is OrderStatus.REJECTED:
         order.reject(30002, "minimum transaction volume")
+    elif status is OrderStatus.LOST:
+        order.acknowledge("ex-1", T0)
+        order.mark_lost("the exchange forgot it")
     else:
         executed = {
             OrderStatus.NEW: Decimal(0),
@@ -123,7 +126,7 @@ def test_empty_idempotency_key_is_refused() -> None:
         ({"quantity": Decimal(0)}, "quantity must be a positive number"),
         ({"price": Decimal(-1)}, "price must be a positive number"),
         ({"price": Decimal("NaN")}, "price must be a positive number"),
-        ({"price": None}, "LIMIT order needs both quantity and price"),
+        ({"price": None}, "price: a LIMIT order needs a price"),
         ({"quote_amount": Decimal(5)}, "quote_amount is only allowed for MARKET"),
         ({"type": OrderType.MARKET}, "price must be empty for a MARKET order"),
         (
@@ -135,8 +138,11 @@ def test_empty_idempotency_key_is_refused() -> None:
     ],
 )
 def test_invalid_requests_name_the_field(overrides: dict[str, object], message: str) -> None:
-    with pytest.raises(InvalidOrder, match=message):
+    with pytest.raises(InvalidOrder, match=message) as raised:
         limit_order(**overrides)
+    field = raised.value.field
+    assert field is not None
+    assert field in str(raised.value) or field == "origin"
 
 
 def test_market_order_by_quote_amount() -> None:
@@ -189,6 +195,8 @@ def _attempt(order: Order, target: OrderStatus) -> bool:
         return order.mark_unknown("timeout")
     if target is OrderStatus.REJECTED:
         return order.reject(30004, "insufficient balance")
+    if target is OrderStatus.LOST:
+        return order.mark_lost("the exchange forgot it")
     if target is OrderStatus.PENDING_NEW:
         raise IllegalTransition(order.client_order_id, order.status, "return to PENDING_NEW")
     executed = {
@@ -215,11 +223,13 @@ def test_every_transition_follows_the_table(source: OrderStatus, target: OrderSt
     contradiction = (
         target is OrderStatus.PENDING_NEW
         or (source is OrderStatus.REJECTED and target is not OrderStatus.REJECTED)
+        or (source is OrderStatus.LOST and target is not OrderStatus.LOST)
         or (
             target in {OrderStatus.UNKNOWN, OrderStatus.REJECTED}
             and target is not source
             and source not in {OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN}
         )
+        or (target is OrderStatus.LOST and source is not OrderStatus.LOST)
     )
     if contradiction:
         with pytest.raises(IllegalTransition):

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
@@ -67,7 +67,7 @@ async def service(
         events=events,
         resolve_delays=RESOLVE_DELAYS,
         never_received_grace=GRACE_S,
-        journal=journal,
+        writer=journal,
     )
     await execution.start()
     return execution

@@ -20,10 +20,10 @@ import random
 import sys
 from decimal import Decimal
 
-from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderType
+from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderType, PlaceOrder
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import ExecutionError
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
@@ -57,29 +57,35 @@ async def place_one(service: ExecutionService, intent: int, rng: random.Random) 
     if roll < 0.5:
         price = D(rng.randint(30000, 40000))
         await service.place(
-            symbol=SYMBOL,
-            side=OrderSide.BUY,
-            type=OrderType.LIMIT,
-            quantity=D("0.001"),
-            price=price,
-            **common,  # type: ignore[arg-type]
+            PlaceOrder(
+                symbol=SYMBOL,
+                side=OrderSide.BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.001"),
+                price=price,
+                **common,  # type: ignore[arg-type]
+            )
         )
     elif roll < 0.75:
         side = OrderSide.SELL if rng.random() < 0.5 else OrderSide.BUY
         await service.place(
-            symbol=SYMBOL,
-            side=side,
-            type=OrderType.MARKET,
-            quantity=D("0.0005"),
-            **common,  # type: ignore[arg-type]
+            PlaceOrder(
+                symbol=SYMBOL,
+                side=side,
+                type=OrderType.MARKET,
+                quantity=D("0.0005"),
+                **common,  # type: ignore[arg-type]
+            )
         )
     else:
         await service.place(
-            symbol=SYMBOL,
-            side=OrderSide.BUY,
-            type=OrderType.MARKET,
-            quote_amount=D("20"),
-            **common,  # type: ignore[arg-type]
+            PlaceOrder(
+                symbol=SYMBOL,
+                side=OrderSide.BUY,
+                type=OrderType.MARKET,
+                quote_amount=D("20"),
+                **common,  # type: ignore[arg-type]
+            )
         )
 
 
@@ -116,7 +122,7 @@ async def main(url: str, database: str, seed: int) -> None:
             MexcExchange(client),
             lambda: UnitOfWork(engine),
             events=EventBus(),
-            journal=OrderJournal(engine),
+            writer=OrderJournal(engine),
             resolve_delays=(0.05, 0.1, 0.2, 0.3),
             never_received_grace=0.5,
             symbols=[SYMBOL],

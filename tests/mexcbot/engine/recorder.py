@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
-    EventBus,
     FillRecorded,
     OrderUpdated,
     OrderUpdateKind,

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.orders.report import DISCREPANCY_KINDS
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork, create_engine
@@ -39,15 +40,7 @@ ROOT = Path(__file__).resolve().parents[3]
 #: Order faults per round, cycling: error_before (-1: every submit of the round gets a 5xx and
 #: never reaches the book) lets kills land while UNKNOWN orders are being resolved.
 ROUND_FAULTS = (("none", 1), ("error_before", -1), ("none", 1), ("drop_after", 1))
-BREAKDOWN = (
-    "resolved_unknown",
-    "rejected_never_received",
-    "status_corrections",
-    "quantity_corrections",
-    "imported_external",
-    "contradictions",
-    "missing_on_exchange",
-)
+BREAKDOWN = DISCREPANCY_KINDS
 
 pytestmark = pytest.mark.slow
 
@@ -151,7 +144,7 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
                 report = await service.start()
                 discrepancies.append(report.discrepancies)
                 for name in BREAKDOWN:
-                    found[name] += getattr(report, name)
+                    found[name] += report.count(name)
                 assert report.unresolved == 0
                 result = await compare(client, uow_factory, [SYMBOL])
                 figures["orders"] = result.exchange_orders

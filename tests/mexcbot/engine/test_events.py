@@ -9,13 +9,9 @@ from decimal import Decimal
 import pytest
 
 from mexcbot.domain.orders import Order, OrderSide, OrderType
-from mexcbot.engine.events import (
-    EventBus,
-    OrderUpdated,
-    OrderUpdateKind,
-    ReconciliationFinished,
-)
-from mexcbot.engine.reconciliation import ReconciliationReport
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.orders.report import ReconciliationReport
 
 
 def an_order() -> Order:

@@ -13,17 +13,19 @@ from mexcbot.domain.orders import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PlaceOrder,
     client_order_id_for,
 )
 from mexcbot.domain.symbols import OrderRuleViolation
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import (
     OrderNotCancelable,
     OrderNotFound,
     OrderRejectedByExchange,
     RiskRejected,
 )
-from mexcbot.engine.events import EventBus, OrderUpdateKind
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.engine.events import OrderUpdateKind
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.risk import RiskContext
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
@@ -54,7 +56,9 @@ async def test_limit_order_rests_and_is_stored_before_and_after_the_ack(
     recorder: EventRecorder,
 ) -> None:
     order = await service.place(
-        symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.0012345678"), price=D("30000.009")
+        PlaceOrder(
+            symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.0012345678"), price=D("30000.009")
+        )
     )
     assert order.status is OrderStatus.NEW
     assert order.exchange_order_id
@@ -79,7 +83,9 @@ async def test_market_sell_fills_and_get_records_the_fills(
     uow_factory: Callable[[], UnitOfWork],
     recorder: EventRecorder,
 ) -> None:
-    order = await service.place(symbol="ETHUSDT", side=SELL, type=MARKET, quantity=D("0.5"))
+    order = await service.place(
+        PlaceOrder(symbol="ETHUSDT", side=SELL, type=MARKET, quantity=D("0.5"))
+    )
     refreshed = await service.get("ETHUSDT", order.client_order_id)
     assert refreshed.status is OrderStatus.FILLED
     assert refreshed.executed_qty == D("0.5")
@@ -101,7 +107,7 @@ async def test_market_buy_by_quote_amount(
     service: ExecutionService, client: MexcClient, uow_factory: Callable[[], UnitOfWork]
 ) -> None:
     order = await service.place(
-        symbol="BTCUSDT", side=BUY, type=MARKET, quote_amount=D("50.123456")
+        PlaceOrder(symbol="BTCUSDT", side=BUY, type=MARKET, quote_amount=D("50.123456"))
     )
     assert order.request.quote_amount == D("50.12")
     assert order.request.quantity is None
@@ -115,10 +121,10 @@ async def test_cancel_by_client_and_by_exchange_id(
     service: ExecutionService, client: MexcClient, uow_factory: Callable[[], UnitOfWork]
 ) -> None:
     first = await service.place(
-        symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D("30000")
+        PlaceOrder(symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D("30000"))
     )
     second = await service.place(
-        symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D("30001")
+        PlaceOrder(symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D("30001"))
     )
     canceled = await service.cancel("BTCUSDT", first.client_order_id)
     assert canceled.status is OrderStatus.CANCELED
@@ -142,18 +148,22 @@ async def test_rule_violation_persists_and_sends_nothing(
 ) -> None:
     with pytest.raises(OrderRuleViolation) as error:
         await service.place(
-            symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.000001"), price=D("30000")
+            PlaceOrder(
+                symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.000001"), price=D("30000")
+            )
         )
     assert error.value.field == "quantity"
     assert error.value.rule == "min_notional"
     with pytest.raises(OrderRuleViolation, match="quantity"):
         await service.place(
-            symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.0000001"), price=D("30000")
+            PlaceOrder(
+                symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.0000001"), price=D("30000")
+            )
         )
-    with pytest.raises(InvalidOrder, match="not listed"):
-        await service.place(symbol="NOPEUSDT", side=BUY, type=MARKET, quantity=D("1"))
+    with pytest.raises(InvalidOrder, match="lists no symbol"):
+        await service.place(PlaceOrder(symbol="NOPEUSDT", side=BUY, type=MARKET, quantity=D("1")))
     with pytest.raises(InvalidOrder, match="exactly one of quantity or quote_amount"):
-        await service.place(symbol="BTCUSDT", side=BUY, type=MARKET)
+        await service.place(PlaceOrder(symbol="BTCUSDT", side=BUY, type=MARKET))
     assert await stored_orders(uow_factory) == []
     assert await client.all_orders("BTCUSDT") == []
 
@@ -166,7 +176,7 @@ async def test_exchange_rejection_is_stored_with_its_code(
 ) -> None:
     with pytest.raises(OrderRejectedByExchange) as error:
         await service.place(
-            symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("10"), price=D("60000")
+            PlaceOrder(symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("10"), price=D("60000"))
         )
     rejected = error.value.order
     assert error.value.code in (10101, 30004)
@@ -192,8 +202,8 @@ async def test_idempotency_key_returns_the_same_order(
         "origin_ref": "rule:7",
         "idempotency_key": "rule:7:listing:BTCUSDT",
     }
-    first = await service.place(**kwargs)  # type: ignore[arg-type]
-    second = await service.place(**kwargs)  # type: ignore[arg-type]
+    first = await service.place(PlaceOrder(**kwargs))  # type: ignore[arg-type]
+    second = await service.place(PlaceOrder(**kwargs))  # type: ignore[arg-type]
     assert first.client_order_id == second.client_order_id
     assert first.client_order_id == client_order_id_for("rule:7:listing:BTCUSDT")
     assert second.exchange_order_id == first.exchange_order_id
@@ -212,7 +222,7 @@ async def test_risk_policy_refusal_persists_nothing(
 
     service = ExecutionService(MexcExchange(client), uow_factory, events=EventBus(), risk=NoSells())
     with pytest.raises(RiskRejected, match="no_sells"):
-        await service.place(symbol="ETHUSDT", side=SELL, type=MARKET, quantity=D("0.1"))
+        await service.place(PlaceOrder(symbol="ETHUSDT", side=SELL, type=MARKET, quantity=D("0.1")))
     assert await stored_orders(uow_factory) == []
     assert await client.all_orders("ETHUSDT") == []
 
@@ -220,7 +230,9 @@ async def test_risk_policy_refusal_persists_nothing(
 async def test_listing_and_history(service: ExecutionService) -> None:
     placed = [
         await service.place(
-            symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D(30000 + i)
+            PlaceOrder(
+                symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D(30000 + i)
+            )
         )
         for i in range(3)
     ]

@@ -12,10 +12,18 @@ from decimal import Decimal
 
 import pytest
 
-from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType
-from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
-from mexcbot.engine.execution import ExecutionService
-from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
+from mexcbot.domain.orders import (
+    NEVER_RECEIVED_CODE,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+)
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.errors import OrderNeverReceived
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
@@ -31,11 +39,13 @@ ORDER_PATH = "/api/v3/order"
 
 async def place_limit(service: ExecutionService, price: str = "30000") -> Order:
     return await service.place(
-        symbol="BTCUSDT",
-        side=OrderSide.BUY,
-        type=OrderType.LIMIT,
-        quantity=D("0.001"),
-        price=D(price),
+        PlaceOrder(
+            symbol="BTCUSDT",
+            side=OrderSide.BUY,
+            type=OrderType.LIMIT,
+            quantity=D("0.001"),
+            price=D(price),
+        )
     )
 
 
@@ -52,7 +62,9 @@ async def test_5xx_before_acceptance_becomes_rejected_never_received(
     recorder: EventRecorder,
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
-    order = await place_limit(service)
+    with pytest.raises(OrderNeverReceived) as failure:
+        await place_limit(service)
+    order = failure.value.order
     assert order.status is OrderStatus.REJECTED
     assert order.reject_code == NEVER_RECEIVED_CODE
     assert recorder.kinds(order.client_order_id) == [
@@ -92,7 +104,7 @@ async def test_market_order_accepted_then_5xx_records_its_fills(
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_AFTER, error_status=502))
     order = await service.place(
-        symbol="ETHUSDT", side=OrderSide.SELL, type=OrderType.MARKET, quantity=D("0.25")
+        PlaceOrder(symbol="ETHUSDT", side=OrderSide.SELL, type=OrderType.MARKET, quantity=D("0.25"))
     )
     assert order.status is OrderStatus.FILLED
     assert order.executed_qty == D("0.25")
@@ -198,7 +210,11 @@ async def test_many_faulty_submits_leave_no_duplicates(
     faults = [OrderFault.ERROR_BEFORE, OrderFault.ERROR_AFTER, OrderFault.DROP_AFTER]
     for i in range(9):
         sim.faults.set(FaultPlan(order_fault=faults[i % 3]))
-        await place_limit(service, price=str(30000 + i))
+        if faults[i % 3] is OrderFault.ERROR_BEFORE:
+            with pytest.raises(OrderNeverReceived):
+                await place_limit(service, price=str(30000 + i))
+        else:
+            await place_limit(service, price=str(30000 + i))
     sim.faults.clear()
     report = await service.reconcile()
     assert report.discrepancies == 0

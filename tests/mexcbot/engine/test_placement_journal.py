@@ -10,9 +10,10 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType
-from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
-from mexcbot.engine.execution import ExecutionService
+from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, PlaceOrder
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
@@ -33,11 +34,13 @@ async def one_connection_engine(migrated_database_url: str) -> AsyncIterator[Asy
 
 async def place_one(service: ExecutionService) -> Order:
     return await service.place(
-        symbol="BTCUSDT",
-        side=OrderSide.BUY,
-        type=OrderType.LIMIT,
-        quantity=D("0.001"),
-        price=D("30000"),
+        PlaceOrder(
+            symbol="BTCUSDT",
+            side=OrderSide.BUY,
+            type=OrderType.LIMIT,
+            quantity=D("0.001"),
+            price=D("30000"),
+        )
     )
 
 
@@ -49,7 +52,7 @@ async def test_orders_in_flight_hold_no_pooled_connection(
         MexcExchange(client),
         lambda: UnitOfWork(one_connection_engine),
         events=EventBus(),
-        journal=journal,
+        writer=journal,
     )
     await service.refresh_rules(["BTCUSDT"])
     sim.faults.set(FaultPlan(latency_ms=LATENCY_MS, latency_paths=("/api/v3/order",)))
@@ -117,12 +120,14 @@ async def test_same_idempotency_key_placed_concurrently_sends_one_order(
         first, second = await asyncio.gather(
             *(
                 service.place(
-                    symbol="BTCUSDT",
-                    side=OrderSide.BUY,
-                    type=OrderType.LIMIT,
-                    quantity=D("0.001"),
-                    price=D("30000"),
-                    idempotency_key="rule:9:listing:BTCUSDT",
+                    PlaceOrder(
+                        symbol="BTCUSDT",
+                        side=OrderSide.BUY,
+                        type=OrderType.LIMIT,
+                        quantity=D("0.001"),
+                        price=D("30000"),
+                        idempotency_key="rule:9:listing:BTCUSDT",
+                    )
                 )
                 for _ in range(2)
             )

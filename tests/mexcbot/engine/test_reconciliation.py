@@ -7,10 +7,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from mexcbot.domain.orders import Order, OrderOrigin, OrderSide, OrderStatus, OrderType
-from mexcbot.engine.events import EventBus
-from mexcbot.engine.execution import ExecutionService
-from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
+from mexcbot.domain.orders import (
+    NEVER_RECEIVED_CODE,
+    Order,
+    OrderOrigin,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+)
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
@@ -134,7 +141,9 @@ async def test_changes_made_behind_the_bots_back_are_corrected(
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
     order = await service.place(
-        symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("30000")
+        PlaceOrder(
+            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("30000")
+        )
     )
     await client.cancel_order("BTCUSDT", client_order_id=order.client_order_id)
     report = await service.reconcile()
@@ -151,7 +160,9 @@ async def test_a_resting_order_that_fills_gets_its_fills(
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
     order = await service.place(
-        symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("64000")
+        PlaceOrder(
+            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("64000")
+        )
     )
     sim.exchange.set_price("BTCUSDT", D("60000"))
     for _ in range(50):
@@ -204,11 +215,13 @@ async def test_open_orders_are_checked_with_one_listing_not_one_query_each(
     service = ExecutionService(exchange, uow_factory, events=EventBus())  # type: ignore[arg-type]
     for i in range(5):
         await service.place(
-            symbol="BTCUSDT",
-            side=BUY,
-            type=OrderType.LIMIT,
-            quantity=D("0.001"),
-            price=D(30000 + i),
+            PlaceOrder(
+                symbol="BTCUSDT",
+                side=BUY,
+                type=OrderType.LIMIT,
+                quantity=D("0.001"),
+                price=D(30000 + i),
+            )
         )
     filled_elsewhere = (await service.open_orders("BTCUSDT"))[0]
     await client.cancel_order("BTCUSDT", client_order_id=filled_elsewhere.client_order_id)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
-from mexcbot.api.auth import create_token
 from mexcbot.api.context import AdminAccess, Ctx, audit_target
-from mexcbot.api.errors import ApiProblem, problem_responses
-from mexcbot.api.schemas import AuditEntryOut, CreatedToken, CreateToken, TokenOut
+from mexcbot.api.errors import problem_responses
+from mexcbot.api.schemas import AuditEntryOut, CreatedToken, CreateToken, TokenNamePath, TokenOut
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 _COMMON = problem_responses(401, 403, 422, 429)
-
-TokenName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
 @router.post(
@@ -28,15 +25,14 @@ async def create_api_token(
 ) -> CreatedToken:
     """Create a token; the response shows it once (only its hash is stored)."""
     audit_target(request, body.name, audited=True)
-    stored, token = await create_token(ctx.uow_factory, body.name, body.role, actor=caller.name)
+    stored, token = await ctx.tokens.create(body.name, body.role, actor=caller.name)
     return CreatedToken(**TokenOut.of(stored).model_dump(), token=token)
 
 
 @router.get("/tokens", response_model=list[TokenOut], responses=_COMMON)
 async def list_api_tokens(ctx: Ctx, caller: AdminAccess) -> list[TokenOut]:
     """Every token (name, role, dates), never the tokens themselves."""
-    async with ctx.uow_factory() as uow:
-        return [TokenOut.of(token) for token in await uow.tokens.list()]
+    return [TokenOut.of(token) for token in await ctx.tokens.list()]
 
 
 @router.delete(
@@ -45,21 +41,11 @@ async def list_api_tokens(ctx: Ctx, caller: AdminAccess) -> list[TokenOut]:
     responses={**_COMMON, **problem_responses(404)},
 )
 async def revoke_api_token(
-    name: TokenName, request: Request, ctx: Ctx, caller: AdminAccess
+    name: TokenNamePath, request: Request, ctx: Ctx, caller: AdminAccess
 ) -> TokenOut:
     """Revoke a token by name; it stops working at once."""
     audit_target(request, name, audited=True)
-    async with ctx.uow_factory() as uow:
-        revoked = await uow.tokens.revoke(name)
-        token = await uow.tokens.get_by_name(name)
-        if not revoked or token is None:
-            raise ApiProblem(
-                404, "token_not_found", f"name: no active token named {name!r}", field="name"
-            )
-        await uow.audit.append(actor=caller.name, action="token.revoke", target=name, result="ok")
-        await uow.commit()
-    ctx.authority.forget(name)
-    return TokenOut.of(token)
+    return TokenOut.of(await ctx.tokens.revoke(name, actor=caller.name))
 
 
 @router.get("/audit", response_model=list[AuditEntryOut], responses=_COMMON)

@@ -1,7 +1,7 @@
 """Market data and account routes: tickers, order book, klines, symbols with rules, balances.
 
-Every symbol is checked against the cached exchangeInfo first, so an unknown one is a 404 that
-costs the exchange nothing.
+Everything comes from the engine's `MarketData` service: every symbol is checked against the
+shared symbol catalog first, so an unknown one is a 404 that costs the exchange nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from mexcbot.api.context import Ctx, ReadAccess
 from mexcbot.api.errors import problem_responses
@@ -19,13 +19,13 @@ from mexcbot.api.schemas import (
     OrderBookOut,
     PriceLevelOut,
     SymbolOut,
+    SymbolPath,
     TickerOut,
 )
-from mexcbot.mexc.models import Ticker24h
+from mexcbot.domain.market import Ticker24h
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
 
-SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,30}$", examples=["BTCUSDT"])]
 _COMMON = problem_responses(401, 403, 422, 429)
 _WITH_404 = {**_COMMON, **problem_responses(404)}
 
@@ -61,14 +61,13 @@ def _ticker(ticker: Ticker24h) -> TickerOut:
 @router.get("/market/tickers", response_model=list[TickerOut], responses=_COMMON)
 async def tickers(ctx: Ctx, caller: ReadAccess) -> list[TickerOut]:
     """24-hour statistics of every symbol."""
-    return [_ticker(t) for t in await ctx.client.tickers_24h()]
+    return [_ticker(t) for t in await ctx.market.tickers()]
 
 
 @router.get("/market/tickers/{symbol}", response_model=TickerOut, responses=_WITH_404)
 async def ticker(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> TickerOut:
     """24-hour statistics of one symbol."""
-    await ctx.symbols.get(symbol)
-    return _ticker(await ctx.client.ticker_24h(symbol))
+    return _ticker(await ctx.market.ticker(symbol))
 
 
 @router.get("/market/depth/{symbol}", response_model=OrderBookOut, responses=_WITH_404)
@@ -79,8 +78,7 @@ async def order_book(
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> OrderBookOut:
     """The order book: best bids and asks first."""
-    await ctx.symbols.get(symbol)
-    book = await ctx.client.depth(symbol, limit)
+    book = await ctx.market.order_book(symbol, limit)
     return OrderBookOut(
         symbol=symbol,
         last_update_id=book.last_update_id,
@@ -98,8 +96,7 @@ async def klines(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[KlineOut]:
     """Candles, oldest first."""
-    await ctx.symbols.get(symbol)
-    rows = await ctx.client.klines(symbol, interval.value, limit=limit)
+    rows = await ctx.market.candles(symbol, interval.value, limit)
     return [
         KlineOut(
             open_time=row.open_time,
@@ -118,17 +115,17 @@ async def klines(
 @router.get("/market/symbols", response_model=list[SymbolOut], responses=_COMMON)
 async def symbols(ctx: Ctx, caller: ReadAccess) -> list[SymbolOut]:
     """Every symbol with its trading rules (precisions, minimum and maximum notional)."""
-    return [SymbolOut.of(rules) for rules in await ctx.symbols.all()]
+    return [SymbolOut.of(rules) for rules in await ctx.market.symbols()]
 
 
 @router.get("/market/symbols/{symbol}", response_model=SymbolOut, responses=_WITH_404)
 async def symbol_rules(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> SymbolOut:
     """One symbol's trading rules."""
-    return SymbolOut.of(await ctx.symbols.get(symbol))
+    return SymbolOut.of(await ctx.market.symbol(symbol))
 
 
 @router.get("/account/balances", response_model=list[BalanceOut], responses=_COMMON)
 async def balances(ctx: Ctx, caller: ReadAccess) -> list[BalanceOut]:
     """Free and locked balance of every asset the account holds."""
-    account = await ctx.client.account()
-    return [BalanceOut(asset=b.asset, free=b.free, locked=b.locked) for b in account.balances]
+    balances = await ctx.market.balances()
+    return [BalanceOut(asset=b.asset, free=b.free, locked=b.locked) for b in balances]

@@ -53,20 +53,23 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
 async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
     """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, version."""
     state = ctx.reconciliation
+    diagnostics = ctx.health.diagnostics()
     return StatusOut(
         mode=ctx.mode.value,
         version=ctx.version,
         ready=ctx.execution.ready,
         exchange_url=ctx.exchange_url,
-        exchange_reachable=await ctx.exchange_reachable(),
-        clock_offset_ms=ctx.client.time_offset_ms,
-        rate_limit_wait_seconds=ctx.client.rate_limit_wait_s,
-        rate_limit_headroom=ctx.client.rate_limit_headroom,
+        exchange_reachable=await ctx.health.reachable(),
+        clock_offset_ms=diagnostics.clock_offset_ms,
+        rate_limit_wait_seconds=diagnostics.rate_limit_wait_seconds,
+        rate_limit_headroom=diagnostics.rate_limit_headroom,
         reconciliation={
             "runs": state.runs,
             "last_finished_at": (
                 state.last_finished_at.isoformat() if state.last_finished_at else None
             ),
             "last_report": state.last_report,
+            "lost_on_exchange_since_start": state.lost_on_exchange,
         },
+        lost_orders=await ctx.execution.count_lost(),
     )

@@ -17,18 +17,18 @@ from mexcbot.api.errors import ApiProblem, problem_responses
 from mexcbot.api.schemas import (
     OrderOut,
     OrderPageOut,
-    PlaceOrder,
+    PlaceOrderBody,
     PositiveAmount,
     QuantityQuote,
     Symbol,
+    SymbolPath,
 )
-from mexcbot.domain.orders import OrderOrigin, OrderSide, OrderStatus, client_order_id_for
+from mexcbot.domain.orders import OrderSide, OrderStatus, client_order_id_for
 from mexcbot.engine import errors as engine_errors
 from mexcbot.telemetry import order_context
 
 router = APIRouter(prefix="/api/v1/trades", tags=["trades"])
 
-SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,30}$", examples=["BTCUSDT"])]
 OrderIdPath = Annotated[
     str,
     Path(
@@ -60,7 +60,7 @@ _COMMON = problem_responses(401, 403, 422, 429)
     summary="Place an order",
 )
 async def place_order(
-    body: PlaceOrder,
+    body: PlaceOrderBody,
     request: Request,
     ctx: Ctx,
     caller: TradeAccess,
@@ -72,16 +72,7 @@ async def place_order(
     try:
         with order_context(known_id):
             order = await ctx.execution.place(
-                symbol=body.symbol,
-                side=body.side,
-                type=body.type,
-                time_in_force=body.time_in_force,
-                quantity=body.quantity,
-                quote_amount=body.quote_amount,
-                price=body.price,
-                origin=OrderOrigin.USER,
-                origin_ref=caller.name,
-                idempotency_key=scoped_key,
+                body.command(origin_ref=caller.name, idempotency_key=scoped_key)
             )
     except Exception as exc:
         ctx.metrics.count_order(_failure_outcome(exc))
@@ -107,6 +98,8 @@ _FAILURE_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
     (engine_errors.InvalidOrder, "invalid"),
     (engine_errors.RiskRejected, "risk_rejected"),
     (engine_errors.ExchangeNotReached, "not_sent"),
+    (engine_errors.OrderNeverReceived, "not_sent"),
+    (engine_errors.UnknownSymbol, "invalid"),
 )
 
 
@@ -255,6 +248,5 @@ async def calculate_quantity(
     ctx: Ctx,
     caller: ReadAccess,
 ) -> QuantityQuote:
-    await ctx.symbols.get(symbol)
     quantity: Decimal = await ctx.execution.calculate_quantity(symbol, side, amount)
     return QuantityQuote(symbol=symbol, side=side, quote_amount=amount, quantity=quantity)

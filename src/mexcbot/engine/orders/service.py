@@ -1,8 +1,9 @@
 """ExecutionService: place, cancel and track orders so that none is ever lost.
 
 The one entry point for trading (the API, rules and exits call it). Placing is described in
-`mexcbot.engine.placement`; exchange reports are merged by `mexcbot.engine.order_sync`;
-`reconcile()` (run by `start()` and periodically) is `mexcbot.engine.reconciliation`.
+`mexcbot.engine.orders.placement`; exchange reports are merged by
+`mexcbot.engine.orders.sync`;
+`reconcile()` (run by `start()` and periodically) is `mexcbot.engine.orders.reconciliation`.
 """
 
 from __future__ import annotations
@@ -14,34 +15,38 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from mexcbot.domain.orders import (
+    UNRESOLVED_STATUSES,
     InvalidOrder,
     Order,
-    OrderOrigin,
     OrderSide,
     OrderStatus,
-    OrderType,
-    TimeInForce,
+    PlaceOrder,
 )
 from mexcbot.domain.symbols import OrderRuleViolation
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import CancelNotConfirmed, OrderNotCancelable, OrderNotFound
-from mexcbot.engine.events import EventBus, OrderUpdateKind, ReconciliationFinished
-from mexcbot.engine.order_sync import OrderSync, age_seconds
-from mexcbot.engine.placement import (
+from mexcbot.engine.events import OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.orders.placement import (
     DEFAULT_NEVER_RECEIVED_GRACE,
     DEFAULT_RESOLVE_DELAYS,
     DEFAULT_THROTTLE_RETRIES,
     Placement,
 )
+from mexcbot.engine.orders.reconciliation import Reconciler
+from mexcbot.engine.orders.report import ReconciliationReport
+from mexcbot.engine.orders.sync import OrderSync, age_seconds
 from mexcbot.engine.ports import (
     Exchange,
     ExchangeOrderMissing,
     ExchangeRejection,
     ExchangeUnreachable,
+    OrderWriter,
     SubmitOutcomeUnknown,
 )
-from mexcbot.engine.reconciliation import Reconciler, ReconciliationReport
+from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.risk import AllowAll, RiskPolicy
-from mexcbot.store import OrderJournal, OrderPage, UnitOfWork
+from mexcbot.engine.symbols import SymbolCatalog
+from mexcbot.store import OrderPage, UnitOfWork, UnitOfWorkOrderWriter
 
 log = logging.getLogger(__name__)
 
@@ -59,37 +64,45 @@ class ExecutionService:
         uow_factory: Callable[[], UnitOfWork],
         *,
         events: EventBus,
+        writer: OrderWriter | None = None,
+        catalog: SymbolCatalog | None = None,
+        prices: PriceBook | None = None,
         risk: RiskPolicy | None = None,
         clock: Callable[[], datetime] = _utc_now,
         resolve_delays: tuple[float, ...] = DEFAULT_RESOLVE_DELAYS,
         never_received_grace: float = DEFAULT_NEVER_RECEIVED_GRACE,
         throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
         symbols: Collection[str] = (),
-        journal: OrderJournal | None = None,
     ) -> None:
         """`symbols` are scanned for external orders even before the bot traded them.
 
-        `journal` (an `OrderJournal` on the same database as `uow_factory`) makes placing fast;
-        without it placement goes through units of work: same guarantees, but on SQLite ~9 ms
-        instead of ~1.1-1.6 ms per order (benchmarks/place_order.py).
+        `writer` makes the placement hot path durable: app.py passes the store's `OrderJournal`
+        (on SQLite ~1.1 ms per order, benchmarks/place_order.py); without one it is a
+        `UnitOfWorkOrderWriter` (same guarantees, ~9 ms). `catalog` and `prices` are the
+        process's shared `SymbolCatalog` and `PriceBook` (app.py passes them; a service built
+        alone gets its own).
         """
         self._exchange = exchange
         self._uow_factory = uow_factory
         self._events = events
         self._clock = clock
         self._grace = never_received_grace
+        self.catalog = catalog or SymbolCatalog(exchange)
+        self.prices = prices or PriceBook(exchange)
         self._sync = OrderSync(exchange, uow_factory, events)
         self._placement = Placement(
             exchange,
+            writer or UnitOfWorkOrderWriter(uow_factory),
             uow_factory,
             self._sync,
             events,
+            catalog=self.catalog,
+            prices=self.prices,
             risk=risk or AllowAll(),
             clock=clock,
             resolve_delays=resolve_delays,
             never_received_grace=never_received_grace,
             throttle_retries=throttle_retries,
-            journal=journal,
         )
         self._in_flight = self._placement.in_flight
         self._reconciler = Reconciler(
@@ -107,16 +120,17 @@ class ExecutionService:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> ReconciliationReport:
-        """Sync the clock, load the symbol rules, reconcile; then `ready` is True."""
+        """Sync the clock, load the symbol rules and last prices, reconcile; then `ready`."""
         await self._exchange.sync_time()
-        await self.refresh_rules()
+        await self.catalog.refresh()
+        await self._refresh_prices()
         report = await self.reconcile()
         self.ready = True
         return report
 
     async def refresh_rules(self, symbols: Collection[str] | None = None) -> None:
         """Reload trading rules from the exchange (all symbols when None)."""
-        await self._placement.refresh_rules(symbols)
+        await self.catalog.refresh(symbols)
 
     async def reconcile(self) -> ReconciliationReport:
         report = await self._reconciler.reconcile()
@@ -125,47 +139,31 @@ class ExecutionService:
         return report
 
     async def run_reconciliation_loop(self, interval: float) -> None:
-        """Reconcile every `interval` seconds until cancelled; a failed pass is logged only."""
+        """Reconcile (and refresh last prices) every `interval` seconds until cancelled; a
+        failed pass is logged only."""
         while True:
             await asyncio.sleep(interval)
+            await self._refresh_prices()
             try:
                 await self.reconcile()
             except Exception:
                 log.exception("reconciliation failed; retrying in %s s", interval)
 
+    async def _refresh_prices(self) -> None:
+        try:
+            await self.prices.refresh()
+        except Exception as exc:  # only local price-band checks wait for the next refresh
+            log.warning("last prices not loaded: %s", exc)
+
     # --- placing -----------------------------------------------------------------------------
 
-    async def place(
-        self,
-        *,
-        symbol: str,
-        side: OrderSide,
-        type: OrderType,
-        time_in_force: TimeInForce = TimeInForce.GTC,
-        quantity: Decimal | None = None,
-        quote_amount: Decimal | None = None,
-        price: Decimal | None = None,
-        origin: OrderOrigin = OrderOrigin.USER,
-        origin_ref: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> Order:
-        """Place one order; see `mexcbot.engine.placement` for the outcomes and errors.
+    async def place(self, command: PlaceOrder) -> Order:
+        """Place one order; see `mexcbot.engine.orders.placement` for the outcomes and errors.
 
-        With `idempotency_key` the client order id is derived from it, and a second call with the
-        same key returns the first order instead of placing another.
+        With `command.idempotency_key` the client order id is derived from it, and a repeat of
+        the key returns (or raises) what the first placement did instead of placing another.
         """
-        return await self._placement.place(
-            symbol=symbol,
-            side=side,
-            type=type,
-            time_in_force=time_in_force,
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            origin=origin,
-            origin_ref=origin_ref,
-            idempotency_key=idempotency_key,
-        )
+        return await self._placement.place(command)
 
     # --- cancelling and reading --------------------------------------------------------------
 
@@ -178,9 +176,9 @@ class ExecutionService:
         `CancelNotConfirmed`, never a success that did not happen.
         """
         order = await self._find(symbol, order_ref)
-        if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
+        if order.status in UNRESOLVED_STATUSES:
             order = await self.get(symbol, order.client_order_id)
-            if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
+            if order.status in UNRESOLVED_STATUSES:
                 raise OrderNotCancelable(order, "the exchange does not show the order yet")
         if order.is_terminal:
             raise OrderNotCancelable(order, f"it is already {order.status}")
@@ -216,7 +214,7 @@ class ExecutionService:
         try:
             return (await self._sync.refresh(order)).order
         except ExchangeOrderMissing:
-            unresolved = order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
+            unresolved = order.status in UNRESOLVED_STATUSES
             if unresolved and age_seconds(order, self._clock()) >= self._grace:
                 report = ReconciliationReport(started_at=self._clock())
                 await self._reconciler.resolve(order, report, final=True)
@@ -229,10 +227,12 @@ class ExecutionService:
     async def open_orders(self, symbol: str) -> list[Order]:
         """Orders resting on the exchange as far as the database knows (kept current by
         reconciliation and `get`)."""
+        await self.catalog.get(symbol)  # UnknownSymbol for a symbol the exchange lacks
         async with self._uow_factory() as uow:
             return await uow.orders.list_open(symbol)
 
     async def history(self, symbol: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
+        await self.catalog.get(symbol)
         async with self._uow_factory() as uow:
             return await uow.orders.history(symbol, limit=limit, offset=offset)
 
@@ -252,18 +252,29 @@ class ExecutionService:
                 status=statuses, symbol=symbol, since=since, limit=limit, cursor=cursor
             )
 
+    async def count_lost(self) -> int:
+        """How many orders the exchange lost (acknowledged, then unknown to it): status LOST."""
+        async with self._uow_factory() as uow:
+            return await uow.orders.count(OrderStatus.LOST)
+
     async def calculate_quantity(
         self, symbol: str, side: OrderSide, quote_amount: Decimal
     ) -> Decimal:
         """The largest valid quantity `quote_amount` buys (BUY, at the best ask) or that sells
         for about `quote_amount` (SELL, at the best bid); the last price when the book is empty."""
         if not (quote_amount.is_finite() and quote_amount > 0):
-            raise InvalidOrder(f"quote_amount must be a positive number; got {quote_amount}")
-        rules = await self._placement.rules_for(symbol)
+            raise InvalidOrder(
+                f"quote_amount must be a positive number; got {quote_amount}", field="quote_amount"
+            )
+        rules = await self.catalog.get(symbol)
         quote = await self._exchange.price_quote(symbol)
+        if quote.last is not None:
+            self.prices.update(symbol, quote.last)
         price = (quote.ask if side is OrderSide.BUY else quote.bid) or quote.last
         if price is None or price <= 0:
-            raise InvalidOrder(f"symbol {symbol} has no price to convert quote_amount with")
+            raise InvalidOrder(
+                f"symbol {symbol} has no price to convert quote_amount with", field="symbol"
+            )
         quantity = rules.quantity_for_quote(quote_amount, price)
         if quantity <= 0 or quantity < rules.min_quantity:
             raise OrderRuleViolation(

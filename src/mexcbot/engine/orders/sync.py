@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mexcbot.domain.orders import Fill, IllegalTransition, Order, OrderStatus
-from mexcbot.engine.events import EventBus, FillRecorded, OrderUpdated, OrderUpdateKind
+from mexcbot.domain.orders import UNRESOLVED_STATUSES, Fill, IllegalTransition, Order, OrderStatus
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import FillRecorded, OrderUpdated, OrderUpdateKind
 from mexcbot.engine.ports import Exchange, OrderReport, TradeReport
 from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, UnitOfWork
 
@@ -63,9 +64,7 @@ def fill_from_trade(order: Order, trade: TradeReport) -> Fill:
 def merge_report(order: Order, report: OrderReport) -> bool:
     """Apply `report` to `order`; True if it changed. The order must not be REJECTED."""
     changed = False
-    if order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN) or (
-        order.exchange_order_id is None
-    ):
+    if order.status in UNRESOLVED_STATUSES or order.exchange_order_id is None:
         changed = order.acknowledge(report.exchange_order_id, report.created_at)
     if report.status is None:
         return changed
@@ -168,9 +167,9 @@ class OrderSync:
                 if order is None:
                     raise OrderVanished(client_order_id)
                 outcome = SyncOutcome(order, previous_status=order.status)
-                if order.status is OrderStatus.REJECTED:
+                if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
                     outcome.contradiction = (
-                        f"stored as REJECTED but the exchange has it as {report.status} "
+                        f"stored as {order.status} but the exchange has it as {report.status} "
                         f"(exchange id {report.exchange_order_id})"
                     )
                     log.error("order %s: %s", client_order_id, outcome.contradiction)
@@ -205,6 +204,17 @@ class OrderSync:
             self.publish(outcome, kind)
             return outcome
         raise ConcurrentOrderUpdate(client_order_id)
+
+    async def resolve_never_received(self, client_order_id: str, *, action: str) -> SyncOutcome:
+        """The one way an unresolved order the exchange never received becomes REJECTED (-2013):
+        a no-op when a report moved it on meanwhile."""
+        return await self.mutate(
+            client_order_id,
+            Order.resolve_never_received,
+            kind=OrderUpdateKind.REJECTED,
+            action=action,
+            detail="not on the exchange after the grace period: never received",
+        )
 
     async def import_external(
         self, order: Order, report: OrderReport, trades: Sequence[TradeReport]

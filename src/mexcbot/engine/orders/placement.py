@@ -28,29 +28,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from mexcbot.domain.orders import (
-    InvalidOrder,
+    NEVER_RECEIVED_CODE,
     Order,
-    OrderOrigin,
-    OrderSide,
     OrderStatus,
     OrderType,
+    PlaceOrder,
     TimeInForce,
-    client_order_id_for,
 )
 from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import (
     ExchangeNotReached,
+    ExecutionError,
     IdempotencyConflict,
+    OrderNeverReceived,
     OrderNotFound,
     OrderRejectedByExchange,
 )
-from mexcbot.engine.events import EventBus, OrderUpdated, OrderUpdateKind
-from mexcbot.engine.order_sync import OrderSync, age_seconds
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
+from mexcbot.engine.orders.sync import OrderSync, age_seconds
 from mexcbot.engine.ports import (
     Acknowledgement,
     Exchange,
@@ -58,17 +60,14 @@ from mexcbot.engine.ports import (
     ExchangeRejection,
     ExchangeThrottled,
     ExchangeUnreachable,
+    OrderWriter,
     SubmitNotSent,
     SubmitOutcomeUnknown,
 )
-from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE
+from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.risk import RiskContext, RiskPolicy
-from mexcbot.store import (
-    ConcurrentOrderUpdate,
-    DuplicateClientOrderId,
-    OrderJournal,
-    UnitOfWork,
-)
+from mexcbot.engine.symbols import SymbolCatalog
+from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -82,101 +81,115 @@ DEFAULT_NEVER_RECEIVED_GRACE = 2.0
 
 
 class Placement:
-    """Places orders for `ExecutionService` and keeps the symbol rules it validates with.
+    """Places orders for `ExecutionService`.
 
     `in_flight` holds the client order ids being submitted right now: reconciliation and
-    refreshes leave those to their submitter.
+    refreshes leave those to their submitter. `_placing` holds, per client order id derived
+    from an idempotency key, the placement under way, so a concurrent repeat of the same key
+    waits for its final answer instead of reading a half-written order.
     """
 
     def __init__(
         self,
         exchange: Exchange,
+        writer: OrderWriter,
         uow_factory: Callable[[], UnitOfWork],
         sync: OrderSync,
         events: EventBus,
         *,
+        catalog: SymbolCatalog,
+        prices: PriceBook,
         risk: RiskPolicy,
         clock: Callable[[], datetime],
         resolve_delays: tuple[float, ...],
         never_received_grace: float,
         throttle_retries: int,
-        journal: OrderJournal | None = None,
     ) -> None:
         self._exchange = exchange
-        self._journal = journal
+        self._writer = writer
         self._uow_factory = uow_factory
         self._sync = sync
         self._events = events
+        self._catalog = catalog
+        self._prices = prices
         self._risk = risk
         self._clock = clock
         self._resolve_delays = resolve_delays
         self._grace = never_received_grace
         self._throttle_retries = throttle_retries
-        self._rules: dict[str, SymbolRules] = {}
         self.in_flight: set[str] = set()
+        self._placing: dict[str, asyncio.Future[Order]] = {}
         self._submissions: set[asyncio.Task[None]] = set()
 
-    async def refresh_rules(self, symbols: Collection[str] | None = None) -> None:
-        """Reload trading rules from the exchange (all symbols when None)."""
-        for rules in await self._exchange.symbol_rules(sorted(symbols) if symbols else None):
-            self._rules[rules.symbol] = rules
-
-    async def place(
-        self,
-        *,
-        symbol: str,
-        side: OrderSide,
-        type: OrderType,
-        time_in_force: TimeInForce = TimeInForce.GTC,
-        quantity: Decimal | None = None,
-        quote_amount: Decimal | None = None,
-        price: Decimal | None = None,
-        origin: OrderOrigin = OrderOrigin.USER,
-        origin_ref: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> Order:
+    async def place(self, command: PlaceOrder) -> Order:
         """Place one order (see the module docstring for outcomes and errors).
 
-        With `idempotency_key` the client order id is derived from it, and a second call with the
-        same key returns the first order instead of placing another; if the second call asks for
-        a different order (after the symbol's rounding) it raises `IdempotencyConflict`.
+        With `command.idempotency_key` the client order id is derived from it: a repeat of the
+        same order (after the symbol's rounding) gets the first placement's final answer, also
+        while the first is still in flight; a different order under the same key raises
+        `IdempotencyConflict` and sends nothing.
         """
-        if idempotency_key is not None:
-            existing = await self._stored(client_order_id_for(idempotency_key))
-            if existing is not None:
-                rules = await self.rules_for(symbol) if symbol == existing.symbol else None
-                repeated = (
-                    rules is not None
-                    and (symbol, side, type, time_in_force)
-                    == (
-                        existing.request.symbol,
-                        existing.request.side,
-                        existing.request.type,
-                        existing.request.time_in_force,
-                    )
-                    and _quantized(rules, side, quantity, price, quote_amount)
-                    == (
-                        existing.request.quantity,
-                        existing.request.price,
-                        existing.request.quote_amount,
-                    )
-                )
-                if not repeated:
-                    raise IdempotencyConflict(existing)
-                return existing
-        order = await self._new_order(
-            symbol=symbol,
-            side=side,
-            type=type,
-            time_in_force=time_in_force,
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            origin=origin,
-            origin_ref=origin_ref,
-            idempotency_key=idempotency_key,
+        rules = await self._catalog.get(command.symbol)
+        order = Order.for_command(_rounded(command, rules), self._clock())
+        if command.idempotency_key is not None:
+            earlier = await self._earlier_placement(order)
+            if earlier is not None:
+                return earlier
+        # No await from the check above until the placement is registered: a concurrent repeat
+        # of the key finds either the stored order or the future below.
+        self._check(order, rules)
+        outcome = self._protected(order)
+        if command.idempotency_key is not None:
+            cid = order.client_order_id
+            self._placing[cid] = outcome
+            outcome.add_done_callback(lambda _: self._placing.pop(cid, None))
+        return await outcome
+
+    async def _earlier_placement(self, order: Order) -> Order | None:
+        """The answer of an earlier placement under the same client order id, or None if there
+        was none. Raises what the earlier one raised (same order) or `IdempotencyConflict`."""
+        cid = order.client_order_id
+        while True:
+            running = self._placing.get(cid)
+            if running is not None:
+                try:
+                    first = await asyncio.shield(running)
+                except ExecutionError as exc:
+                    rejected: Order | None = getattr(exc, "order", None)
+                    if rejected is not None and not rejected.request.same_order_as(order.request):
+                        raise IdempotencyConflict(rejected) from None
+                    raise
+                if not first.request.same_order_as(order.request):
+                    raise IdempotencyConflict(first)
+                return first
+            stored = await self._stored(cid)
+            if stored is None:
+                if cid in self._placing:
+                    continue  # registered while we read: wait for it
+                return None
+            if not stored.request.same_order_as(order.request):
+                raise IdempotencyConflict(stored)
+            failure = _failure_of(stored)
+            if failure is not None:
+                raise failure
+            return stored
+
+    def _check(self, order: Order, rules: SymbolRules) -> None:
+        """The symbol's rules (the price band against a recent last price when one is known),
+        then the risk policy; raises before anything is stored or sent."""
+        request = order.request
+        banded = request.type is OrderType.LIMIT  # PERCENT_PRICE_BY_SIDE: LIMIT, IOC, FOK
+        last_price = self._prices.last(request.symbol) if banded else None
+        rules.validate(
+            request.side,
+            request.type,
+            request.time_in_force,
+            quantity=request.quantity,
+            quote_order_qty=request.quote_amount,
+            price=request.price,
+            last_price=last_price,
         )
-        return await self._protected(order)
+        self._risk.check(request, RiskContext(rules=rules, now=self._clock()))
 
     def _protected(self, order: Order) -> asyncio.Future[Order]:
         """`_record_and_submit(order)` in a task of its own, whose outcome the caller awaits:
@@ -211,47 +224,6 @@ class Placement:
         finally:
             self._submissions.discard(asyncio.current_task())
 
-    async def _new_order(
-        self,
-        *,
-        symbol: str,
-        side: OrderSide,
-        type: OrderType,
-        time_in_force: TimeInForce,
-        quantity: Decimal | None,
-        quote_amount: Decimal | None,
-        price: Decimal | None,
-        origin: OrderOrigin,
-        origin_ref: str | None,
-        idempotency_key: str | None,
-    ) -> Order:
-        """The validated, quantized PENDING_NEW order; raises before anything is stored."""
-        rules = await self.rules_for(symbol)
-        quantity, price, quote_amount = _quantized(rules, side, quantity, price, quote_amount)
-        order = Order.place(
-            symbol=symbol,
-            side=side,
-            type=type,
-            created_at=self._clock(),
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            time_in_force=time_in_force,
-            idempotency_key=idempotency_key,
-            origin=origin,
-            origin_ref=origin_ref,
-        )
-        rules.validate(
-            side,
-            type,
-            time_in_force,
-            quantity=quantity,
-            quote_order_qty=quote_amount,
-            price=price,
-        )
-        self._risk.check(order.request, RiskContext(rules=rules, now=self._clock()))
-        return order
-
     async def _send(self, order: Order) -> Acknowledgement:
         """Submit; a 429 (refused before processing) is retried with the same client order id
         after Retry-After, at most `throttle_retries` times and only for short waits."""
@@ -269,17 +241,17 @@ class Placement:
     async def _record_and_submit(self, order: Order) -> Order:
         """Persist the intent, send, persist the ack: the hot path.
 
-        With an `OrderJournal` (app.py always builds one) the intent and the ack are each one
-        statement compiled once, in its own transaction (mexcbot.store.journal says why and what
-        each costs). Measured with benchmarks/place_order.py: SQLite p50 9.2 -> 1.05-1.28 ms
+        The `OrderWriter` makes the intent and the ack durable; with the `OrderJournal` app.py
+        builds, each is one statement compiled once, in its own transaction
+        (mexcbot.store.journal says why and what each costs). Measured with
+        benchmarks/place_order.py: SQLite p50 9.2 -> 1.05-1.28 ms
         against a 0.71-0.88 ms bare client call (ratio 1.45-1.49); what is left above the bare
         call (~0.34-0.41 ms) is the two writes (~0.25 ms of loop time between network waits),
         validation and the Order (~0.05 ms) and the cancellation-safe task (~0.05 ms,
         `_protected`); the benchmark's docstring has the breakdown.
         No connection or lock is held while the request is in flight, so concurrent placements
-        are not bounded by the engine's pool. Without a journal (tests that bring only a
-        UnitOfWork factory) the intent is a UnitOfWork insert and the ack takes the merge path.
-        An ack that finds the row changed (an exchange report was merged first:
+        are not bounded by the engine's pool. An ack that finds the row changed (an exchange
+        report was merged first:
         `ConcurrentOrderUpdate`) is merged through `OrderSync.mutate`. The slow, rare outcomes
         (rejection, unknown) always use fresh units of work. The API writes the audit entry of
         a user's placement; the order row (origin, origin_ref, created_at) records the intent.
@@ -314,14 +286,9 @@ class Placement:
             log.warning("order %s: execution not read after the ack: %s", cid, exc)
             return acknowledged
 
-    async def _record_intent(self, order: Order) -> int | None:
-        """Insert the PENDING_NEW row and commit; its version when written by the journal."""
-        if self._journal is not None:
-            return await self._journal.record_intent(order)
-        async with self._uow_factory() as uow:
-            await uow.orders.add(order)
-            await uow.commit()
-        return None
+    async def _record_intent(self, order: Order) -> int:
+        """Insert the PENDING_NEW row and commit; its version."""
+        return await self._writer.record_intent(order)
 
     async def _record_failure(
         self, order: Order, failure: ExchangeRejection | SubmitNotSent | SubmitOutcomeUnknown
@@ -329,7 +296,7 @@ class Placement:
         """Record a submit that was not acknowledged; raise for a definite refusal."""
         cid = order.client_order_id
         if isinstance(failure, ExchangeRejection):
-            self._rules.pop(order.symbol, None)  # the rules may have changed: reload next time
+            self._catalog.invalidate(order.symbol)  # the rules may have changed: reload them
             code, message = failure.code, failure.message
             outcome = await self._sync.mutate(
                 cid,
@@ -359,16 +326,15 @@ class Placement:
         )
         return await self._resolve_unknown(cid)
 
-    async def _record_ack(self, order: Order, version: int | None, ack: Acknowledgement) -> Order:
-        if self._journal is not None and version is not None:
-            order.acknowledge(ack.exchange_order_id, ack.at)
-            try:
-                await self._journal.record_ack(order, version)  # UPDATE .. WHERE version = 1
-            except ConcurrentOrderUpdate:
-                pass  # someone merged an exchange report first: merge the ack into it
-            else:
-                self._events.publish(OrderUpdated(order, OrderUpdateKind.ACKNOWLEDGED))
-                return order
+    async def _record_ack(self, order: Order, version: int, ack: Acknowledgement) -> Order:
+        order.acknowledge(ack.exchange_order_id, ack.at)
+        try:
+            await self._writer.record_ack(order, version)  # UPDATE .. WHERE version = 1
+        except ConcurrentOrderUpdate:
+            pass  # someone merged an exchange report first: merge the ack into it
+        else:
+            self._events.publish(OrderUpdated(order, OrderUpdateKind.ACKNOWLEDGED))
+            return order
         outcome = await self._sync.mutate(
             order.client_order_id,
             lambda o: o.acknowledge(ack.exchange_order_id, ack.at),
@@ -378,7 +344,8 @@ class Placement:
         return outcome.order
 
     async def _resolve_unknown(self, client_order_id: str) -> Order:
-        """Query the order a few times; never re-send it."""
+        """Query the order a few times; never re-send it. Raises `OrderNeverReceived` when the
+        exchange proved it never had it."""
         order = await self._stored_or_fail(client_order_id)
         for attempt, delay in enumerate(self._resolve_delays):
             await asyncio.sleep(delay)
@@ -387,35 +354,15 @@ class Placement:
             except ExchangeOrderMissing:
                 last = attempt == len(self._resolve_delays) - 1
                 if last and age_seconds(order, self._clock()) >= self._grace:
-                    outcome = await self._sync.mutate(
-                        client_order_id,
-                        lambda o: (
-                            o.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
-                            if o.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
-                            else False
-                        ),
-                        kind=OrderUpdateKind.REJECTED,
-                        action="order.resolve",
-                        detail="not on the exchange after the grace period: never received",
+                    outcome = await self._sync.resolve_never_received(
+                        client_order_id, action="order.resolve"
                     )
+                    if outcome.order.reject_code == NEVER_RECEIVED_CODE:
+                        raise OrderNeverReceived(outcome.order) from None
                     return outcome.order
             except ExchangeUnreachable as exc:
                 log.warning("resolving %s: exchange unreachable: %s", client_order_id, exc)
         return await self._stored_or_fail(client_order_id)
-
-    # --- cancelling and reading --------------------------------------------------------------
-
-    async def rules_for(self, symbol: str) -> SymbolRules:
-        """The cached rules of `symbol`, fetched on first use; `InvalidOrder` if not listed."""
-        rules = self._rules.get(symbol)
-        if rules is None:
-            # ExchangeUnreachable propagates: an outage is not the caller's mistake
-            for item in await self._exchange.symbol_rules([symbol]):
-                self._rules[item.symbol] = item
-            rules = self._rules.get(symbol)
-        if rules is None:
-            raise InvalidOrder(f"symbol {symbol} is not listed on the exchange")
-        return rules
 
     async def _stored(self, client_order_id: str) -> Order | None:
         async with self._uow_factory() as uow:
@@ -428,23 +375,30 @@ class Placement:
         return order
 
 
-def _quantized(
-    rules: SymbolRules,
-    side: OrderSide,
-    quantity: Decimal | None,
-    price: Decimal | None,
-    quote_amount: Decimal | None,
-) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    """(quantity, price, quote_amount) rounded as the exchange will take them; a value that
+def _rounded(command: PlaceOrder, rules: SymbolRules) -> PlaceOrder:
+    """`command` with its amounts rounded as the exchange will take them; an amount that
     rounds to nothing is an `OrderRuleViolation`."""
+    quantity, price, quote_amount = command.quantity, command.price, command.quote_amount
     if quantity is not None:
         quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
     if price is not None:
-        price = _positive(rules, "price", rules.quantize_price(price, side), price)
+        price = _positive(rules, "price", rules.quantize_price(price, command.side), price)
     if quote_amount is not None:
         quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
         quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
-    return quantity, price, quote_amount
+    return replace(command, quantity=quantity, price=price, quote_amount=quote_amount)
+
+
+def _failure_of(order: Order) -> ExecutionError | None:
+    """The error a placement that ended in `order` raised (None if it did not fail): what a
+    repeat of its idempotency key answers."""
+    if order.status is not OrderStatus.REJECTED:
+        return None
+    if order.reject_code == NEVER_RECEIVED_CODE:
+        return OrderNeverReceived(order)
+    if order.reject_code is None:
+        return ExchangeNotReached(order)
+    return OrderRejectedByExchange(order)
 
 
 def _positive(rules: SymbolRules, name: str, quantized: Decimal, given: Decimal) -> Decimal:

@@ -1,4 +1,4 @@
-"""Orders: the order aggregate, its lifecycle state machine, fills and client order ids.
+"""The order aggregate and its lifecycle.
 
 Pure domain code: no I/O, no framework imports, Decimal for every number.
 
@@ -12,212 +12,33 @@ publish an event.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
-
-class OrderSide(StrEnum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class OrderType(StrEnum):
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-    LIMIT_MAKER = "LIMIT_MAKER"
-
-
-class TimeInForce(StrEnum):
-    """GTC for resting orders; the MEXC adapter maps IOC/FOK to MEXC's order types."""
-
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
-
-
-class OrderStatus(StrEnum):
-    PENDING_NEW = "PENDING_NEW"
-    NEW = "NEW"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    PARTIALLY_CANCELED = "PARTIALLY_CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    UNKNOWN = "UNKNOWN"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
-
-
-class OrderOrigin(StrEnum):
-    """Who or what asked for the order; `Order.origin_ref` names the user/token, rule, position."""
-
-    USER = "USER"
-    RULE = "RULE"
-    POSITION_EXIT = "POSITION_EXIT"
-    EXTERNAL = "EXTERNAL"
-
-
-TERMINAL_STATUSES: frozenset[OrderStatus] = frozenset(
-    {
-        OrderStatus.FILLED,
-        OrderStatus.CANCELED,
-        OrderStatus.PARTIALLY_CANCELED,
-        OrderStatus.REJECTED,
-        OrderStatus.EXPIRED,
-    }
+from mexcbot.domain.orders.ids import (
+    CLIENT_ORDER_ID_PATTERN,
+    client_order_id_for,
+    new_client_order_id,
+)
+from mexcbot.domain.orders.requests import Fill, OrderRequest, PlaceOrder
+from mexcbot.domain.orders.vocabulary import (
+    EXCHANGE_STATUSES,
+    LEGAL_TRANSITIONS,
+    TERMINAL_STATUSES,
+    UNRESOLVED_STATUSES,
+    IllegalTransition,
+    InvalidOrder,
+    OrderOrigin,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
 )
 
-#: Statuses the exchange can report for an order it has; PENDING_NEW, UNKNOWN and REJECTED are
-#: conclusions the bot draws itself.
-EXCHANGE_STATUSES: frozenset[OrderStatus] = frozenset(
-    {
-        OrderStatus.NEW,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.FILLED,
-        OrderStatus.CANCELED,
-        OrderStatus.PARTIALLY_CANCELED,
-        OrderStatus.EXPIRED,
-    }
-)
-
-_AFTER_ACCEPTANCE = EXCHANGE_STATUSES - {OrderStatus.NEW}
-
-#: The state machine: status -> statuses it may move to. Anything else reported by the exchange is
-#: stale (a no-op) unless the order was REJECTED, which contradicts any exchange report.
-LEGAL_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.PENDING_NEW: EXCHANGE_STATUSES | {OrderStatus.REJECTED, OrderStatus.UNKNOWN},
-    OrderStatus.UNKNOWN: EXCHANGE_STATUSES | {OrderStatus.REJECTED},
-    OrderStatus.NEW: _AFTER_ACCEPTANCE,
-    OrderStatus.PARTIALLY_FILLED: _AFTER_ACCEPTANCE - {OrderStatus.PARTIALLY_FILLED},
-    OrderStatus.FILLED: frozenset(),
-    OrderStatus.CANCELED: frozenset(),
-    OrderStatus.PARTIALLY_CANCELED: frozenset(),
-    OrderStatus.REJECTED: frozenset(),
-    OrderStatus.EXPIRED: frozenset(),
-}
-
-OPEN_STATUSES: frozenset[OrderStatus] = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
-NON_TERMINAL_STATUSES: frozenset[OrderStatus] = frozenset(OrderStatus) - TERMINAL_STATUSES
-
-
-class IllegalTransition(Exception):
-    """An operation the order's current state forbids; the order is left unchanged."""
-
-    def __init__(self, client_order_id: str, current: OrderStatus, attempted: str) -> None:
-        super().__init__(f"order {client_order_id}: cannot {attempted} from status {current}")
-        self.client_order_id = client_order_id
-        self.current = current
-        self.attempted = attempted
-
-
-class InvalidOrder(ValueError):
-    """A caller-supplied order field breaks a rule; the message names the field and the rule."""
-
-
-# --- client order ids --------------------------------------------------------------------------
-
-CLIENT_ORDER_ID_PREFIX = "mxb"
-CLIENT_ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_ID_BODY_LENGTH = 32 - len(CLIENT_ORDER_ID_PREFIX)
-
-
-def new_client_order_id() -> str:
-    """A fresh random id (116 random bits) for an order with no natural idempotency key."""
-    return CLIENT_ORDER_ID_PREFIX + secrets.token_hex(16)[:_ID_BODY_LENGTH]
-
-
-def client_order_id_for(key: str) -> str:
-    """The deterministic id for an idempotency key (e.g. "rule:7:listing:ABCUSDT").
-
-    The same key always gives the same id, so a repeated trigger collides on the unique
-    client_order_id instead of buying twice. Different keys collide with probability ~2^-116.
-    """
-    if not key:
-        raise InvalidOrder("idempotency_key must not be empty")
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    return CLIENT_ORDER_ID_PREFIX + digest[:_ID_BODY_LENGTH]
-
-
-def validate_client_order_id(value: str) -> str:
-    """Return `value` if MEXC accepts it as newClientOrderId, else raise `InvalidOrder`."""
-    if not CLIENT_ORDER_ID_PATTERN.fullmatch(value):
-        raise InvalidOrder(
-            "client_order_id must be 1 to 32 characters of letters, digits, '_' or '-' "
-            f"(pattern {CLIENT_ORDER_ID_PATTERN.pattern}); got {value!r}"
-        )
-    return value
-
-
-# --- fills -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One trade of one order, as reported; unique per (symbol, exchange_trade_id)."""
-
-    exchange_trade_id: str
-    client_order_id: str
-    symbol: str
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    commission: Decimal
-    commission_asset: str
-    is_maker: bool
-    time: datetime
-
-
-# --- the order aggregate -----------------------------------------------------------------------
-
-_SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,30}$")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """What the bot asked for. Never changes after the order is persisted."""
-
-    symbol: str
-    side: OrderSide
-    type: OrderType
-    time_in_force: TimeInForce
-    quantity: Decimal | None
-    quote_amount: Decimal | None
-    price: Decimal | None
-    client_order_id: str
-    origin: OrderOrigin
-    origin_ref: str | None
-
-    def __post_init__(self) -> None:
-        if not _SYMBOL_PATTERN.fullmatch(self.symbol):
-            raise InvalidOrder(
-                "symbol must be 2 to 30 upper-case letters or digits, like BTCUSDT; "
-                f"got {self.symbol!r}"
-            )
-        validate_client_order_id(self.client_order_id)
-        for name in ("quantity", "quote_amount", "price"):
-            value: Decimal | None = getattr(self, name)
-            if value is not None and not (value.is_finite() and value > 0):
-                raise InvalidOrder(f"{name} must be a positive number; got {value}")
-        if self.type is OrderType.MARKET:
-            if (self.quantity is None) == (self.quote_amount is None):
-                raise InvalidOrder("a MARKET order needs exactly one of quantity or quote_amount")
-            if self.price is not None:
-                raise InvalidOrder("price must be empty for a MARKET order")
-        else:
-            if self.quantity is None or self.price is None:
-                raise InvalidOrder(f"a {self.type} order needs both quantity and price")
-            if self.quote_amount is not None:
-                raise InvalidOrder("quote_amount is only allowed for MARKET orders")
-        if self.type is OrderType.LIMIT_MAKER and self.time_in_force is not TimeInForce.GTC:
-            raise InvalidOrder("time_in_force must be GTC for a LIMIT_MAKER order")
+#: The exchange's "order does not exist" code, recorded on an order proven never received.
+NEVER_RECEIVED_CODE = -2013
+NEVER_RECEIVED_MESSAGE = "order does not exist on the exchange: it was never received"
 
 
 @dataclass(eq=False, slots=True)
@@ -266,7 +87,10 @@ class Order:
         else random. Giving both is an error: which one wins would be a silent guess.
         """
         if client_order_id is not None and idempotency_key is not None:
-            raise InvalidOrder("give either client_order_id or idempotency_key, not both")
+            raise InvalidOrder(
+                "give either client_order_id or idempotency_key, not both",
+                field="client_order_id",
+            )
         if client_order_id is None:
             client_order_id = (
                 client_order_id_for(idempotency_key)
@@ -274,7 +98,10 @@ class Order:
                 else new_client_order_id()
             )
         if origin is OrderOrigin.EXTERNAL:
-            raise InvalidOrder("origin EXTERNAL is for imported orders: use Order.import_external")
+            raise InvalidOrder(
+                "origin EXTERNAL is for imported orders: use Order.import_external",
+                field="origin",
+            )
         request = OrderRequest(
             symbol=symbol,
             side=side,
@@ -288,6 +115,23 @@ class Order:
             origin_ref=origin_ref,
         )
         return cls(request=request, created_at=created_at)
+
+    @classmethod
+    def for_command(cls, command: PlaceOrder, created_at: datetime) -> Order:
+        """The PENDING_NEW order for `command` (whose amounts the caller already rounded)."""
+        return cls.place(
+            symbol=command.symbol,
+            side=command.side,
+            type=command.type,
+            created_at=created_at,
+            quantity=command.quantity,
+            quote_amount=command.quote_amount,
+            price=command.price,
+            time_in_force=command.time_in_force,
+            idempotency_key=command.idempotency_key,
+            origin=command.origin,
+            origin_ref=command.origin_ref,
+        )
 
     @classmethod
     def import_external(
@@ -365,7 +209,7 @@ class Order:
         contradiction and raises.
         """
         if not exchange_order_id:
-            raise InvalidOrder("exchange_order_id must not be empty")
+            raise InvalidOrder("exchange_order_id must not be empty", field="exchange_order_id")
         if self.status is OrderStatus.REJECTED:
             raise IllegalTransition(self.client_order_id, self.status, "acknowledge")
         if self.exchange_order_id not in (None, exchange_order_id):
@@ -411,6 +255,30 @@ class Order:
         self.reject_message = message
         return True
 
+    def resolve_never_received(self) -> bool:
+        """The exchange still has no such order after the grace period: it never received it.
+
+        Only an unresolved order (PENDING_NEW/UNKNOWN) becomes REJECTED (-2013); for any other
+        status this is a no-op (False), because a report that arrived meanwhile wins.
+        """
+        if self.status not in UNRESOLVED_STATUSES:
+            return False
+        return self.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
+
+    def mark_lost(self, reason: str) -> bool:
+        """The exchange acknowledged this order and now denies knowing it: LOST (final).
+
+        Only from NEW or PARTIALLY_FILLED (an order the exchange should still list as open);
+        repeats are no-ops. What executed before stays recorded.
+        """
+        if self.status is OrderStatus.LOST:
+            return False
+        if OrderStatus.LOST not in LEGAL_TRANSITIONS[self.status]:
+            raise IllegalTransition(self.client_order_id, self.status, "mark lost")
+        self.status = OrderStatus.LOST
+        self.unknown_reason = reason
+        return True
+
     def apply_exchange_update(
         self,
         status: OrderStatus,
@@ -429,13 +297,18 @@ class Order:
         """
         if status not in EXCHANGE_STATUSES:
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
-        if self.status is OrderStatus.REJECTED:
+        if self.status in (OrderStatus.REJECTED, OrderStatus.LOST):
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
         if executed_qty < 0 or cumulative_quote_qty < 0:
-            raise InvalidOrder("executed_qty and cumulative_quote_qty must not be negative")
+            raise InvalidOrder(
+                "executed_qty and cumulative_quote_qty must not be negative", field="executed_qty"
+            )
         quantity = self.request.quantity
         if quantity is not None and executed_qty > quantity:
-            raise InvalidOrder(f"executed_qty {executed_qty} exceeds the order quantity {quantity}")
+            raise InvalidOrder(
+                f"executed_qty {executed_qty} exceeds the order quantity {quantity}",
+                field="executed_qty",
+            )
         known_id = self.exchange_order_id
         if exchange_order_id is not None and known_id not in (None, exchange_order_id):
             raise IllegalTransition(
@@ -461,7 +334,8 @@ class Order:
         if fill.client_order_id != self.client_order_id or fill.symbol != self.symbol:
             raise InvalidOrder(
                 f"fill {fill.exchange_trade_id} belongs to {fill.symbol}/{fill.client_order_id}, "
-                f"not to {self.symbol}/{self.client_order_id}"
+                f"not to {self.symbol}/{self.client_order_id}",
+                field="client_order_id",
             )
         if fill.commission:
             total = self.fees.get(fill.commission_asset, Decimal(0))

@@ -7,7 +7,10 @@ recovers from a crash at any instant. It
    client order id; executions come with their fills (myTrades by order id, stored once per trade
    id). An order the exchange does not have after a grace period was never received and becomes
    REJECTED (-2013): it is never re-sent, because a re-send is a new decision, not a recovery.
-   PENDING_NEW orders this process is submitting right now are left to their submitter.
+   An acknowledged order (NEW, PARTIALLY_FILLED) that the exchange neither lists as open nor
+   knows when queried was lost by the exchange: it becomes LOST (final, logged, counted, shown in
+   /api/v1/status), never left NEW forever. PENDING_NEW orders this process is submitting right
+   now are left to their submitter.
 2. scans the open and recent orders of every symbol the bot trades: an order the database does
    not know is imported as external; a known order whose stored state lags is corrected.
 
@@ -20,63 +23,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from mexcbot.domain.orders import InvalidOrder, Order, OrderStatus
+from mexcbot.domain.orders import UNRESOLVED_STATUSES, InvalidOrder, Order, OrderStatus
 from mexcbot.engine.events import OrderUpdateKind
-from mexcbot.engine.order_sync import OrderSync, SyncOutcome, age_seconds
+from mexcbot.engine.orders.report import ReconciliationReport
+from mexcbot.engine.orders.sync import OrderSync, SyncOutcome, age_seconds
 from mexcbot.engine.ports import (
     Exchange,
     ExchangeOrderMissing,
     ExchangeUnreachable,
     OrderReport,
 )
-from mexcbot.store import UnitOfWork, tables
+from mexcbot.store import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-NEVER_RECEIVED_CODE = -2013
-NEVER_RECEIVED_MESSAGE = "order does not exist on the exchange: it was never received"
-_UNRESOLVED = frozenset({OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN})
 #: How far back the database is compared with the exchange's recent orders (allOrders: 24 h).
 _RECENT_WINDOW = timedelta(days=2)
 _PAGE = 1000
-
-
-@dataclass(slots=True)
-class ReconciliationReport:
-    """What one reconciliation found and fixed; every count but `orders_checked` is a
-    discrepancy between the database and the exchange."""
-
-    started_at: datetime
-    finished_at: datetime | None = None
-    orders_checked: int = 0
-    resolved_unknown: int = 0
-    rejected_never_received: int = 0
-    status_corrections: int = 0
-    quantity_corrections: int = 0
-    fills_recorded: int = 0
-    imported_external: int = 0
-    contradictions: int = 0
-    missing_on_exchange: int = 0
-    unresolved: int = 0
-    errors: int = 0
-    symbols: list[str] = field(default_factory=list)
-
-    @property
-    def discrepancies(self) -> int:
-        return (
-            self.resolved_unknown
-            + self.rejected_never_received
-            + self.status_corrections
-            + self.quantity_corrections
-            + self.imported_external
-            + self.contradictions
-            + self.missing_on_exchange
-        )
+LOST_REASON = (
+    "the exchange no longer knows this acknowledged order (not open, query: no such order)"
+)
+_ACKNOWLEDGED_OPEN = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 
 
 class Reconciler:
@@ -107,8 +76,7 @@ class Reconciler:
             report = ReconciliationReport(started_at=self._clock())
             async with self._uow_factory() as uow:
                 pending = await uow.orders.list_non_terminal()
-                rows = await uow.connection.execute(select(tables.orders.c.symbol).distinct())
-                symbols = sorted({row[0] for row in rows} | set(self._extra_symbols))
+                symbols = sorted(set(await uow.orders.symbols()) | set(self._extra_symbols))
             report.symbols = symbols
             open_lists = await self._open_orders(symbols, report)
             young: list[Order] = []
@@ -129,7 +97,7 @@ class Reconciler:
                 await self._scan_symbol(symbol, listing.reports if listing else None, report)
             async with self._uow_factory() as uow:
                 left = await uow.orders.list_non_terminal()
-            report.unresolved = sum(1 for o in left if o.status in _UNRESOLVED)
+            report.unresolved = sum(1 for o in left if o.status in UNRESOLVED_STATUSES)
             report.finished_at = self._clock()
             return report
 
@@ -175,26 +143,27 @@ class Reconciler:
         return True
 
     async def _missing(self, order: Order, report: ReconciliationReport, *, final: bool) -> bool:
-        if order.status not in _UNRESOLVED:
-            report.missing_on_exchange += 1
-            log.warning(
-                "order %s is %s in the database but unknown to the exchange",
-                order.client_order_id,
-                order.status,
-            )
-            return True
         if age_seconds(order, self._clock()) < self._grace and not final:
             return False
-        outcome = await self._sync.mutate(
-            order.client_order_id,
-            lambda o: (
-                o.reject(NEVER_RECEIVED_CODE, NEVER_RECEIVED_MESSAGE)
-                if o.status in _UNRESOLVED
-                else False
-            ),
-            kind=OrderUpdateKind.REJECTED,
-            action="order.reconcile",
-            detail="not on the exchange after the grace period: never received",
+        if order.status not in UNRESOLVED_STATUSES:
+            outcome = await self._sync.mutate(
+                order.client_order_id,
+                lambda o: o.mark_lost(LOST_REASON) if o.status in _ACKNOWLEDGED_OPEN else False,
+                kind=OrderUpdateKind.LOST,
+                action="order.reconcile",
+                detail=LOST_REASON,
+            )
+            if outcome.changed:
+                report.lost_on_exchange += 1
+                log.warning(
+                    "order %s was %s in the database but the exchange no longer knows it: "
+                    "marked LOST",
+                    order.client_order_id,
+                    outcome.previous_status,
+                )
+            return True
+        outcome = await self._sync.resolve_never_received(
+            order.client_order_id, action="order.reconcile"
         )
         if outcome.changed:
             report.rejected_never_received += 1
@@ -221,7 +190,7 @@ class Reconciler:
             report.contradictions += 1
         elif not outcome.changed:
             return
-        elif outcome.previous_status in _UNRESOLVED:
+        elif outcome.previous_status in UNRESOLVED_STATUSES:
             report.resolved_unknown += 1
         elif outcome.previous_status is not outcome.order.status:
             report.status_corrections += 1
@@ -332,7 +301,7 @@ def _lags(stored: Order, exchange_report: OrderReport) -> bool:
     """True when the exchange knows more about the order than the database does."""
     if exchange_report.status is None:
         return False
-    if stored.status is OrderStatus.REJECTED:
+    if stored.status in (OrderStatus.REJECTED, OrderStatus.LOST):
         return True  # a contradiction: let the sync step record and count it
     if exchange_report.executed_qty > stored.executed_qty:
         return True
