@@ -56,7 +56,7 @@ _COMMON = problem_responses(401, 403, 422, 429)
     "/orders",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
-    responses={**_COMMON, **problem_responses(400, 409, 503)},
+    responses={**_COMMON, **problem_responses(400, 404, 409, 503)},
     summary="Place an order",
 )
 async def place_order(
@@ -114,7 +114,7 @@ def _failure_outcome(exc: Exception) -> str:
 @router.get(
     "/orders/open/{symbol}",
     response_model=list[OrderOut],
-    responses=_COMMON,
+    responses={**_COMMON, **problem_responses(404)},
     summary="Open orders of a symbol",
 )
 async def open_orders(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> list[OrderOut]:
@@ -124,7 +124,7 @@ async def open_orders(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> list[
 @router.get(
     "/orders/history/{symbol}",
     response_model=list[OrderOut],
-    responses=_COMMON,
+    responses={**_COMMON, **problem_responses(404)},
     summary="Orders of a symbol, newest first (offset paging)",
 )
 async def order_history(
