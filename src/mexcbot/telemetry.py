@@ -136,7 +136,7 @@ class Metrics:
 
 
 class SecretRedactor:
-    """The set of secret values that must never appear in a log line (thread-safe, grow-only)."""
+    """The set of secret values that must never appear in a log line (thread-safe)."""
 
     def __init__(self) -> None:
         self._secrets: frozenset[str] = frozenset()
@@ -147,6 +147,11 @@ class SecretRedactor:
         fresh = {value for value in values if value and len(value) >= 8}
         with self._lock:
             self._secrets = self._secrets | fresh
+
+    def discard(self, *values: str | None) -> None:
+        """Stop masking `values` (a bot that stopped, a test that registered its own)."""
+        with self._lock:
+            self._secrets = self._secrets - {value for value in values if value}
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:

@@ -9,23 +9,11 @@ import pytest
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
-from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from mexcsim.server import SimServer
-from tests.fixtures.mexc import client_config as shared_client_config
-from tests.mexcbot.engine.recorder import EventRecorder
-
-#: Short timeouts and resolution pauses keep the fault scenarios fast.
-CLIENT_TIMEOUT_S = 0.5
-RESOLVE_DELAYS = (0.05, 0.1, 0.2, 0.3)
-GRACE_S = 0.5
-
-
-def client_config(url: str, **changes: object) -> MexcClientConfig:
-    """The shared test client config with the engine's short timeout and two read retries."""
-    values: dict[str, object] = {"timeout_s": CLIENT_TIMEOUT_S, "read_retries": 2}
-    values.update(changes)
-    return shared_client_config(url, **values)
+from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
+from tests.fixtures.recorder import EventRecorder
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork, create_engine
+from tests.fixtures.agreement import compare
+from tests.fixtures.engine_timing import client_config
 from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET, start_sim_process
-from tests.mexcbot.engine.agreement import compare
-from tests.mexcbot.engine.conftest import client_config
 
 SYMBOL = "BTCUSDT"
 KILLS = {"sqlite": int(os.environ.get("CRASH_KILLS", "20")), "postgres": 8}

@@ -30,8 +30,8 @@ from mexcbot.engine.risk import RiskContext
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
-from tests.mexcbot.engine.agreement import compare, stored_orders
-from tests.mexcbot.engine.recorder import EventRecorder
+from tests.fixtures.agreement import compare, stored_orders
+from tests.fixtures.recorder import EventRecorder
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL

@@ -29,9 +29,9 @@ from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
 from mexcsim.faults import FaultPlan, OrderFault
 from mexcsim.server import SimServer
-from tests.mexcbot.engine.agreement import compare
-from tests.mexcbot.engine.conftest import GRACE_S, RESOLVE_DELAYS, client_config
-from tests.mexcbot.engine.recorder import EventRecorder
+from tests.fixtures.agreement import compare
+from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
+from tests.fixtures.recorder import EventRecorder
 
 D = Decimal
 ORDER_PATH = "/api/v3/order"

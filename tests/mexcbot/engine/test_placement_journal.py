@@ -19,7 +19,7 @@ from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from mexcsim.faults import FaultPlan
 from mexcsim.server import SimServer
-from tests.mexcbot.engine.recorder import EventRecorder
+from tests.fixtures.recorder import EventRecorder
 
 LATENCY_MS = 300
 

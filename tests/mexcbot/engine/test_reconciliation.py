@@ -22,9 +22,9 @@ from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
 from mexcsim.server import SimServer
-from tests.mexcbot.engine.agreement import compare
-from tests.mexcbot.engine.conftest import GRACE_S
-from tests.mexcbot.engine.recorder import EventRecorder
+from tests.fixtures.agreement import compare
+from tests.fixtures.engine_timing import GRACE_S
+from tests.fixtures.recorder import EventRecorder
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL

@@ -20,7 +20,7 @@ from mexcbot.store import (
     UnitOfWork,
     create_engine,
 )
-from tests.mexcbot.store.test_orders_store import T0, make_order
+from tests.fixtures.orders import T0, make_order
 
 FIXED_NOW = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from mexcbot.domain.orders import (
-    Fill,
     Order,
     OrderOrigin,
     OrderSide,
@@ -18,37 +17,9 @@ from mexcbot.domain.orders import (
     TimeInForce,
 )
 from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, UnitOfWork
+from tests.fixtures.orders import T0, make_fill, make_order
 
 UowFactory = Callable[[], UnitOfWork]
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def make_order(symbol: str = "BTCUSDT", minutes: int = 0, **overrides: object) -> Order:
-    fields: dict[str, object] = {
-        "symbol": symbol,
-        "side": OrderSide.BUY,
-        "type": OrderType.LIMIT,
-        "quantity": Decimal("0.00012345"),
-        "price": Decimal("64123.45"),
-        "created_at": T0 + timedelta(minutes=minutes),
-    }
-    fields.update(overrides)
-    return Order.place(**fields)  # type: ignore[arg-type]
-
-
-def make_fill(order: Order, trade_id: str, qty: str = "0.0001") -> Fill:
-    return Fill(
-        exchange_trade_id=trade_id,
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        price=Decimal("64123.45"),
-        qty=Decimal(qty),
-        quote_qty=Decimal(qty) * Decimal("64123.45"),
-        commission=Decimal("0.0000001"),
-        commission_asset="BTC",
-        is_maker=True,
-        time=T0,
-    )
 
 
 async def store(uow_factory: UowFactory, *orders: Order) -> None:

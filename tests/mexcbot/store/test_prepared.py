@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from mexcbot.store import tables
-from mexcbot.store.prepared import DECIMAL_CACHE_SIZE, column_encoder
+from mexcbot.store.prepared import DECIMAL_CACHE_SIZE, column_encoder, decimal_encoder
 from mexcbot.store.types import DecimalOutOfRange
 
 DIALECTS: list[Dialect] = [sqlite.dialect(), postgresql.asyncpg.dialect()]  # type: ignore[no-untyped-call]
@@ -43,9 +43,25 @@ def test_values_the_column_refuses_stay_refused_after_an_equal_decimal_was_cache
 
 
 def test_the_decimal_cache_is_bounded() -> None:
-    fast, reference = processors(sqlite.dialect(), "quantity")
-    for i in range(DECIMAL_CACHE_SIZE + 10):
+    """Past DECIMAL_CACHE_SIZE distinct values the cache starts over: the first value is
+    encoded again (with an unbounded cache it would still be served from memory)."""
+    _, reference = processors(sqlite.dialect(), "quantity")
+    encoded: list[Decimal] = []
+
+    def counting(value: Any) -> Any:
+        encoded.append(value)
+        return reference(value)
+
+    fast = decimal_encoder(counting)
+    first = Decimal("0.001")
+    assert fast(first) == reference(first)
+    assert fast(first) == reference(first)
+    assert encoded == [first]  # the repeat came from the cache
+    for i in range(2, DECIMAL_CACHE_SIZE + 10):
         assert fast(Decimal(i) / 1000) == reference(Decimal(i) / 1000)
+    calls = len(encoded)
+    assert fast(first) == reference(first)
+    assert len(encoded) == calls + 1, "the cache kept more than DECIMAL_CACHE_SIZE values"
 
 
 @pytest.mark.parametrize(
