@@ -76,13 +76,13 @@ class OrderUpdate(PushEvent):
         return optional_figure(self._push.privateOrders.quantity)
 
     @property
-    def quoteamount(self) -> Decimal | None:
+    def quote_amount(self) -> Decimal | None:
         """The ordered quote amount; ``None`` (MEXC: "0" or absent) when sized by quantity."""
         amount = optional_figure(self._push.privateOrders.amount)
         return amount if amount else None
 
     @property
-    def avgoptional_figure(self) -> Decimal | None:
+    def avg_price(self) -> Decimal | None:
         amount = optional_figure(self._push.privateOrders.avgPrice)
         return amount if amount else None
 

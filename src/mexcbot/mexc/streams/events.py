@@ -326,7 +326,7 @@ class MiniTickerUpdate(PushEvent):
     __slots__ = ()
 
     @property
-    def lastoptional_figure(self) -> Decimal:
+    def last_price(self) -> Decimal:
         return amount(self._push.publicMiniTicker.price)
 
     @property
