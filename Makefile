@@ -40,6 +40,7 @@ test: lint typecheck unit
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/order_roundtrip.py
+	$(BIN)/python benchmarks/stream_decode.py
 
 ## proto: regenerate src/mexcproto/*_pb2.py(i) from the .proto files with the pinned compiler
 proto: $(VENV)/.installed-dev

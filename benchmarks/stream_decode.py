@@ -19,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from mexcbot.mexc.streams import PushEvent, decode_push
-from mexcbot.mexc.streams.events import _public_properties
+from mexcbot.mexc.streams.events import event_fields
 from mexcproto.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 
 SYMBOL = "BTCUSDT"
@@ -151,7 +151,7 @@ def _client_all_fields(data: list[bytes]) -> None:
     for frame in data:
         event: PushEvent = decode_push(frame)
         cls = type(event)
-        for name in names.get(cls) or names.setdefault(cls, _public_properties(cls)):
+        for name in names.get(cls) or names.setdefault(cls, event_fields(cls)):
             getattr(event, name)
 
 

@@ -208,12 +208,15 @@ class StreamConnection:
         config = self._config
         try:
             url = await self._url_source() if self._url_source else config.url
-            ws = await self._session.ws_connect(
-                url,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=config.pong_timeout_s),
-                autoping=True,
-                heartbeat=None,
-            )
+            async with asyncio.timeout(config.connect_timeout_s):
+                ws = await self._session.ws_connect(
+                    url,
+                    timeout=aiohttp.ClientWSTimeout(
+                        ws_receive=None, ws_close=config.pong_timeout_s
+                    ),
+                    autoping=True,
+                    heartbeat=None,
+                )
         except Exception as exc:  # refused, timed out, or the listen key request failed
             return f"connect failed: {type(exc).__name__}: {exc}", False
         self._ws = ws

@@ -121,13 +121,12 @@ class PushEvent(tuple[PushDataV3ApiWrapper]):
         return self[0].createTime
 
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={getattr(self, name)!r}" for name in _public_properties(type(self))
-        )
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in event_fields(type(self)))
         return f"{type(self).__name__}({fields})"
 
 
-def _public_properties(cls: type) -> list[str]:
+def event_fields(cls: type) -> list[str]:
+    """The names of an event type's public properties, base first (repr, benchmarks, logging)."""
     names: list[str] = []
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
