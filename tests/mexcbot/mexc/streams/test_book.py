@@ -19,6 +19,7 @@ from mexcbot.mexc.streams import (
     MarketStream,
     StreamConfig,
     channels,
+    decode_push,
 )
 from tests.fixtures.ws_exchange import ExchangeBook, WsExchange
 
@@ -94,8 +95,6 @@ async def test_gap_resyncs_from_the_rest_snapshot(
 
 
 def _push_of(exchange: ExchangeBook, **change: object) -> DepthUpdate:
-    from mexcbot.mexc.streams import decode_push
-
     event = decode_push(exchange.change(**change).SerializeToString())  # type: ignore[arg-type]
     assert isinstance(event, DepthUpdate)
     return event
