@@ -88,6 +88,10 @@ async def test_forty_channels_open_two_connections(
     await stream.unsubscribe(*wanted[30:])
     assert len(stream.connections) == 1
     await ws_exchange.wait_until(lambda: ws_exchange.subscribed() == set(wanted[:30]))
+    await stream.unsubscribe(wanted[0])  # the connection stays: UNSUBSCRIPTION on the wire
+    await ws_exchange.wait_until(lambda: ws_exchange.subscribed() == set(wanted[1:30]))
+    await stream.subscribe(channels.depth("C00USDT"))  # the freed slot is reused
+    assert len(stream.connections) == 1
 
 
 async def test_reconnect_after_a_drop_resubscribes_everything(
@@ -155,3 +159,17 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert len(set(delays)) == len(delays)
     with pytest.raises(ValueError, match="max_subscriptions"):
         StreamConfig(max_subscriptions=31)
+
+
+async def test_an_unreadable_binary_frame_reconnects(
+    ws_exchange: WsExchange, stream: MarketStream
+) -> None:
+    await stream.subscribe(channels.trades("BTCUSDT"))
+    await ws_exchange.wait_until(lambda: channels.trades("BTCUSDT") in ws_exchange.subscribed())
+    await ws_exchange.live_peers()[0].ws.send_bytes(b"\x0a\xff\xff\xff")
+    disconnected = await next_of(stream, StreamDisconnected)
+    assert isinstance(disconnected, StreamDisconnected)
+    assert "unreadable frame" in disconnected.reason
+    await ws_exchange.wait_until(
+        lambda: ws_exchange.connects == 2 and channels.trades("BTCUSDT") in ws_exchange.subscribed()
+    )
