@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test sim lint typecheck unit bench clean
+.PHONY: run test sim lint typecheck unit bench proto clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: lint typecheck unit
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/order_roundtrip.py
+	$(BIN)/python benchmarks/stream_decode.py
+
+## proto: regenerate src/mexcproto/*_pb2.py(i) from the .proto files with the pinned compiler
+proto: $(VENV)/.installed-dev
+	cd src && ../$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. mexcproto/*.proto
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.sim_core",
     "tests.fixtures.db",
     "tests.fixtures.api",
+    "tests.fixtures.ws_exchange",
 ]
