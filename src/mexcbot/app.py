@@ -47,7 +47,7 @@ from mexcbot.store import (
 )
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
-from mexcsim.server import SimConfig, SimServer
+from mexcsim import SimConfig, SimServer
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,11 @@
 Synchronous, in memory and deterministic for a given seed and clock. Every answer is JSON-ready in
 MEXC's shapes (numbers as strings where MEXC sends strings); every business error raises
 `SimError(code, msg, http_status)`. Listed-but-not-open symbols: absent from defaultSymbols, present
-in exchangeInfo with status "2", orders on them get 10007 (see `mexcsim.listings`).
+in exchangeInfo with status "2", orders on them get 10007 (see `mexcsim.market.listings`).
 
-Order entry and order queries live in `mexcsim.order_desk`, saving and restoring the complete state
-in `mexcsim.state`; this module assembles the markets and answers everything else.
+Order entry and order queries live in `mexcsim.accounts.user_orders`. The saveable state is a value
+of its own (`mexcsim.world.SimWorld`): `snapshot()` takes one, `restore()` rebuilds from one; the
+state package encodes it and never reads this facade's private parts.
 """
 
 from __future__ import annotations
@@ -15,19 +16,27 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
-from mexcsim import errors, public_data, state
-from mexcsim.accounts import Ledger
+from mexcsim import errors
+from mexcsim.accounts.ledger import Ledger
+from mexcsim.accounts.listen_keys import ListenKeys
+from mexcsim.accounts.user_orders import UserAccount, UserOrders
 from mexcsim.decimals import ZERO, fmt
 from mexcsim.errors import SimError, illegal_param
-from mexcsim.listen_keys import ListenKeys
-from mexcsim.listings import Listing, ListingSchedule
-from mexcsim.market import PROVIDER, PROVIDER_FUNDING, LivingMarket
-from mexcsim.matching import MatchingEngine, Trade
-from mexcsim.order_desk import OrderDesk, UserAccount
-from mexcsim.params import required_str
-from mexcsim.symbols import DEFAULT_FUNDING, DEFAULT_SYMBOLS, SymbolSpec
-from mexcsim.tape import PublicTrade, Tape
-from mexcsim.venue import Venue
+from mexcsim.market import market_data as public_data
+from mexcsim.market.book import Order
+from mexcsim.market.liquidity import PROVIDER, PROVIDER_FUNDING, LivingMarket
+from mexcsim.market.listings import Listing, ListingSchedule
+from mexcsim.market.matching import MatchingEngine, Trade
+from mexcsim.market.symbols import DEFAULT_FUNDING, DEFAULT_SYMBOLS, SymbolSpec
+from mexcsim.market.tape import PublicTrade, Tape
+from mexcsim.market.trading_pair import TradingPair
+from mexcsim.request_fields import required_str
+from mexcsim.world import (
+    SavedUser,
+    SimWorld,
+    copied_orders,
+    copied_trades,
+)
 
 
 def wall_clock_ms() -> int:
@@ -50,7 +59,7 @@ class SimExchange:
         self._reset(seed, provide_liquidity)
         now = self._now()
         for spec in DEFAULT_SYMBOLS if symbols is None else symbols:
-            self._open_venue(spec, spec.initial_price, now)
+            self._open_pair(spec, spec.initial_price, now)
 
     def _reset(self, seed: int, provide_liquidity: bool) -> None:
         """No markets and no accounts yet: the start of `__init__` and of a restore."""
@@ -58,30 +67,32 @@ class SimExchange:
         self._provide_liquidity = provide_liquidity
         self._ledger = Ledger()
         self._ledger.open_account(PROVIDER, {})
-        self._desk = OrderDesk(self._ledger, self._now, self._venue, self._tradable)
-        self._venues: dict[str, Venue] = {}
+        self._user_orders = UserOrders(self._ledger, self._now, self._pair, self._tradable)
+        self._pairs: dict[str, TradingPair] = {}
         self._listings = ListingSchedule()
         self._listen_keys = ListenKeys(seed)
         self._provider_seq = 0
         self._trade_seq = 0
         self._revision = 0
+        self.command_seq = 0
+        """How many journaled commands this state includes (see `mexcsim.state.journal`)."""
 
-    # --- assembly --------------------------------------------------------------------------------
-    def _build_venue(self, spec: SymbolSpec) -> Venue:
+    # --- assembly ---------------------------------------------------------------------------------
+    def _build_pair(self, spec: SymbolSpec) -> TradingPair:
         """A market's parts wired together, with an empty book (used by opening and restoring)."""
         tape = Tape()
         engine = MatchingEngine(
             spec, self._ledger, self._next_trade_id, lambda t: self._on_trade(tape, t)
         )
         living = LivingMarket(engine, self._ledger, self._seed, self._next_provider_order_id)
-        venue = self._venues[spec.symbol] = Venue(spec, engine, tape, living)
-        return venue
+        pair = self._pairs[spec.symbol] = TradingPair(spec, engine, tape, living)
+        return pair
 
-    def _open_venue(self, spec: SymbolSpec, price: Decimal, now: int) -> None:
+    def _open_pair(self, spec: SymbolSpec, price: Decimal, now: int) -> None:
         for asset in (spec.base_asset, spec.quote_asset):
             if self._ledger.free(PROVIDER, asset) == ZERO:
                 self._ledger.deposit(PROVIDER, asset, PROVIDER_FUNDING)
-        self._recenter(self._build_venue(spec).living, price, now)
+        self._recenter(self._build_pair(spec).living, price, now)
 
     def _next_trade_id(self) -> int:
         self._trade_seq += 1
@@ -108,73 +119,137 @@ class SimExchange:
                 trade.taker_side,
             )
         )
-        self._desk.record_trade(trade)
+        self._user_orders.record_trade(trade)
 
     def _open_due_listings(self) -> int:
         now = self._now()
         for listing in self._listings.pop_due(now):
-            self._open_venue(listing.spec, listing.initial_price, now)
+            self._open_pair(listing.spec, listing.initial_price, now)
             self._revision += 1
         return now
 
-    def _venue(self, symbol: str) -> Venue:
+    def _pair(self, symbol: str) -> TradingPair:
         """A known, opened market (for queries); pending listings and unknown names get -1121."""
         self._open_due_listings()
-        venue = self._venues.get(symbol.upper())
-        if venue is None:
+        pair = self._pairs.get(symbol.upper())
+        if pair is None:
             raise errors.invalid_symbol()
-        return venue
+        return pair
 
-    def _tradable(self, symbol: str) -> Venue:
+    def _tradable(self, symbol: str) -> TradingPair:
         """A market open to API orders; listed-but-not-open or disabled symbols get 10007."""
         self._open_due_listings()
-        venue = self._venues.get(symbol.upper())
-        if venue is None:
+        pair = self._pairs.get(symbol.upper())
+        if pair is None:
             if self._listings.is_pending(symbol.upper()):
                 raise errors.symbol_not_support_api()
             raise errors.invalid_symbol()
-        if not venue.spec.tradable:
+        if not pair.spec.tradable:
             raise errors.symbol_not_support_api()
-        return venue
+        return pair
 
     def _user(self, api_key: str) -> UserAccount:
-        return self._desk.user(api_key)
+        return self._user_orders.user(api_key)
 
-    # --- persistence (see mexcsim.state) ---------------------------------------------------------
+    # --- the saveable state (see mexcsim.world) ---------------------------------------------------
     @property
     def revision(self) -> int:
         """Grows whenever the state may have changed; savers compare it with the one saved."""
         return self._revision
 
-    def export_state(self) -> dict[str, object]:
-        """The complete state as a JSON-ready dict (versioned; Decimals as exact strings)."""
-        return state.export_exchange(self)
+    def snapshot(self) -> SimWorld:
+        """The complete state now, as an independent value."""
+        users = self._user_orders.users.values()
+        live: list[Order] = []
+        for user in users:
+            live.extend(user.orders.values())
+            for trade, _ in user.trades:
+                live.extend((trade.maker, trade.taker))
+        for pair in self._pairs.values():
+            live.extend(pair.engine.book.bids.orders_in_priority())
+            live.extend(pair.engine.book.asks.orders_in_priority())
+        orders = copied_orders(live)
+        trades = copied_trades((t for u in users for t, _ in u.trades), orders)
+        return SimWorld(
+            seed=self._seed,
+            provide_liquidity=self._provide_liquidity,
+            saved_at_ms=self._now(),
+            order_seq=self._user_orders.order_seq,
+            provider_seq=self._provider_seq,
+            trade_seq=self._trade_seq,
+            command_seq=self.command_seq,
+            balances={o: self._ledger.snapshot(o) for o in self._ledger.owners()},
+            fees_collected=dict(self._ledger.fees_collected),
+            orders=tuple(orders.values()),
+            trades=trades,
+            users=tuple(
+                SavedUser(
+                    u.api_key,
+                    u.api_secret,
+                    tuple(u.orders),
+                    tuple((t.trade_id, o.order_id) for t, o in u.trades),
+                )
+                for u in users
+            ),
+            markets=tuple(pair.saved() for pair in self._pairs.values()),
+            pending_listings=tuple(self._listings.pending()),
+            opened_listings=tuple(self._listings.opened()),
+            listen_keys_issued=self._listen_keys.issued,
+            listen_keys=tuple(self._listen_keys.keys()),
+        )
 
-    def restore_state(self, data: object) -> None:
-        """Replace the whole state with one `export_state` produced (seed and liquidity setting
-        included). Raises `state.StateError` naming the offending part when `data` is not a state
-        this version can read; the exchange is unchanged then.
+    def restore(self, world: SimWorld) -> None:
+        """Replace the whole state with `world` (seed and liquidity setting included); all or
+        nothing: on ValueError (a world whose parts do not fit together) the exchange is unchanged.
         """
-        state.restore_exchange(self, data)
-        self._revision += 1
+        backup = dict(vars(self))
+        try:
+            self._rebuild(world)
+        except (KeyError, ValueError) as exc:
+            vars(self).clear()
+            vars(self).update(backup)
+            raise ValueError(f"the saved world does not fit together: {exc}") from exc
+        self._revision = backup["_revision"] + 1
+
+    def _rebuild(self, world: SimWorld) -> None:
+        self._reset(world.seed, world.provide_liquidity)
+        self._user_orders.order_seq = world.order_seq
+        self._provider_seq, self._trade_seq = world.provider_seq, world.trade_seq
+        self.command_seq = world.command_seq
+        for owner, assets in world.balances.items():
+            for asset, (free, locked) in assets.items():
+                self._ledger.restore_balance(owner, asset, free, locked)
+        self._ledger.fees_collected = dict(world.fees_collected)
+        orders = copied_orders(world.orders)
+        trades = {t.trade_id: t for t in copied_trades(world.trades, orders)}
+        for saved in world.users:
+            user = UserAccount(saved.api_key, saved.api_secret)
+            for order_id in saved.order_ids:
+                user.adopt(orders[order_id])
+            user.trades = [(trades[t], orders[o]) for t, o in saved.fills]
+            self._user_orders.users[user.api_key] = user
+        for market in world.markets:
+            self._build_pair(market.spec).resume(market, orders)
+        self._listings.restore(list(world.pending_listings), list(world.opened_listings))
+        self._listen_keys.restore(world.listen_keys_issued, list(world.listen_keys))
 
     def api_keys(self) -> list[str]:
         """The api keys of every account, oldest first (e.g. to resume a restored paper account)."""
-        return list(self._desk.users)
+        return list(self._user_orders.users)
 
-    # --- accounts --------------------------------------------------------------------------------
+    # --- accounts ---------------------------------------------------------------------------------
     def create_account(
         self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None = None
     ) -> None:
         """Register an api key pair; `balances=None` gives 100,000 USDT and some of each base."""
-        if not api_key or api_key in self._desk.users:
+        if not api_key or api_key in self._user_orders.users:
             raise SimError(errors.ILLEGAL_PARAM, f"api key {api_key!r} is empty or already exists")
         self._ledger.open_account(api_key, DEFAULT_FUNDING if balances is None else balances)
-        self._desk.users[api_key] = UserAccount(api_key, api_secret)
+        self._user_orders.users[api_key] = UserAccount(api_key, api_secret)
         self._revision += 1
 
     def secret_for(self, api_key: str) -> str | None:
-        user = self._desk.users.get(api_key)
+        user = self._user_orders.users.get(api_key)
         return None if user is None else user.api_secret
 
     def fund(self, api_key: str, asset: str, amount: Decimal) -> None:
@@ -213,7 +288,7 @@ class SimExchange:
     def trade_fee(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
         """Commission rates as JSON numbers (MEXC sends numbers here; rates are not money)."""
         self._user(api_key)
-        spec = self._venue(required_str(params, "symbol")).spec
+        spec = self._pair(required_str(params, "symbol")).spec
         return {
             "data": {
                 "makerCommission": float(spec.maker_commission),
@@ -224,26 +299,26 @@ class SimExchange:
             "timestamp": self._now(),
         }
 
-    # --- market life -----------------------------------------------------------------------------
+    # --- market life ------------------------------------------------------------------------------
     def advance(self) -> None:
         """One market tick: every open market walks its price and refreshes its book."""
         now = self._open_due_listings()
         if not self._provide_liquidity:
             return
         self._revision += 1
-        for venue in self._venues.values():
-            if venue.spec.tradable:
-                venue.living.tick(now)
+        for pair in self._pairs.values():
+            if pair.spec.tradable:
+                pair.living.tick(now)
 
     def set_price(self, symbol: str, price: Decimal) -> None:
         """Re-centre the synthetic book at `price` and print a trade there."""
         if price <= ZERO:
             raise illegal_param("price", "must be greater than 0")
         self._revision += 1
-        self._recenter(self._venue(symbol).living, price, self._now())
+        self._recenter(self._pair(symbol).living, price, self._now())
 
     def schedule_listing(self, spec: SymbolSpec, open_time_ms: int, initial_price: Decimal) -> None:
-        if spec.symbol in self._venues or self._listings.is_pending(spec.symbol):
+        if spec.symbol in self._pairs or self._listings.is_pending(spec.symbol):
             raise SimError(errors.ILLEGAL_PARAM, f"symbol {spec.symbol} is already listed")
         self._listings.schedule(Listing(spec, open_time_ms, initial_price))
         self._revision += 1
@@ -252,15 +327,15 @@ class SimExchange:
     def new_coin_calendar(self) -> dict[str, object]:
         return self._listings.calendar(self._open_due_listings())
 
-    # --- public market data ----------------------------------------------------------------------
+    # --- public market data -----------------------------------------------------------------------
     def default_symbols(self) -> dict[str, object]:
         now = self._open_due_listings()
-        tradable = [s for s, v in self._venues.items() if v.spec.tradable]
+        tradable = [s for s, v in self._pairs.items() if v.spec.tradable]
         return {"code": 0, "data": tradable, "msg": "success", "timestamp": now}
 
     def exchange_info(self, symbols: Sequence[str] | None) -> dict[str, object]:
         now = self._open_due_listings()
-        entries = {s: v.spec.exchange_info_entry() for s, v in self._venues.items()}
+        entries = {s: v.spec.exchange_info_entry() for s, v in self._pairs.items()}
         for listing in self._listings.pending():
             entries[listing.spec.symbol] = listing.spec.exchange_info_entry(status="2")
         if symbols:
@@ -279,15 +354,15 @@ class SimExchange:
         }
 
     def depth(self, symbol: str, limit: int | None) -> dict[str, object]:
-        return public_data.depth(self._venue(symbol), limit, self._now())
+        return public_data.depth(self._pair(symbol), limit, self._now())
 
     def trades(self, symbol: str, limit: int | None) -> list[dict[str, object]]:
-        return public_data.trades(self._venue(symbol), limit)
+        return public_data.trades(self._pair(symbol), limit)
 
     def agg_trades(
         self, symbol: str, limit: int | None, start_time: int | None, end_time: int | None
     ) -> list[dict[str, object]]:
-        return public_data.agg_trades(self._venue(symbol), limit, start_time, end_time)
+        return public_data.agg_trades(self._pair(symbol), limit, start_time, end_time)
 
     def klines(
         self,
@@ -297,18 +372,18 @@ class SimExchange:
         end_time: int | None,
         limit: int | None,
     ) -> list[list[object]]:
-        return public_data.klines(self._venue(symbol), interval, start_time, end_time, limit)
+        return public_data.klines(self._pair(symbol), interval, start_time, end_time, limit)
 
     def avg_price(self, symbol: str) -> dict[str, object]:
-        return public_data.avg_price(self._venue(symbol), self._now())
+        return public_data.avg_price(self._pair(symbol), self._now())
 
     def _each(
-        self, symbol: str | None, view: Callable[[Venue], dict[str, object]]
+        self, symbol: str | None, view: Callable[[TradingPair], dict[str, object]]
     ) -> dict[str, object] | list[dict[str, object]]:
         if symbol is not None:
-            return view(self._venue(symbol))
+            return view(self._pair(symbol))
         self._open_due_listings()
-        return [view(v) for v in self._venues.values()]
+        return [view(v) for v in self._pairs.values()]
 
     def ticker_24hr(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
         now = self._now()
@@ -320,7 +395,7 @@ class SimExchange:
     def book_ticker(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
         return self._each(symbol, public_data.book_ticker)
 
-    # --- orders (see mexcsim.order_desk) ---------------------------------------------------------
+    # --- orders (see mexcsim.accounts.user_orders) ------------------------------------------------
     def place_order(
         self, api_key: str, params: Mapping[str, str], *, test: bool = False
     ) -> dict[str, object]:
@@ -329,42 +404,42 @@ class SimExchange:
         """
         if not test:
             self._revision += 1
-        return self._desk.place_order(api_key, params, test=test)
+        return self._user_orders.place_order(api_key, params, test=test)
 
     def batch_orders(
         self, api_key: str, orders: Sequence[Mapping[str, str]]
     ) -> list[dict[str, object]]:
         """Up to 20 orders on one symbol; each item answers on its own (successes and failures)."""
         self._revision += 1
-        return self._desk.batch_orders(api_key, orders)
+        return self._user_orders.batch_orders(api_key, orders)
 
     def cancel_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
         self._revision += 1
-        return self._desk.cancel_order(api_key, params)
+        return self._user_orders.cancel_order(api_key, params)
 
     def cancel_open_orders(
         self, api_key: str, params: Mapping[str, str]
     ) -> list[dict[str, object]]:
         """Cancel every open order on up to 5 comma-separated symbols."""
         self._revision += 1
-        return self._desk.cancel_open_orders(api_key, params)
+        return self._user_orders.cancel_open_orders(api_key, params)
 
     def query_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
-        return self._desk.query_order(api_key, params)
+        return self._user_orders.query_order(api_key, params)
 
     def order_exists(self, api_key: str, symbol: str, client_order_id: str) -> bool:
-        return self._desk.order_exists(api_key, symbol, client_order_id)
+        return self._user_orders.order_exists(api_key, symbol, client_order_id)
 
     def open_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
-        return self._desk.open_orders(api_key, params)
+        return self._user_orders.open_orders(api_key, params)
 
     def all_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
-        return self._desk.all_orders(api_key, params)
+        return self._user_orders.all_orders(api_key, params)
 
     def my_trades(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
-        return self._desk.my_trades(api_key, params)
+        return self._user_orders.my_trades(api_key, params)
 
-    # --- user data stream keys -------------------------------------------------------------------
+    # --- user data stream keys --------------------------------------------------------------------
     def create_listen_key(self, api_key: str) -> dict[str, object]:
         self._user(api_key)
         self._revision += 1
@@ -390,7 +465,7 @@ class SimExchange:
         """The api key a valid listen key belongs to, for the user-data websocket."""
         return self._listen_keys.owner_of(listen_key, self._now())
 
-    # --- for tests and invariants ----------------------------------------------------------------
+    # --- for tests and invariants -----------------------------------------------------------------
     def total_supply(self, asset: str) -> Decimal:
         """All of `asset` in existence: every account incl. the liquidity provider, plus fees."""
         return self._ledger.total(asset)

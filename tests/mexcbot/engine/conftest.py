@@ -11,7 +11,7 @@ from mexcbot.engine.execution import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.mexc import client_config as shared_client_config
 from tests.mexcbot.engine.recorder import EventRecorder
 

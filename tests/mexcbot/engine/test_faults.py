@@ -19,8 +19,8 @@ from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
-from mexcsim.faults import FaultPlan, OrderFault
-from mexcsim.server import SimServer
+from mexcsim import SimServer
+from mexcsim.http.faults import FaultPlan, OrderFault
 from tests.mexcbot.engine.agreement import compare
 from tests.mexcbot.engine.conftest import GRACE_S, RESOLVE_DELAYS, client_config
 from tests.mexcbot.engine.recorder import EventRecorder

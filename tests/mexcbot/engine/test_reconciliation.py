@@ -14,7 +14,7 @@ from mexcbot.engine.reconciliation import NEVER_RECEIVED_CODE
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.mexcbot.engine.agreement import compare
 from tests.mexcbot.engine.conftest import GRACE_S
 from tests.mexcbot.engine.recorder import EventRecorder
