@@ -24,7 +24,12 @@ class SimConfig:
     """MEXC's rate limits; benchmarks may turn them off."""
     state_file: str | None = None
     """Keep the exchange's complete state (accounts, balances, orders, fills, market) in this JSON
-    file: loaded at start when it exists (an unreadable one is a startup error), saved atomically
-    while running and at stop. See ``mexcsim.state.keeper``."""
-    state_save_interval: float = 1.0
-    """At most one save per this many seconds while running (only when something changed)."""
+    file plus ``<state_file>.journal``: loaded at start when it exists (an unreadable one is a
+    startup error); every change is journaled before its answer is sent, so a SIGKILL loses nothing
+    acknowledged. See ``mexcsim.state.keeper``."""
+    state_save_interval: float = 30.0
+    """Compaction: at most one snapshot per this many seconds (only when something changed); the
+    journal makes changes durable in between, so this only bounds the journal's length."""
+    state_fsync: bool = False
+    """Also fsync the journal after every command: survives a power loss, not only a crash of the
+    process, at the cost of one disk flush per change."""

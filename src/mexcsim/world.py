@@ -21,21 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mexcsim.accounts.user_orders import SavedUser
 from mexcsim.market.book import Order
 from mexcsim.market.listings import Listing
 from mexcsim.market.matching import Trade
 from mexcsim.market.tape import Candle
 from mexcsim.market.trading_pair import SavedMarket
-
-
-@dataclass(frozen=True, slots=True)
-class SavedUser:
-    api_key: str
-    api_secret: str
-    order_ids: tuple[str, ...]
-    """Every order of the account, in placement order."""
-    fills: tuple[tuple[int, str], ...]
-    """(trade id, the account's order id) per fill, in the order they happened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +76,18 @@ def copied_trades(trades: Iterable[Trade], orders: Mapping[str, Order]) -> tuple
 
 def copied_candles(candles: Iterable[Candle]) -> tuple[Candle, ...]:
     return tuple(dataclasses.replace(c) for c in candles)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One change the exchange made, as the journal keeps it: replaying the commands after a world
+    in order, each at its `time_ms`, rebuilds exactly the state they led to.
+
+    `seq` numbers the commands of one exchange from 1 (a world's `command_seq` is the last one it
+    includes); `op` names the facade method, `args` are its JSON-ready arguments.
+    """
+
+    seq: int
+    time_ms: int
+    op: str
+    args: Mapping[str, object]

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from mexcsim import errors
 from mexcsim.accounts.ledger import Ledger
-from mexcsim.accounts.order_reports import cancel_view, my_trade_row, order_ack, order_view
 from mexcsim.accounts.order_validation import (
     OrderRequest,
     parse_client_order_id,
     parse_order_request,
 )
+from mexcsim.accounts.reports import cancel_view, my_trade_row, order_ack, order_view
 from mexcsim.errors import SimError, illegal_param
 from mexcsim.market.book import BUY, Order
 from mexcsim.market.matching import LIMIT_MAKER, MARKET, Trade
@@ -32,6 +32,16 @@ MAX_BATCH_ORDERS = 20
 MAX_CANCEL_SYMBOLS = 5
 
 
+@dataclass(frozen=True, slots=True)
+class SavedUser:
+    api_key: str
+    api_secret: str
+    order_ids: tuple[str, ...]
+    """Every order of the account, in placement order."""
+    fills: tuple[tuple[int, str], ...]
+    """(trade id, the account's order id) per fill, in the order they happened."""
+
+
 @dataclass(slots=True)
 class UserAccount:
     """One api key's orders (all, by client id, open) and fills, in the order they happened."""
@@ -42,6 +52,26 @@ class UserAccount:
     by_client_id: dict[str, Order] = field(default_factory=dict)
     open_orders: dict[str, Order] = field(default_factory=dict)
     trades: list[tuple[Trade, Order]] = field(default_factory=list)
+
+    def saved(self) -> SavedUser:
+        """The account as a value (orders and fills by id)."""
+        return SavedUser(
+            self.api_key,
+            self.api_secret,
+            tuple(self.orders),
+            tuple((t.trade_id, o.order_id) for t, o in self.trades),
+        )
+
+    @classmethod
+    def resume(
+        cls, saved: SavedUser, orders: Mapping[str, Order], trades: Mapping[int, Trade]
+    ) -> UserAccount:
+        """The account `saved` describes, over the restored orders and fills."""
+        user = cls(saved.api_key, saved.api_secret)
+        for order_id in saved.order_ids:
+            user.adopt(orders[order_id])
+        user.trades = [(trades[t], orders[o]) for t, o in saved.fills]
+        return user
 
     def adopt(self, order: Order) -> None:
         """File a (new or restored) order under every index it belongs to."""

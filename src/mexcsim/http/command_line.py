@@ -67,9 +67,15 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
     parser.add_argument(
         "--state-save-interval",
         type=float,
-        default=1.0,
+        default=30.0,
         metavar="SECONDS",
-        help="at most one state save per this many seconds (default 1.0)",
+        help="compact the state file at most every this many seconds (default 30; every change "
+        "is journaled before its answer anyway)",
+    )
+    parser.add_argument(
+        "--state-fsync",
+        action="store_true",
+        help="fsync the journal after every change (survives power loss; slower)",
     )
     args = parser.parse_args(argv)
     if (args.api_key is None) != (args.api_secret is None):
@@ -90,6 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         rate_limits=not args.no_rate_limits,
         state_file=args.state_file,
         state_save_interval=args.state_save_interval,
+        state_fsync=args.state_fsync,
     )
 
 

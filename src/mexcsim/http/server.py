@@ -85,7 +85,9 @@ class SimServer:
         if (config.api_key is None) != (config.api_secret is None):
             raise ValueError("api_key and api_secret must be given together")
         self.state_keeper = (
-            StateKeeper(exchange, config.state_file, config.state_save_interval)
+            StateKeeper(
+                exchange, config.state_file, config.state_save_interval, fsync=config.state_fsync
+            )
             if config.state_file is not None
             else None
         )
@@ -122,7 +124,7 @@ class SimServer:
         keeper = self.state_keeper
         if keeper is not None:
             keeper.check_writable()
-            keeper.load()
+            keeper.begin_journal(keeper.load())
         key, secret = self.config.api_key, self.config.api_secret
         if key is not None and secret is not None:
             known = self.exchange.secret_for(key)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from mexcsim.decimals import ZERO, fmt, round_half_up
-from mexcsim.errors import illegal_param
+from mexcsim.errors import illegal_param, invalid_symbol
 from mexcsim.market.book import BUY
 from mexcsim.market.tape import DAY_MS, INTERVALS, MINUTE_MS, PublicTrade, bucket_close
 from mexcsim.market.trading_pair import TradingPair
@@ -150,4 +151,24 @@ def ticker_24hr(pair: TradingPair, now: int) -> dict[str, object]:
         "openTime": since,
         "closeTime": now,
         "count": total.count if total is not None else 0,
+    }
+
+
+def exchange_info(
+    entries: Mapping[str, dict[str, object]], symbols: Sequence[str] | None, now: int
+) -> dict[str, object]:
+    """exchangeInfo for every entry, or for the named symbols (-1121 if one is unknown)."""
+    if symbols:
+        wanted = [s.upper() for s in symbols]
+        if any(s not in entries for s in wanted):
+            raise invalid_symbol()
+        chosen = [entries[s] for s in wanted]
+    else:
+        chosen = list(entries.values())
+    return {
+        "timezone": "CST",
+        "serverTime": now,
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": chosen,
     }

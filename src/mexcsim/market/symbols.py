@@ -8,8 +8,11 @@ documents them: `base_asset_precision` is the number of decimals a quantity may 
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from mexcsim.decimals import fmt
 
@@ -173,3 +176,69 @@ DEFAULT_FUNDING: dict[str, Decimal] = {
     "PEPE": Decimal(100_000_000),
     "METAL": Decimal(1_000),
 }
+
+
+# --- the exact JSON form of a SymbolSpec (state files and journaled listings) ---------------------
+def _decimal(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a decimal string, got {value!r}")
+    return Decimal(value)
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _items(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+_SPEC_TYPES = typing.get_type_hints(SymbolSpec)
+
+
+def encode_spec(spec: SymbolSpec) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in dataclasses.fields(spec):
+        value = getattr(spec, item.name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[item.name] = value
+    return out
+
+
+def decode_spec(data: object) -> SymbolSpec:
+    if not isinstance(data, dict):
+        raise TypeError(f"a symbol must be an object, got {type(data).__name__}")
+    raw: dict[str, Any] = data
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        hint = _SPEC_TYPES.get(name)
+        if hint is None:
+            raise KeyError(f"unknown symbol field {name!r}")
+        if hint is Decimal:
+            values[name] = _decimal(value)
+        elif hint == tuple[str, ...]:
+            values[name] = tuple(_text(v) for v in _items(value))
+        elif hint is bool:
+            if not isinstance(value, bool):
+                raise TypeError(f"{name}: expected true/false")
+            values[name] = value
+        elif hint is int:
+            values[name] = _integer(value)
+        elif hint == int | None:
+            values[name] = None if value is None else _integer(value)
+        else:
+            values[name] = _text(value)
+    return SymbolSpec(**values)

@@ -8,8 +8,6 @@ with the part it was reading.
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 from mexcsim.market.book import Order
 from mexcsim.market.listings import Listing
 from mexcsim.market.matching import Trade
-from mexcsim.market.symbols import SymbolSpec
+from mexcsim.market.symbols import decode_spec, encode_spec
 from mexcsim.market.tape import Candle, PublicTrade
 
 
@@ -62,45 +60,6 @@ def as_map(value: object) -> Mapping[str, Any]:
 
 
 # --- symbols and listings ------------------------------------------------------------------------
-_SPEC_TYPES = typing.get_type_hints(SymbolSpec)
-
-
-def encode_spec(spec: SymbolSpec) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for item in dataclasses.fields(spec):
-        value = getattr(spec, item.name)
-        if isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[item.name] = value
-    return out
-
-
-def decode_spec(data: object) -> SymbolSpec:
-    raw = as_map(data)
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        hint = _SPEC_TYPES.get(name)
-        if hint is None:
-            raise KeyError(f"unknown symbol field {name!r}")
-        if hint is Decimal:
-            values[name] = as_dec(value)
-        elif hint == tuple[str, ...]:
-            values[name] = tuple(as_str(v) for v in as_list(value))
-        elif hint is bool:
-            if not isinstance(value, bool):
-                raise TypeError(f"{name}: expected true/false")
-            values[name] = value
-        elif hint is int:
-            values[name] = as_int(value)
-        elif hint == int | None:
-            values[name] = None if value is None else as_int(value)
-        else:
-            values[name] = as_str(value)
-    return SymbolSpec(**values)
-
-
 def encode_listing(listing: Listing) -> dict[str, object]:
     return {
         "spec": encode_spec(listing.spec),

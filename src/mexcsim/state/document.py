@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from mexcsim.accounts.user_orders import SavedUser
+from mexcsim.market.symbols import decode_spec, encode_spec
 from mexcsim.market.trading_pair import SavedMarket
 from mexcsim.state.codec import (
     as_dec,
@@ -40,17 +42,15 @@ from mexcsim.state.codec import (
     decode_listing,
     decode_order,
     decode_public_trade,
-    decode_spec,
     decode_trade,
     encode_candle,
     encode_listing,
     encode_order,
     encode_public_trade,
-    encode_spec,
     encode_trade,
     opt_text,
 )
-from mexcsim.world import SavedUser, SimWorld
+from mexcsim.world import SimWorld
 
 STATE_FORMAT = "mexcsim-state"
 STATE_VERSION = 2

@@ -1,19 +1,22 @@
-"""Keeping a simulator's state in a file across restarts (``SimConfig.state_file``).
+"""Keeping a simulator's state across restarts and crashes (``SimConfig.state_file``).
 
-A paper trader's account must survive a restart of the bot: the bot's database remembers its
-orders, so the exchange has to remember them too, or reconciliation finds them missing. The
-`StateKeeper` loads the file when the server starts and writes it while the server runs, at most
-every ``save_interval`` seconds and only when the exchange's `revision` moved, plus once at stop.
+A paper trader's account must survive the bot being killed at any instant: the bot's database
+remembers its orders, so the exchange has to remember them too, or reconciliation finds them
+missing. Two files do it: the state file holds a snapshot (`mexcsim.state.document`) and
+``<state_file>.journal`` every command since (`mexcsim.state.journal`), appended before the
+command's answer leaves. Starting loads the snapshot and replays the journal; a fresh start (no
+state file) writes the first snapshot at once, so the journal always has a base to replay on.
 
-Writes are atomic: the JSON goes to a temporary file in the same directory, is fsynced, renamed
-over the old file and the directory is fsynced, so a crash leaves either the old or the new state,
-never a torn one. The snapshot is taken on the event loop (a consistent view); encoding and the
-disk write run in a worker thread. Measured (median of 7, development machine, 2 shared cores) with
-1000 open user orders, six ticking markets and their persisted tape: snapshot 27 ms on the loop,
-JSON encoding + write + fsync + rename 25 ms in the thread, 0.9 MB of JSON (3 ms + 6 ms, 0.5 MB
-while the tape is still short); loading and restoring it takes ~70 ms at start.
+Compaction: at most every ``save_interval`` seconds, when the state changed, the keeper takes a
+snapshot on the event loop (a consistent view), encodes and writes it atomically in a worker thread
+(temp file + fsync + rename + directory fsync: a crash leaves the old or the new file, never a torn
+one), then drops the journal's commands the snapshot includes. Commands that arrive during the
+write stay in the journal; the snapshot's ``command_seq`` tells the replay which to skip, so a crash
+between the two steps is harmless. A clean stop compacts once more and removes the empty journal.
 
-A file that exists but cannot be read or restored is a startup error naming the file
+Snapshot cost, measured (median of 7, 2 shared cores) with 1000 open user orders, six ticking
+markets and their persisted tape: 27 ms on the loop, 25 ms in the thread, 0.9 MB of JSON; loading
+it ~70 ms. A file that exists but cannot be read or restored is a startup error naming the file
 (`StateFileError`); it is never silently replaced by a fresh exchange.
 """
 
@@ -25,11 +28,13 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from mexcsim.state.document import StateError, decode_world, encode_world
-from mexcsim.world import SimWorld
+from mexcsim.state.journal import CommandJournal, JournalError, journal_path, read_journal
+from mexcsim.world import Command, SimWorld
 
 
 class SaveableExchange(Protocol):
@@ -41,6 +46,13 @@ class SaveableExchange(Protocol):
     def snapshot(self) -> SimWorld: ...
 
     def restore(self, world: SimWorld) -> None: ...
+
+    @property
+    def command_seq(self) -> int: ...
+
+    def replay(self, command: Command) -> None: ...
+
+    def record_commands(self, sink: Callable[[Command], None] | None) -> None: ...
 
 
 log = logging.getLogger(__name__)
@@ -87,31 +99,63 @@ def write_state_file(path: Path, document: object) -> None:
 
 
 class StateKeeper:
-    """Loads and saves one exchange's state to one file on behalf of a running server."""
+    """Loads, journals and compacts one exchange's state in one file on behalf of a server."""
 
     def __init__(
-        self, exchange: SaveableExchange, path: str | os.PathLike[str], save_interval: float
-    ):
+        self,
+        exchange: SaveableExchange,
+        path: str | os.PathLike[str],
+        save_interval: float,
+        *,
+        fsync: bool = False,
+    ) -> None:
         if save_interval < 0:
             raise ValueError("state_save_interval must be >= 0 seconds")
         self.exchange = exchange
         self.path = Path(path)
+        self.journal_path = journal_path(self.path)
         self.save_interval = save_interval
+        self.fsync = fsync
         self.saved_revision: int | None = None
         self._last_save = float("-inf")
         self._writing: asyncio.Future[None] | None = None
+        self._journal: CommandJournal | None = None
 
     def load(self) -> bool:
-        """Restore the exchange from the file if it exists; True when it did."""
+        """Restore the exchange from the snapshot and the journal; True when a snapshot existed."""
         document = read_state_file(self.path)
+        try:
+            commands = read_journal(self.journal_path)
+        except JournalError as exc:
+            raise StateFileError(str(exc)) from exc
         if document is None:
+            if commands:
+                raise StateFileError(
+                    f"the journal {self.journal_path} exists but its state file {self.path} "
+                    "does not; refusing to guess the state it applies to"
+                )
             return False
         try:
             self.exchange.restore(decode_world(document))
+            for command in commands:
+                if command.seq > self.exchange.command_seq:
+                    self.exchange.replay(command)
         except (StateError, ValueError) as exc:
             raise StateFileError(f"the state file {self.path} cannot be restored: {exc}") from exc
         self.saved_revision = self.exchange.revision
         return True
+
+    def begin_journal(self, loaded: bool) -> None:
+        """From now on every command is journaled before its call returns. A fresh exchange gets
+        its first snapshot written first (the base the journal is replayed on)."""
+        if not loaded:
+            write_state_file(self.path, encode_world(self.exchange.snapshot()))
+            self.saved_revision = self.exchange.revision
+        try:
+            self._journal = CommandJournal(self.journal_path, fsync=self.fsync)
+        except OSError as exc:
+            raise StateFileError(f"cannot open the journal {self.journal_path}: {exc}") from exc
+        self.exchange.record_commands(self._journal.append)
 
     def check_writable(self) -> None:
         """Fail at start, not at the first save, when the file's directory is missing."""
@@ -132,7 +176,8 @@ class StateKeeper:
         """Snapshot now and write it; waits for a write still in flight first (order kept)."""
         await self.wait_written()
         revision = self.exchange.revision
-        document = encode_world(self.exchange.snapshot())
+        world = self.exchange.snapshot()
+        document = encode_world(world)
         self._last_save = time.monotonic()
         loop = asyncio.get_running_loop()
         self._writing = loop.run_in_executor(None, write_state_file, self.path, document)
@@ -144,12 +189,21 @@ class StateKeeper:
             raise StateFileError(f"cannot write the state file {self.path}: {exc}") from exc
         self._writing = None
         self.saved_revision = revision
+        if self._journal is not None:
+            try:
+                self._journal.keep_after(world.command_seq)
+            except OSError as exc:
+                raise StateFileError(f"cannot compact {self.journal_path}: {exc}") from exc
 
     async def save_at_stop(self) -> None:
         """The last save of a stopping server (skipped when nothing changed since the last)."""
         await self.wait_written()
         if self.exchange.revision != self.saved_revision:
             await self.save()
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            self.exchange.record_commands(None)
+            journal.close(remove_if_empty=True)
 
     async def wait_written(self) -> None:
         """Let a write that is in flight finish (e.g. one the stopping tick loop left behind)."""

@@ -12,6 +12,7 @@ state package encodes it and never reads this facade's private parts.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -19,20 +20,27 @@ from decimal import Decimal
 from mexcsim import errors
 from mexcsim.accounts.ledger import Ledger
 from mexcsim.accounts.listen_keys import ListenKeys
+from mexcsim.accounts.reports import account_report, trade_fee_report
 from mexcsim.accounts.user_orders import UserAccount, UserOrders
-from mexcsim.decimals import ZERO, fmt
+from mexcsim.decimals import ZERO
 from mexcsim.errors import SimError, illegal_param
+from mexcsim.exchange.commands import CommandClock, CommandSink, replay_command
 from mexcsim.market import market_data as public_data
 from mexcsim.market.book import Order
 from mexcsim.market.liquidity import PROVIDER, PROVIDER_FUNDING, LivingMarket
 from mexcsim.market.listings import Listing, ListingSchedule
 from mexcsim.market.matching import MatchingEngine, Trade
-from mexcsim.market.symbols import DEFAULT_FUNDING, DEFAULT_SYMBOLS, SymbolSpec
+from mexcsim.market.symbols import (
+    DEFAULT_FUNDING,
+    DEFAULT_SYMBOLS,
+    SymbolSpec,
+    encode_spec,
+)
 from mexcsim.market.tape import PublicTrade, Tape
 from mexcsim.market.trading_pair import TradingPair
 from mexcsim.request_fields import required_str
 from mexcsim.world import (
-    SavedUser,
+    Command,
     SimWorld,
     copied_orders,
     copied_trades,
@@ -55,7 +63,8 @@ class SimExchange:
         """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
         quiet market for exact tests of the matching rules.
         """
-        self._now = now_ms or wall_clock_ms
+        self._commands = CommandClock(now_ms or wall_clock_ms)
+        self._now = self._commands.now
         self._reset(seed, provide_liquidity)
         now = self._now()
         for spec in DEFAULT_SYMBOLS if symbols is None else symbols:
@@ -74,8 +83,7 @@ class SimExchange:
         self._provider_seq = 0
         self._trade_seq = 0
         self._revision = 0
-        self.command_seq = 0
-        """How many journaled commands this state includes (see `mexcsim.state.journal`)."""
+        self._commands.seq = 0
 
     # --- assembly ---------------------------------------------------------------------------------
     def _build_pair(self, spec: SymbolSpec) -> TradingPair:
@@ -121,16 +129,21 @@ class SimExchange:
         )
         self._user_orders.record_trade(trade)
 
-    def _open_due_listings(self) -> int:
+    def open_due_listings(self) -> int:
+        """Open the listings whose time has come; outside a command that is a command of its own
+        (a query can be the first to notice an opening, and opening changes the state)."""
         now = self._now()
-        for listing in self._listings.pop_due(now):
-            self._open_pair(listing.spec, listing.initial_price, now)
-            self._revision += 1
+        if not any(item.open_time_ms <= now for item in self._listings.pending()):
+            return now
+        with self._commands.command("open_listings", {}) as now:
+            for listing in self._listings.pop_due(now):
+                self._open_pair(listing.spec, listing.initial_price, now)
+                self._revision += 1
         return now
 
     def _pair(self, symbol: str) -> TradingPair:
         """A known, opened market (for queries); pending listings and unknown names get -1121."""
-        self._open_due_listings()
+        self.open_due_listings()
         pair = self._pairs.get(symbol.upper())
         if pair is None:
             raise errors.invalid_symbol()
@@ -138,7 +151,7 @@ class SimExchange:
 
     def _tradable(self, symbol: str) -> TradingPair:
         """A market open to API orders; listed-but-not-open or disabled symbols get 10007."""
-        self._open_due_listings()
+        self.open_due_listings()
         pair = self._pairs.get(symbol.upper())
         if pair is None:
             if self._listings.is_pending(symbol.upper()):
@@ -155,7 +168,7 @@ class SimExchange:
     @property
     def revision(self) -> int:
         """Grows whenever the state may have changed; savers compare it with the one saved."""
-        return self._revision
+        return self._revision + self._commands.seq
 
     def snapshot(self) -> SimWorld:
         """The complete state now, as an independent value."""
@@ -177,20 +190,12 @@ class SimExchange:
             order_seq=self._user_orders.order_seq,
             provider_seq=self._provider_seq,
             trade_seq=self._trade_seq,
-            command_seq=self.command_seq,
+            command_seq=self._commands.seq,
             balances={o: self._ledger.snapshot(o) for o in self._ledger.owners()},
             fees_collected=dict(self._ledger.fees_collected),
             orders=tuple(orders.values()),
             trades=trades,
-            users=tuple(
-                SavedUser(
-                    u.api_key,
-                    u.api_secret,
-                    tuple(u.orders),
-                    tuple((t.trade_id, o.order_id) for t, o in u.trades),
-                )
-                for u in users
-            ),
+            users=tuple(u.saved() for u in users),
             markets=tuple(pair.saved() for pair in self._pairs.values()),
             pending_listings=tuple(self._listings.pending()),
             opened_listings=tuple(self._listings.opened()),
@@ -215,7 +220,7 @@ class SimExchange:
         self._reset(world.seed, world.provide_liquidity)
         self._user_orders.order_seq = world.order_seq
         self._provider_seq, self._trade_seq = world.provider_seq, world.trade_seq
-        self.command_seq = world.command_seq
+        self._commands.seq = world.command_seq
         for owner, assets in world.balances.items():
             for asset, (free, locked) in assets.items():
                 self._ledger.restore_balance(owner, asset, free, locked)
@@ -223,15 +228,25 @@ class SimExchange:
         orders = copied_orders(world.orders)
         trades = {t.trade_id: t for t in copied_trades(world.trades, orders)}
         for saved in world.users:
-            user = UserAccount(saved.api_key, saved.api_secret)
-            for order_id in saved.order_ids:
-                user.adopt(orders[order_id])
-            user.trades = [(trades[t], orders[o]) for t, o in saved.fills]
-            self._user_orders.users[user.api_key] = user
+            self._user_orders.users[saved.api_key] = UserAccount.resume(saved, orders, trades)
         for market in world.markets:
             self._build_pair(market.spec).resume(market, orders)
         self._listings.restore(list(world.pending_listings), list(world.opened_listings))
         self._listen_keys.restore(world.listen_keys_issued, list(world.listen_keys))
+
+    @property
+    def command_seq(self) -> int:
+        """The number of the last command this state includes."""
+        return self._commands.seq
+
+    def record_commands(self, sink: CommandSink | None) -> None:
+        """Hand every finished command to `sink` before the call returns (None: stop)."""
+        self._commands.sink = sink
+
+    def replay(self, command: Command) -> None:
+        """Run a recorded command again at its time; its answer (or rejection) is dropped."""
+        with self._commands.replaying(command), contextlib.suppress(SimError):
+            replay_command(self, command)
 
     def api_keys(self) -> list[str]:
         """The api keys of every account, oldest first (e.g. to resume a restored paper account)."""
@@ -242,6 +257,14 @@ class SimExchange:
         self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None = None
     ) -> None:
         """Register an api key pair; `balances=None` gives 100,000 USDT and some of each base."""
+        funding = None if balances is None else {a: str(v) for a, v in balances.items()}
+        args = {"api_key": api_key, "api_secret": api_secret, "balances": funding}
+        with self._commands.command("create_account", args):
+            self._create_account(api_key, api_secret, balances)
+
+    def _create_account(
+        self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None
+    ) -> None:
         if not api_key or api_key in self._user_orders.users:
             raise SimError(errors.ILLEGAL_PARAM, f"api key {api_key!r} is empty or already exists")
         self._ledger.open_account(api_key, DEFAULT_FUNDING if balances is None else balances)
@@ -254,104 +277,78 @@ class SimExchange:
 
     def fund(self, api_key: str, asset: str, amount: Decimal) -> None:
         """Add to (or with a negative amount take from, down to zero) the free balance."""
-        self._user(api_key)
-        self._revision += 1
-        try:
-            self._ledger.deposit(api_key, asset.upper(), amount)
-        except ValueError as exc:
-            raise SimError(errors.ILLEGAL_PARAM, str(exc)) from None
+        with self._commands.command(
+            "fund", {"api_key": api_key, "asset": asset, "amount": str(amount)}
+        ):
+            self._user(api_key)
+            self._revision += 1
+            try:
+                self._ledger.deposit(api_key, asset.upper(), amount)
+            except ValueError as exc:
+                raise SimError(errors.ILLEGAL_PARAM, str(exc)) from None
 
     def balances(self, api_key: str) -> dict[str, tuple[Decimal, Decimal]]:
         self._user(api_key)
         return self._ledger.snapshot(api_key)
 
     def account_info(self, api_key: str) -> dict[str, object]:
-        rows = [
-            {"asset": asset, "free": fmt(free), "locked": fmt(locked)}
-            for asset, (free, locked) in self.balances(api_key).items()
-            if free or locked
-        ]
-        return {
-            "makerCommission": None,
-            "takerCommission": None,
-            "buyerCommission": None,
-            "sellerCommission": None,
-            "canTrade": True,
-            "canWithdraw": True,
-            "canDeposit": True,
-            "updateTime": None,
-            "accountType": "SPOT",
-            "balances": rows,
-            "permissions": ["SPOT"],
-        }
+        return account_report(self.balances(api_key))
 
     def trade_fee(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
         """Commission rates as JSON numbers (MEXC sends numbers here; rates are not money)."""
         self._user(api_key)
         spec = self._pair(required_str(params, "symbol")).spec
-        return {
-            "data": {
-                "makerCommission": float(spec.maker_commission),
-                "takerCommission": float(spec.taker_commission),
-            },
-            "code": 0,
-            "msg": "success",
-            "timestamp": self._now(),
-        }
+        return trade_fee_report(spec, self._now())
 
     # --- market life ------------------------------------------------------------------------------
     def advance(self) -> None:
         """One market tick: every open market walks its price and refreshes its book."""
-        now = self._open_due_listings()
         if not self._provide_liquidity:
+            self.open_due_listings()
             return
-        self._revision += 1
-        for pair in self._pairs.values():
-            if pair.spec.tradable:
-                pair.living.tick(now)
+        with self._commands.command("advance", {}):
+            now = self.open_due_listings()
+            self._revision += 1
+            for pair in self._pairs.values():
+                if pair.spec.tradable:
+                    pair.living.tick(now)
 
     def set_price(self, symbol: str, price: Decimal) -> None:
         """Re-centre the synthetic book at `price` and print a trade there."""
         if price <= ZERO:
             raise illegal_param("price", "must be greater than 0")
-        self._revision += 1
-        self._recenter(self._pair(symbol).living, price, self._now())
+        with self._commands.command("set_price", {"symbol": symbol, "price": str(price)}) as now:
+            self._revision += 1
+            self._recenter(self._pair(symbol).living, price, now)
 
     def schedule_listing(self, spec: SymbolSpec, open_time_ms: int, initial_price: Decimal) -> None:
         if spec.symbol in self._pairs or self._listings.is_pending(spec.symbol):
             raise SimError(errors.ILLEGAL_PARAM, f"symbol {spec.symbol} is already listed")
-        self._listings.schedule(Listing(spec, open_time_ms, initial_price))
-        self._revision += 1
-        self._open_due_listings()
+        args = {
+            "spec": encode_spec(spec),
+            "open_time_ms": open_time_ms,
+            "price": str(initial_price),
+        }
+        with self._commands.command("schedule_listing", args):
+            self._listings.schedule(Listing(spec, open_time_ms, initial_price))
+            self._revision += 1
+            self.open_due_listings()
 
     def new_coin_calendar(self) -> dict[str, object]:
-        return self._listings.calendar(self._open_due_listings())
+        return self._listings.calendar(self.open_due_listings())
 
     # --- public market data -----------------------------------------------------------------------
     def default_symbols(self) -> dict[str, object]:
-        now = self._open_due_listings()
+        now = self.open_due_listings()
         tradable = [s for s, v in self._pairs.items() if v.spec.tradable]
         return {"code": 0, "data": tradable, "msg": "success", "timestamp": now}
 
     def exchange_info(self, symbols: Sequence[str] | None) -> dict[str, object]:
-        now = self._open_due_listings()
+        now = self.open_due_listings()
         entries = {s: v.spec.exchange_info_entry() for s, v in self._pairs.items()}
         for listing in self._listings.pending():
             entries[listing.spec.symbol] = listing.spec.exchange_info_entry(status="2")
-        if symbols:
-            wanted = [s.upper() for s in symbols]
-            if any(s not in entries for s in wanted):
-                raise errors.invalid_symbol()
-            chosen = [entries[s] for s in wanted]
-        else:
-            chosen = list(entries.values())
-        return {
-            "timezone": "CST",
-            "serverTime": now,
-            "rateLimits": [],
-            "exchangeFilters": [],
-            "symbols": chosen,
-        }
+        return public_data.exchange_info(entries, symbols, now)
 
     def depth(self, symbol: str, limit: int | None) -> dict[str, object]:
         return public_data.depth(self._pair(symbol), limit, self._now())
@@ -382,7 +379,7 @@ class SimExchange:
     ) -> dict[str, object] | list[dict[str, object]]:
         if symbol is not None:
             return view(self._pair(symbol))
-        self._open_due_listings()
+        self.open_due_listings()
         return [view(v) for v in self._pairs.values()]
 
     def ticker_24hr(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
@@ -402,27 +399,34 @@ class SimExchange:
         """Validate, lock funds and execute a new order; answers MEXC's acknowledgement (or {} when
         `test`, after the same validation including balances).
         """
-        if not test:
+        if test:
+            return self._user_orders.place_order(api_key, params, test=True)
+        with self._commands.command("place_order", {"api_key": api_key, "params": dict(params)}):
             self._revision += 1
-        return self._user_orders.place_order(api_key, params, test=test)
+            return self._user_orders.place_order(api_key, params)
 
     def batch_orders(
         self, api_key: str, orders: Sequence[Mapping[str, str]]
     ) -> list[dict[str, object]]:
         """Up to 20 orders on one symbol; each item answers on its own (successes and failures)."""
-        self._revision += 1
-        return self._user_orders.batch_orders(api_key, orders)
+        args = {"api_key": api_key, "orders": [dict(o) for o in orders]}
+        with self._commands.command("batch_orders", args):
+            self._revision += 1
+            return self._user_orders.batch_orders(api_key, orders)
 
     def cancel_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
-        self._revision += 1
-        return self._user_orders.cancel_order(api_key, params)
+        with self._commands.command("cancel_order", {"api_key": api_key, "params": dict(params)}):
+            self._revision += 1
+            return self._user_orders.cancel_order(api_key, params)
 
     def cancel_open_orders(
         self, api_key: str, params: Mapping[str, str]
     ) -> list[dict[str, object]]:
         """Cancel every open order on up to 5 comma-separated symbols."""
-        self._revision += 1
-        return self._user_orders.cancel_open_orders(api_key, params)
+        args = {"api_key": api_key, "params": dict(params)}
+        with self._commands.command("cancel_open_orders", args):
+            self._revision += 1
+            return self._user_orders.cancel_open_orders(api_key, params)
 
     def query_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
         return self._user_orders.query_order(api_key, params)
@@ -441,21 +445,26 @@ class SimExchange:
 
     # --- user data stream keys --------------------------------------------------------------------
     def create_listen_key(self, api_key: str) -> dict[str, object]:
-        self._user(api_key)
-        self._revision += 1
-        return {"listenKey": self._listen_keys.create(api_key, self._now())}
+        with self._commands.command("create_listen_key", {"api_key": api_key}) as now:
+            self._user(api_key)
+            self._revision += 1
+            return {"listenKey": self._listen_keys.create(api_key, now)}
 
     def keepalive_listen_key(self, api_key: str, listen_key: str) -> dict[str, object]:
-        self._user(api_key)
-        self._revision += 1
-        self._listen_keys.keepalive(api_key, listen_key, self._now())
-        return {"listenKey": listen_key}
+        args = {"api_key": api_key, "listen_key": listen_key}
+        with self._commands.command("keepalive_listen_key", args) as now:
+            self._user(api_key)
+            self._revision += 1
+            self._listen_keys.keepalive(api_key, listen_key, now)
+            return {"listenKey": listen_key}
 
     def close_listen_key(self, api_key: str, listen_key: str) -> dict[str, object]:
-        self._user(api_key)
-        self._revision += 1
-        self._listen_keys.close(api_key, listen_key, self._now())
-        return {"listenKey": listen_key}
+        args = {"api_key": api_key, "listen_key": listen_key}
+        with self._commands.command("close_listen_key", args) as now:
+            self._user(api_key)
+            self._revision += 1
+            self._listen_keys.close(api_key, listen_key, now)
+            return {"listenKey": listen_key}
 
     def listen_keys(self, api_key: str) -> dict[str, object]:
         self._user(api_key)

@@ -1,7 +1,8 @@
-"""MEXC's JSON reports of a user's orders and fills (numbers as strings, the documented keys)."""
+"""MEXC's JSON reports of an account: orders, fills, balances (numbers as strings)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from mexcsim.decimals import fmt
@@ -95,4 +96,39 @@ def my_trade_row(trade: Trade, owner_order: Order, spec: SymbolSpec) -> dict[str
         "isBestMatch": True,
         "isSelfTrade": trade.is_self_trade,
         "clientOrderId": owner_order.client_order_id,
+    }
+
+
+def account_report(balances: Mapping[str, tuple[Decimal, Decimal]]) -> dict[str, object]:
+    """GET /account: the assets with a non-zero balance."""
+    rows = [
+        {"asset": asset, "free": fmt(free), "locked": fmt(locked)}
+        for asset, (free, locked) in balances.items()
+        if free or locked
+    ]
+    return {
+        "makerCommission": None,
+        "takerCommission": None,
+        "buyerCommission": None,
+        "sellerCommission": None,
+        "canTrade": True,
+        "canWithdraw": True,
+        "canDeposit": True,
+        "updateTime": None,
+        "accountType": "SPOT",
+        "balances": rows,
+        "permissions": ["SPOT"],
+    }
+
+
+def trade_fee_report(spec: SymbolSpec, now: int) -> dict[str, object]:
+    """GET /tradeFee: commission rates as JSON numbers (MEXC sends numbers; rates are not money)."""
+    return {
+        "data": {
+            "makerCommission": float(spec.maker_commission),
+            "takerCommission": float(spec.taker_commission),
+        },
+        "code": 0,
+        "msg": "success",
+        "timestamp": now,
     }
