@@ -27,6 +27,7 @@ from mexcsim.errors import SimError, illegal_param
 from mexcsim.exchange.commands import CommandClock, CommandSink, replay_command
 from mexcsim.market import market_data as public_data
 from mexcsim.market.book import Order
+from mexcsim.market.history import seed_history
 from mexcsim.market.liquidity import PROVIDER, PROVIDER_FUNDING, LivingMarket
 from mexcsim.market.listings import Listing, ListingSchedule
 from mexcsim.market.matching import MatchingEngine, Trade
@@ -59,16 +60,19 @@ class SimExchange:
         now_ms: Callable[[], int] | None = None,
         symbols: Sequence[SymbolSpec] | None = None,
         provide_liquidity: bool = True,
+        history: bool = True,
     ) -> None:
         """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
-        quiet market for exact tests of the matching rules.
+        quiet market for exact tests of the matching rules. `history=True` gives every starting
+        market a seeded past day of candles and trades ending at its initial price (see
+        `mexcsim.market.history`); listings opened later start without one, as real ones do.
         """
         self._commands = CommandClock(now_ms or wall_clock_ms)
         self._now = self._commands.now
         self._reset(seed, provide_liquidity)
         now = self._now()
         for spec in DEFAULT_SYMBOLS if symbols is None else symbols:
-            self._open_pair(spec, spec.initial_price, now)
+            self._open_pair(spec, spec.initial_price, now, history=history)
 
     def _reset(self, seed: int, provide_liquidity: bool) -> None:
         """No markets and no accounts yet: the start of `__init__` and of a restore."""
@@ -96,11 +100,19 @@ class SimExchange:
         pair = self._pairs[spec.symbol] = TradingPair(spec, engine, tape, living)
         return pair
 
-    def _open_pair(self, spec: SymbolSpec, price: Decimal, now: int) -> None:
+    def _open_pair(
+        self, spec: SymbolSpec, price: Decimal, now: int, *, history: bool = False
+    ) -> None:
         for asset in (spec.base_asset, spec.quote_asset):
             if self._ledger.free(PROVIDER, asset) == ZERO:
                 self._ledger.deposit(PROVIDER, asset, PROVIDER_FUNDING)
-        self._recenter(self._build_pair(spec).living, price, now)
+        pair = self._build_pair(spec)
+        if history:
+            candles, trades = seed_history(spec, price, now, self._seed, self._next_trade_id)
+            pair.tape.candles.extend(candles)
+            pair.tape.trades.extend(trades)
+            pair.tape.last_price = price
+        self._recenter(pair.living, price, now)
 
     def _next_trade_id(self) -> int:
         self._trade_seq += 1
