@@ -18,6 +18,10 @@ class SimConfig:
     api_key: str | None = None
     api_secret: str | None = None
     """When both are given, an account with default funding is created for them at start."""
+    admin_token: str | None = None
+    """When set (at least 16 characters), every ``/_sim/`` request needs ``Authorization: Bearer
+    <admin_token>`` (compared in constant time; 401 otherwise). The CLI reads it from
+    ``MEXCSIM_ADMIN_TOKEN`` or ``--admin-token-file``."""
     tick_interval: float = 0.25
     """Seconds between ``exchange.advance()`` calls (the market's heartbeat)."""
     rate_limits: bool = True

@@ -1,9 +1,10 @@
 """The simulator's own control API under ``/_sim/``: accounts, funding, listings, prices, faults.
 
 Tests, the bot's paper mode and people at a terminal use it to arrange a scenario (fund an
-account, schedule a listing, move a price, make the exchange misbehave). It is deliberately
-*unauthenticated*: mexcsim is a loopback tool, so bind it to 127.0.0.1 (the default) and never
-expose it. Its paths never collide with MEXC's, and it never returns an API secret. Bodies are JSON;
+account, schedule a listing, move a price, make the exchange misbehave). Who may call it is
+decided by `mexcsim.http.admin_guard` (loopback Host, no foreign Origin, JSON bodies, and the
+``SimConfig.admin_token`` bearer token when one is set); still bind it to 127.0.0.1 (the
+default). Its paths never collide with MEXC's, and it never returns an API secret. Bodies are JSON;
 amounts and prices are decimal strings (JSON numbers are accepted and read exactly). Invalid input
 gets HTTP 400 ``{"error": ..., "field": ...}`` naming the field and the rule.
 """
@@ -27,6 +28,8 @@ from mexcsim.market.symbols import SymbolSpec
 if TYPE_CHECKING:
     from mexcsim.exchange import SimExchange
 
+MAX_ADMIN_BODY_BYTES = 64 * 1024
+"""Admin bodies are a few hundred bytes; anything bigger is a mistake or an attack."""
 _ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
 _API_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 
@@ -60,13 +63,28 @@ def _bad_input(error: AdminInputError) -> web.Response:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    text = await request.text()
+    """The body as a JSON object; huge, non-UTF-8, malformed or too deeply nested bodies are a
+    400 naming ``body`` (never a 500)."""
+    if (request.content_length or 0) > MAX_ADMIN_BODY_BYTES:
+        raise AdminInputError("body", f"must be at most {MAX_ADMIN_BODY_BYTES} bytes")
+    try:
+        raw = await request.content.read(MAX_ADMIN_BODY_BYTES + 1)
+    except ValueError:
+        raise AdminInputError("body", "could not be read") from None
+    if len(raw) > MAX_ADMIN_BODY_BYTES:
+        raise AdminInputError("body", f"must be at most {MAX_ADMIN_BODY_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AdminInputError("body", "must be UTF-8") from None
     if not text.strip():
         return {}
     try:
         data = json.loads(text, parse_float=Decimal)
-    except ValueError:
-        raise AdminInputError("body", "must be a JSON object") from None
+    except (ValueError, RecursionError):
+        raise AdminInputError(
+            "body", "must be a JSON object (valid, not too deeply nested)"
+        ) from None
     if not isinstance(data, dict):
         raise AdminInputError("body", "must be a JSON object")
     return data

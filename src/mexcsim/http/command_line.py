@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,19 @@ from mexcsim.http.server import SimServer
 from mexcsim.state.keeper import StateFileError
 
 DEFAULT_CLI_PORT = 18080
+API_SECRET_ENV = "MEXCSIM_API_SECRET"
+ADMIN_TOKEN_ENV = "MEXCSIM_ADMIN_TOKEN"
+
+
+def _secret(flag: str | None, file: str | None, env_name: str) -> str | None:
+    """A secret from the flag, else the file (first line), else the environment, else None.
+    Why not only a flag: command lines are visible to every user of the machine (``ps``)."""
+    if flag:
+        return flag
+    if file:
+        with open(file, encoding="utf-8") as source:
+            return source.readline().strip() or None
+    return os.environ.get(env_name) or None
 
 
 async def serve(config: SimConfig, *, out: Callable[[str], None] = print) -> None:
@@ -48,7 +62,18 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         help="port (default 18080; 0 picks a free one)",
     )
     parser.add_argument("--api-key", help="create an account with this API key (default funding)")
-    parser.add_argument("--api-secret", help="the secret for --api-key")
+    parser.add_argument(
+        "--api-secret",
+        help=f"the secret for --api-key (visible in ps; prefer ${API_SECRET_ENV} or a file)",
+    )
+    parser.add_argument(
+        "--api-secret-file", metavar="PATH", help="read the --api-key secret from PATH"
+    )
+    parser.add_argument(
+        "--admin-token-file",
+        metavar="PATH",
+        help=f"require 'Authorization: Bearer <token>' on /_sim/ (or set ${ADMIN_TOKEN_ENV})",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the market (default 1)")
     parser.add_argument(
         "--tick-interval",
@@ -78,6 +103,14 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         help="fsync the journal after every change (survives power loss; slower)",
     )
     args = parser.parse_args(argv)
+    try:
+        api_secret = _secret(args.api_secret, args.api_secret_file, API_SECRET_ENV)
+        admin_token = _secret(None, args.admin_token_file, ADMIN_TOKEN_ENV)
+    except OSError as exc:
+        parser.error(f"cannot read a secret file: {exc}")
+    if admin_token is not None and len(admin_token) < 16:
+        parser.error("the admin token must be at least 16 characters")
+    args.api_secret = api_secret
     if (args.api_key is None) != (args.api_secret is None):
         parser.error("--api-key and --api-secret must be given together")
     if args.tick_interval <= 0:
@@ -92,6 +125,7 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         seed=args.seed,
         api_key=args.api_key,
         api_secret=args.api_secret,
+        admin_token=admin_token,
         tick_interval=args.tick_interval,
         rate_limits=not args.no_rate_limits,
         state_file=args.state_file,

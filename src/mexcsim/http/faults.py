@@ -19,6 +19,12 @@ from enum import StrEnum
 #: The paths whose POSTs place orders; order faults hit only these (never ``/api/v3/order/test``).
 ORDER_PLACING_PATHS = frozenset({"/api/v3/order", "/api/v3/batchOrders"})
 
+#: Upper bounds of a plan's values: a plan is a test tool, and one unbounded value (a latency of
+#: 10^12 ms) would hang every path of the server until it is restarted.
+MAX_LATENCY_MS = 60_000
+MAX_COUNT = 100_000
+MAX_LATENCY_PATHS = 100
+
 #: Requests under this prefix are the ones a ``rate_limit_burst`` throttles or a read error fails.
 MEXC_API_PREFIX = "/api/v3/"
 
@@ -84,13 +90,17 @@ class FaultPlan:
             )
         plan = cls()
         if "latency_ms" in data:
-            plan.latency_ms = _int_field(data, "latency_ms", minimum=0)
+            plan.latency_ms = _int_field(data, "latency_ms", minimum=0, maximum=MAX_LATENCY_MS)
         if "latency_paths" in data:
             paths = data["latency_paths"]
             if not isinstance(paths, list | tuple) or not all(
                 isinstance(p, str) and p.startswith("/") for p in paths
             ):
                 raise FaultPlanError("latency_paths", "must be a list of paths starting with '/'")
+            if len(paths) > MAX_LATENCY_PATHS:
+                raise FaultPlanError(
+                    "latency_paths", f"must list at most {MAX_LATENCY_PATHS} paths"
+                )
             plan.latency_paths = tuple(str(p) for p in paths)
         if "order_fault" in data:
             value = data["order_fault"]
@@ -100,22 +110,31 @@ class FaultPlan:
                 allowed = ", ".join(f.value for f in OrderFault)
                 raise FaultPlanError("order_fault", f"must be one of: {allowed}") from None
         if "order_fault_count" in data:
-            plan.order_fault_count = _int_field(data, "order_fault_count", minimum=-1)
+            plan.order_fault_count = _int_field(
+                data, "order_fault_count", minimum=-1, maximum=MAX_COUNT
+            )
         if "error_status" in data:
             plan.error_status = _int_field(data, "error_status", minimum=500)
             if plan.error_status > 599:
                 raise FaultPlanError("error_status", "must be a 5xx status (500..599)")
         if "rate_limit_burst" in data:
-            plan.rate_limit_burst = _int_field(data, "rate_limit_burst", minimum=0)
+            plan.rate_limit_burst = _int_field(
+                data, "rate_limit_burst", minimum=0, maximum=MAX_COUNT
+            )
         if "read_error_count" in data:
-            plan.read_error_count = _int_field(data, "read_error_count", minimum=0)
+            plan.read_error_count = _int_field(
+                data, "read_error_count", minimum=0, maximum=MAX_COUNT
+            )
         plan.validate()
         return plan
 
     def validate(self) -> None:
         """Refuse a plan the injector cannot honour (also used for plans built in Python)."""
-        if self.latency_ms < 0:
-            raise FaultPlanError("latency_ms", "must be >= 0")
+        if not 0 <= self.latency_ms <= MAX_LATENCY_MS:
+            raise FaultPlanError("latency_ms", f"must be between 0 and {MAX_LATENCY_MS}")
+        for name in ("order_fault_count", "rate_limit_burst", "read_error_count"):
+            if getattr(self, name) > MAX_COUNT:
+                raise FaultPlanError(name, f"must be <= {MAX_COUNT}")
         if self.order_fault_count != -1 and self.order_fault_count < 1:
             raise FaultPlanError("order_fault_count", "must be >= 1, or -1 for 'until cleared'")
         if not 500 <= self.error_status <= 599:
@@ -130,12 +149,14 @@ class FaultPlan:
         return self.order_fault is not OrderFault.NONE
 
 
-def _int_field(data: Mapping[str, object], name: str, *, minimum: int) -> int:
+def _int_field(data: Mapping[str, object], name: str, *, minimum: int, maximum: int = 599) -> int:
     value = data[name]
     if isinstance(value, bool) or not isinstance(value, int):
         raise FaultPlanError(name, "must be an integer")
     if value < minimum:
         raise FaultPlanError(name, f"must be >= {minimum}")
+    if value > maximum:
+        raise FaultPlanError(name, f"must be <= {maximum}")
     return value
 
 

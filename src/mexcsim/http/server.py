@@ -20,6 +20,7 @@ from aiohttp import web
 
 from mexcsim.config import SimConfig
 from mexcsim.http.admin import AdminApi
+from mexcsim.http.admin_guard import ADMIN_PREFIX, AdminGuard
 from mexcsim.http.faults import FaultInjector
 from mexcsim.http.rate_limits import RateLimiter
 from mexcsim.http.rest import ORDER_FAULT_ABORTED, RestApi, error_response, throttled_response
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from mexcsim.exchange import SimExchange
 
 log = logging.getLogger(__name__)
-
-ADMIN_PREFIX = "/_sim/"
 
 
 def _wall_clock_ms() -> int:
@@ -113,7 +112,8 @@ class SimServer:
 
     def build_app(self) -> web.Application:
         """The aiohttp application: admin routes, MEXC routes and the fault/error middlewares."""
-        app = web.Application(middlewares=[_json_errors, self._apply_faults])
+        guard = AdminGuard(self.config.host, self.config.admin_token)
+        app = web.Application(middlewares=[_json_errors, guard.middleware, self._apply_faults])
         AdminApi(self.exchange, self.faults).install(app)
         RestApi(self.exchange, self.faults, self.rate_limiter, self._now_ms).install(app)
         return app

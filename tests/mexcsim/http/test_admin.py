@@ -13,6 +13,8 @@ from mexcsim import SimServer
 from mexcsim.http.faults import OrderFault
 from tests.fixtures.sim import SIM_API_SECRET, auth_headers, signed_url
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
@@ -68,7 +70,7 @@ async def test_create_account_rejects_bad_input_naming_the_field(
     status, body = await call(http, "POST", url, {"api_key": "test-api-key", "api_secret": "s"})
     assert (status, body["field"]) == (400, "api_key")
     assert "already exists" in str(body["error"])
-    async with http.post(url, data="not json") as response:
+    async with http.post(url, data="not json", headers=JSON) as response:
         assert response.status == 400
 
 
