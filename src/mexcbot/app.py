@@ -51,7 +51,7 @@ from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
-from mexcsim.server import SimConfig, SimServer
+from mexcsim import SimConfig, SimServer
 
 log = logging.getLogger(__name__)
 

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sim"]:
-        from mexcsim.server import main as sim_main
+        from mexcsim.http.command_line import main as sim_main
 
         return sim_main(args_list[1:])
     args = _parser().parse_args(args_list)

@@ -1,5 +1,5 @@
-"""``python -m mexcsim``: run the simulator until SIGINT/SIGTERM (see ``mexcsim.server.main``)."""
+"""``python -m mexcsim``: run the simulator until SIGINT/SIGTERM (``mexcsim.http.command_line``)."""
 
-from mexcsim.server import main
+from mexcsim.http.command_line import main
 
 raise SystemExit(main())

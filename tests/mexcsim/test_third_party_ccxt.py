@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt
 import pytest
 
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
 
 T = TypeVar("T")

@@ -2,8 +2,9 @@
 
 Placement checks MEXC's PERCENT_PRICE_BY_SIDE band locally with it, so an order far outside the
 band is refused before anything is stored or sent. Fed by one cheap all-symbols request at start
-and with every reconciliation pass, by every ticker the bot reads, and (streams) by live trades. A price older
-than the caller's bound is treated as unknown: the check is then left to the exchange.
+and with every reconciliation pass, and by every ticker the bot reads (the streams will feed it
+live trades). A price older than the caller's bound is treated as unknown: the check is then left
+to the exchange.
 """
 
 from __future__ import annotations

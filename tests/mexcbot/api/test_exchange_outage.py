@@ -10,7 +10,7 @@ import aiohttp
 
 from mexcbot.api.errors import PROBLEM_JSON
 from mexcbot.app import Bot
-from mexcsim.faults import FaultPlan
+from mexcsim.http.faults import FaultPlan
 from tests.fixtures.api import api_url, auth
 
 LIMIT_BUY = {

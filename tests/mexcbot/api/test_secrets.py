@@ -13,7 +13,7 @@ from mexcbot.app import Bot
 from mexcbot.config import LogFormat, Mode
 from mexcbot.store import TokenRole
 from mexcbot.telemetry import configure_logging
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.api import MakeBot, api_url, auth
 from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET
 

@@ -11,7 +11,7 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
 from tests.fixtures.recorder import EventRecorder
 

@@ -27,8 +27,8 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
-from mexcsim.faults import FaultPlan, OrderFault
-from mexcsim.server import SimServer
+from mexcsim import SimServer
+from mexcsim.http.faults import FaultPlan, OrderFault
 from tests.fixtures.agreement import compare
 from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
 from tests.fixtures.recorder import EventRecorder

@@ -17,8 +17,8 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
-from mexcsim.faults import FaultPlan
-from mexcsim.server import SimServer
+from mexcsim import SimServer
+from mexcsim.http.faults import FaultPlan
 from tests.fixtures.recorder import EventRecorder
 
 LATENCY_MS = 300

@@ -21,7 +21,7 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.agreement import compare
 from tests.fixtures.engine_timing import GRACE_S
 from tests.fixtures.recorder import EventRecorder

@@ -13,9 +13,9 @@ from mexcbot.domain.orders import OrderSide, OrderStatus, OrderType
 from mexcbot.mexc.errors import ExchangeUnavailable, OrderNotFound, OutcomeUnknown, RateLimited
 from mexcbot.mexc.ratelimit import RateLimiter
 from mexcbot.mexc.rest import MexcClient
-from mexcsim.faults import FaultPlan, OrderFault
-from mexcsim.ratelimit import RateLimiter as SimRateLimiter
-from mexcsim.server import SimServer
+from mexcsim import SimServer
+from mexcsim.http.faults import FaultPlan, OrderFault
+from mexcsim.http.rate_limits import RateLimiter as SimRateLimiter
 from tests.fixtures.mexc import client_config
 from tests.fixtures.sim import sim_config
 

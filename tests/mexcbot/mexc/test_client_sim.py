@@ -24,8 +24,8 @@ from mexcbot.mexc.errors import (
 )
 from mexcbot.mexc.models import NewOrder
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
-from mexcsim.server import SimServer
-from mexcsim.symbols import DEFAULT_SYMBOLS
+from mexcsim import SimServer
+from mexcsim.market.symbols import DEFAULT_SYMBOLS
 from tests.fixtures.mexc import client_config
 from tests.fixtures.sim import sim_config
 

@@ -19,7 +19,7 @@ from mexcbot.mexc.errors import (
     TimestampOutsideRecvWindow,
 )
 from mexcbot.mexc.rest import MexcClient
-from mexcsim.server import SimServer
+from mexcsim import SimServer
 from tests.fixtures.mexc import client_config
 from tests.fixtures.sim import sim_config
 

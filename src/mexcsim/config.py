@@ -1,0 +1,39 @@
+"""How to run one simulator: the frozen settings a `SimServer` (and ``python -m mexcsim``) uses.
+
+Kept apart from the HTTP server so that building a configuration never imports aiohttp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How to run one simulator. Frozen: a running server's configuration never changes."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 1
+    api_key: str | None = None
+    api_secret: str | None = None
+    """When both are given, an account with default funding is created for them at start."""
+    admin_token: str | None = None
+    """When set (at least 16 characters), every ``/_sim/`` request needs ``Authorization: Bearer
+    <admin_token>`` (compared in constant time; 401 otherwise). The CLI reads it from
+    ``MEXCSIM_ADMIN_TOKEN`` or ``--admin-token-file``."""
+    tick_interval: float = 0.25
+    """Seconds between ``exchange.advance()`` calls (the market's heartbeat)."""
+    rate_limits: bool = True
+    """MEXC's rate limits; benchmarks may turn them off."""
+    state_file: str | None = None
+    """Keep the exchange's complete state (accounts, balances, orders, fills, market) in this JSON
+    file plus ``<state_file>.journal``: loaded at start when it exists (an unreadable one is a
+    startup error); every change is journaled before its answer is sent, so a SIGKILL loses nothing
+    acknowledged. See ``mexcsim.state.keeper``."""
+    state_save_interval: float = 30.0
+    """Compaction: at most one snapshot per this many seconds (only when something changed); the
+    journal makes changes durable in between, so this only bounds the journal's length."""
+    state_fsync: bool = False
+    """Also fsync the journal after every command: survives a power loss, not only a crash of the
+    process, at the cost of one disk flush per change."""

@@ -1,0 +1,200 @@
+"""The simulator as a running HTTP server: MEXC's REST v3, the ``/_sim/`` admin API, a market clock.
+
+``SimServer`` is what tests start in-process (``async with SimServer(SimConfig()) as sim``) and
+what ``python -m mexcsim`` runs. It owns the aiohttp application, the fault injector, the rate
+limiter and a background task that moves the market (``exchange.advance()``) every
+``tick_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from mexcsim.config import SimConfig
+from mexcsim.http.admin import AdminApi
+from mexcsim.http.admin_guard import ADMIN_PREFIX, AdminGuard
+from mexcsim.http.faults import FaultInjector
+from mexcsim.http.rate_limits import RateLimiter
+from mexcsim.http.rest import ORDER_FAULT_ABORTED, RestApi, error_response, throttled_response
+from mexcsim.state.keeper import StateFileError, StateKeeper
+
+if TYPE_CHECKING:
+    from mexcsim.exchange import SimExchange
+
+log = logging.getLogger(__name__)
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Unknown paths, wrong methods and crashes answer in MEXC's JSON error shape, never HTML."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(
+            exc.status, f"{exc.reason}: {request.method} {request.path}", exc.status
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.path)
+        return error_response(500, "Internal error in the simulator", 500)
+
+
+class SimServer:
+    """One running simulator on ``config.host``; ``url`` is valid once ``start()`` has returned."""
+
+    def __init__(
+        self,
+        config: SimConfig,
+        exchange: SimExchange | None = None,
+        *,
+        now_ms: Callable[[], int] | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        """``now_ms`` is the clock for server time and signature windows: pass the same clock the
+        exchange uses when a test controls time. ``rate_limiter`` replaces the default one (e.g. to
+        inject a clock); it is ignored when ``config.rate_limits`` is off."""
+        self.config = config
+        self._now_ms = now_ms or _wall_clock_ms
+        if exchange is None:
+            # imported here so that importing the server (e.g. as a pytest plugin) stays cheap
+            from mexcsim.exchange import SimExchange
+
+            exchange = SimExchange(seed=config.seed, now_ms=self._now_ms)
+        self.exchange = exchange
+        self.faults = FaultInjector()
+        self.rate_limiter = (rate_limiter or RateLimiter()) if config.rate_limits else None
+        if (config.api_key is None) != (config.api_secret is None):
+            raise ValueError("api_key and api_secret must be given together")
+        self.state_keeper = (
+            StateKeeper(
+                exchange, config.state_file, config.state_save_interval, fsync=config.state_fsync
+            )
+            if config.state_file is not None
+            else None
+        )
+        """Saves the exchange to ``config.state_file``; None when no state file is configured."""
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._port: int | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use (``http://127.0.0.1:<port>``)."""
+        if self._port is None:
+            raise RuntimeError("SimServer.url is only known after start()")
+        return f"http://{self.config.host}:{self._port}"
+
+    def now_ms(self) -> int:
+        """The server clock (epoch ms), used by ``/api/v3/time`` and signature windows."""
+        return self._now_ms()
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.url}{ADMIN_PREFIX.rstrip('/')}"
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application: admin routes, MEXC routes and the fault/error middlewares."""
+        guard = AdminGuard(self.config.host, self.config.admin_token)
+        app = web.Application(middlewares=[_json_errors, guard.middleware, self._apply_faults])
+        AdminApi(self.exchange, self.faults).install(app)
+        RestApi(self.exchange, self.faults, self.rate_limiter, self._now_ms).install(app)
+        return app
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("SimServer already started")
+        keeper = self.state_keeper
+        if keeper is not None:
+            keeper.check_writable()
+            keeper.begin_journal(keeper.load())
+        key, secret = self.config.api_key, self.config.api_secret
+        if key is not None and secret is not None:
+            known = self.exchange.secret_for(key)
+            if known is None:
+                self.exchange.create_account(key, secret)
+            elif keeper is not None and known != secret:
+                raise StateFileError(
+                    f"the state file {keeper.path} holds api key {key!r} with a different secret"
+                )
+        runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        self._ticker = asyncio.create_task(self._tick(), name="mexcsim-market-clock")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            if self.state_keeper is not None:
+                await self.state_keeper.save_at_stop()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _tick(self) -> None:
+        """Move the market forever; one bad tick is logged, never fatal to the server."""
+        while True:
+            await asyncio.sleep(self.config.tick_interval)
+            try:
+                self.exchange.advance()
+            except Exception:
+                log.exception("exchange.advance() failed")
+            if self.state_keeper is not None:
+                try:
+                    await self.state_keeper.save_if_due()
+                except StateFileError:
+                    log.exception("saving the simulator state failed; retrying at the next tick")
+
+    @web.middleware
+    async def _apply_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Burst throttling and read errors before, latency after the request is processed (MEXC
+        paths only)."""
+        path = request.path
+        if path.startswith(ADMIN_PREFIX):
+            return await handler(request)
+        if self.faults.take_rate_limit(path):
+            return throttled_response(1, "Too many requests (simulated rate-limit burst)")
+        if self.faults.take_read_error(request.method, path):
+            status = self.faults.plan.error_status
+            msg = "Service unavailable (simulated fault: read_error)"
+            return error_response(status, msg, status)
+        response = await handler(request)
+        delay = self.faults.latency_for(path)
+        if delay > 0 and not request.get(ORDER_FAULT_ABORTED, False):
+            await asyncio.sleep(delay)
+        return response
