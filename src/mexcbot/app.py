@@ -20,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -56,6 +58,8 @@ from mexcsim import SimConfig, SimServer
 log = logging.getLogger(__name__)
 
 PAPER_API_KEY = "mexcbot-paper"
+#: Beside the paper state file: the paper exchange's admin token of the current run.
+ADMIN_TOKEN_SUFFIX = ".admin-token"
 STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 _STOP_TIMEOUT_S = 10.0
@@ -233,17 +237,33 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
 
 
 async def _paper_exchange(settings: Settings, stack: contextlib.AsyncExitStack) -> SimServer:
+    """The embedded paper exchange. Its admin API (`/_sim/`: funding, faults) needs a token that
+    is new on every run and written, owner-only, beside the state file: a web page in the
+    user's browser cannot use the loopback admin API, the user can."""
+    admin_token = secrets.token_urlsafe(32)
+    redactor.add(admin_token)
+    if settings.paper_state_file:
+        _write_private(Path(settings.paper_state_file + ADMIN_TOKEN_SUFFIX), admin_token + "\n")
     sim = SimServer(
         SimConfig(
             port=0,
             seed=settings.paper_seed,
             tick_interval=settings.paper_tick_interval,
             state_file=settings.paper_state_file or None,
+            admin_token=admin_token,
         )
     )
     await sim.start()
     stack.push_async_callback(sim.stop)
     return sim
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only (also when it existed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)
 
 
 def _credentials(settings: Settings, paper: SimServer | None) -> tuple[str, str, str]:
@@ -389,6 +409,12 @@ async def run_until_stopped(
         out(f"mexcbot {package_version()} running in {started.mode.value.upper()} mode")
         if started.mode is Mode.PAPER:
             out(f"paper exchange (mexcsim): {started.exchange_url}")
+            if settings.paper_state_file:
+                token_file = settings.paper_state_file + ADMIN_TOKEN_SUFFIX
+                out(
+                    f"paper admin API: {started.exchange_url}/_sim/ "
+                    f"with the bearer token in {token_file}"
+                )
         else:
             out(f"exchange: {started.exchange_url}")
         out(f"API:  {started.api_url}/api/v1")

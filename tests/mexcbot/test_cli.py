@@ -8,6 +8,8 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.api import bot_env, run_cli, start_bot_process
 
 
@@ -108,6 +110,17 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
     assert "ci\ttrade\trevoked" in run_cli(tmp_path, "token", "list", env=env).stdout
     assert run_cli(tmp_path, "token", "revoke", "ci", env=env).returncode == 1
     assert not (tmp_path / "mexcbot.db").exists()  # MEXCBOT_DATABASE_URL was honoured
+
+
+@pytest.mark.parametrize("name", ["two words", "line\nbreak", "../x", "naïve", ""])
+def test_token_names_follow_the_api_rule(tmp_path: Path, name: str) -> None:
+    """The CLI refuses what the API refuses, so every token can be listed and revoked."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'tokens.db'}"
+    env = bot_env(MEXCBOT_DATABASE_URL=db)
+    refused = run_cli(tmp_path, "token", "create", "--role", "read", "--name", name, env=env)
+    assert refused.returncode == 2, refused.stdout
+    assert "name must be" in refused.stderr
+    assert "no tokens" in run_cli(tmp_path, "token", "list", env=env).stdout
 
 
 def test_db_upgrade(tmp_path: Path) -> None:

@@ -17,14 +17,16 @@ from mexcbot.domain.orders import (
     PlaceOrder,
 )
 from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import OrderUpdateKind
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
 from mexcsim import SimServer
 from tests.fixtures.agreement import compare
-from tests.fixtures.engine_timing import GRACE_S
+from tests.fixtures.engine_timing import GRACE_S, client_config
 from tests.fixtures.recorder import EventRecorder
+from tests.fixtures.sim import sim_config
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -231,3 +233,31 @@ async def test_open_orders_are_checked_with_one_listing_not_one_query_each(
     assert report.status_corrections == 1
     assert exchange.calls.get("query", 0) == 1  # only the order that left the open list
     assert exchange.calls["open_orders"] == 1
+
+
+async def test_an_order_the_exchange_forgot_becomes_lost_not_new_forever(
+    sim: SimServer, client: MexcClient, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    """The paper exchange's state is gone (a reset, a lost file): the same account on a fresh
+    exchange no longer knows an acknowledged order. Reconciliation marks it LOST, once."""
+    service = new_service(client, uow_factory)
+    await service.start()
+    placed = await service.place(
+        PlaceOrder(
+            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("30000")
+        )
+    )
+    assert placed.status is OrderStatus.NEW
+    async with SimServer(sim_config()) as fresh, MexcClient(client_config(fresh.url)) as forgetful:
+        recorder = EventRecorder(events := EventBus())
+        after_reset = new_service(forgetful, uow_factory, events)
+        report = await after_reset.start()
+        assert report.lost_on_exchange == 1
+        stored = await after_reset.get("BTCUSDT", placed.client_order_id)
+        assert stored.status is OrderStatus.LOST
+        assert stored.is_terminal
+        assert await after_reset.count_lost() == 1
+        assert recorder.kinds(placed.client_order_id) == [OrderUpdateKind.LOST]
+        again = await after_reset.reconcile()
+        assert again.lost_on_exchange == 0
+        assert again.discrepancies == 0
