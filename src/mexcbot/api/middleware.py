@@ -52,6 +52,7 @@ class RequestTelemetry:
             return
         request_id = _incoming_request_id(scope)
         token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id  # for the 500 handler (errors.py)
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
