@@ -2,9 +2,10 @@
 
 httptools, which uvicorn uses for speed (see pyproject.toml), has no limit of its own on a
 request's head: uvicorn would buffer headers of any size, and wait for them forever. This
-subclass counts the bytes received while a head is incomplete; past ``max_head_bytes`` it answers
-431 and closes the connection, and a head not complete within ``head_timeout`` seconds of its
-first byte is answered 408 and closed. Bodies are bounded by the request gate (api/gate.py).
+subclass counts the bytes received while a head is incomplete, and measures a complete head;
+past ``max_head_bytes`` it answers 431 and closes the connection, and a head not complete within
+``head_timeout`` seconds of its first byte is answered 408 and closed. Bodies are bounded by the
+request gate (api/gate.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _problem_bytes(status: int, code: str, detail: str, field: str) -> bytes:
     return head.encode("ascii") + body
 
 
+class _HeadRefused(Exception):
+    pass
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     max_head_bytes = 16 * 1024
     head_timeout = 10.0
@@ -49,26 +54,32 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._refused = False
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
         if not self._in_head or not self._head_bytes or self.transport.is_closing():
             return  # no head pending (the usual case: a whole head in one read)
         if self._head_bytes > self.max_head_bytes:
-            self._refuse(
-                431,
-                "headers_too_large",
-                f"headers: the request line and headers are larger than the limit of "
-                f"{self.max_head_bytes} bytes",
-            )
+            self._refuse_large_head()
         elif self._head_timer is None:
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def on_headers_complete(self) -> None:
         self._end_of_head()
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_head_bytes:
+            self._refuse_large_head()
+            raise _HeadRefused  # stops the parser: this request never reaches the app
         super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:  # the parser stopped because of _HeadRefused: answered already
+            super().send_400_response(msg)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -96,8 +107,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 f"{self.head_timeout:g} seconds",
             )
 
+    def _refuse_large_head(self) -> None:
+        self._refuse(
+            431,
+            "headers_too_large",
+            f"headers: the request line and headers are larger than the limit of "
+            f"{self.max_head_bytes} bytes",
+        )
+
     def _refuse(self, status: int, code: str, detail: str) -> None:
         self._end_of_head()
+        self._refused = True
         if not self.transport.is_closing():
             self.transport.write(_problem_bytes(status, code, detail, "headers"))
             self.transport.close()
