@@ -36,6 +36,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from mexcbot.api.auth import RequestRateLimit, TokenAuthority
 from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.errors import install_error_handlers
+from mexcbot.api.gate import install_request_gate
+from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import admin, market, system, trades
 from mexcbot.config import Mode, Settings
@@ -103,11 +105,13 @@ def build_api(ctx: ApiContext) -> FastAPI:
         version=ctx.version,
         description="A self-hosted trading bot for the MEXC spot exchange. "
         "Every route but /health and /ready needs `Authorization: Bearer <token>`.",
+        redirect_slashes=False,  # a redirect would build its Location from the Host header
     )
     api.state.ctx = ctx
     for router in (system.router, trades.router, market.router, admin.router):
         api.include_router(router)
     install_error_handlers(api)
+    install_request_gate(api, ctx.authority, ctx.settings)  # before CORS: runs inside it
     if ctx.settings.cors_origins:
         api.add_middleware(
             CORSMiddleware,
@@ -320,6 +324,7 @@ async def _serve(api: FastAPI, settings: Settings, stack: contextlib.AsyncExitSt
         access_log=False,
         lifespan="off",
         server_header=False,
+        http=bounded_httptools(settings.api_max_header_bytes, settings.api_body_timeout),
     )
     server = _Uvicorn(config)
     host = settings.api_host

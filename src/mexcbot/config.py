@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     false turns them off."""
     cors_origins: list[str] = Field(default_factory=list)
     api_rate_limit_per_minute: int = Field(default=600, ge=1)
+    api_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest request body the API reads; a larger one is refused with 413 as soon as it is
+    announced (Content-Length) or passed while streaming."""
+    api_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    """Largest request line plus headers; a larger head is refused with 431 before it is parsed."""
+    api_body_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a client has to send a request's whole body once its headers arrived (else 408)."""
+    api_auth_failure_limit: int = Field(default=20, ge=1)
+    """Requests with a missing or invalid token one client address may make per
+    `api_auth_failure_window` seconds; after that it gets 429 without any token lookup."""
+    api_auth_failure_window: float = Field(default=60.0, gt=0, le=86400)
     reconcile_interval: float = Field(default=30.0, gt=0)
     paper_seed: int = 1
     paper_tick_interval: float = Field(default=0.25, gt=0)

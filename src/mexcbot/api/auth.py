@@ -6,6 +6,11 @@ hash is compared with ``hmac.compare_digest``.
 A verified token is cached for ``CACHE_SECONDS`` so a request costs no database round trip; a
 token revoked through the API is dropped from the cache at once, one revoked with the CLI (another
 process) stops working within ``CACHE_SECONDS``.
+
+A token that is NOT found is remembered too (``UNKNOWN_CACHE_SECONDS``, at most
+``UNKNOWN_CACHE_SIZE`` of them, by hash), so repeating a bad token costs no database lookup. That
+can never refuse a token created later: a new token is 256 fresh random bits, so its hash cannot
+have been presented (and cached as unknown) before it existed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hmac
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +30,28 @@ from mexcbot.engine.tokens import hash_token
 from mexcbot.store import UnitOfWork
 
 CACHE_SECONDS: Final = 2.0
+UNKNOWN_CACHE_SECONDS: Final = 300.0
+UNKNOWN_CACHE_SIZE: Final = 10_000
 _TOUCH_EVERY: Final = timedelta(minutes=1)
+
+
+def bearer_credentials(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None without the header.
+
+    Raises a 401 problem for another scheme, so the caller learns the header's expected form.
+    """
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        raise ApiProblem(
+            401,
+            "unauthenticated",
+            "Authorization must use the Bearer scheme: 'Authorization: Bearer <token>'",
+            field="Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +109,13 @@ class TokenAuthority:
         self._rate_limit = rate_limit
         self._clock = clock
         self._cache: dict[str, tuple[ApiToken, float]] = {}
+        self._unknown: OrderedDict[str, float] = OrderedDict()
 
     def forget(self, name: str | None = None) -> None:
         """Drop cached tokens (one by name, or all) so a revocation takes effect now."""
         if name is None:
             self._cache.clear()
+            self._unknown.clear()
             return
         for key, (token, _) in list(self._cache.items()):
             if token.name == name:
@@ -134,9 +163,13 @@ class TokenAuthority:
         now = self._clock()
         if cached is not None and now - cached[1] < CACHE_SECONDS:
             return cached[0]
+        unknown_since = self._unknown.get(digest)
+        if unknown_since is not None and now - unknown_since < UNKNOWN_CACHE_SECONDS:
+            return None
         async with self._uow_factory() as uow:
             token = await uow.tokens.get_by_hash(digest)
             if token is None:
+                self._remember_unknown(digest, now)
                 return None
             last = token.last_used_at
             if token.is_active and (last is None or datetime.now(UTC) - last > _TOUCH_EVERY):
@@ -146,6 +179,12 @@ class TokenAuthority:
             self._cache.clear()
         self._cache[digest] = (token, now)
         return token
+
+    def _remember_unknown(self, digest: str, now: float) -> None:
+        self._unknown[digest] = now
+        self._unknown.move_to_end(digest)
+        while len(self._unknown) > UNKNOWN_CACHE_SIZE:
+            self._unknown.popitem(last=False)
 
 
 def authorize(principal: Principal, needed: TokenRole) -> None:

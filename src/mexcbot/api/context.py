@@ -72,7 +72,12 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 async def principal(request: Request, ctx: Ctx, credentials: Credentials) -> Principal:
-    """Authenticate the caller; remembered on the request for the audit log."""
+    """Authenticate the caller; remembered on the request for the audit log.
+
+    The request gate (gate.py) normally authenticated it already, before reading the body."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
     presented = credentials.credentials if credentials is not None else None
     if presented is None and request.headers.get("authorization"):
         raise ApiProblem(

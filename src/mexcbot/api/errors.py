@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://mexcbot.dev/problems/"
+MAX_LISTED_ERRORS = 20
+"""A 422 lists the first this many field errors (``error_count`` says how many there were)."""
 
 
 class ApiProblem(Exception):
@@ -58,7 +60,7 @@ class ApiProblem(Exception):
         self.extra = extra or {}
 
 
-def problem_response(problem: ApiProblem) -> JSONResponse:
+def problem_response(problem: ApiProblem, request_id: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code,
         "title": problem.title,
@@ -67,7 +69,7 @@ def problem_response(problem: ApiProblem) -> JSONResponse:
         "code": problem.code,
         "field": problem.field,
     }
-    request_id = request_id_var.get()
+    request_id = request_id or request_id_var.get()
     if request_id:
         body["request_id"] = request_id
     body.update(problem.extra)
@@ -85,27 +87,46 @@ def _field_of(location: Sequence[int | str]) -> str:
 
 
 def _validation_problem(exc: RequestValidationError) -> ApiProblem:
+    found = exc.errors()
     errors = []
-    for error in exc.errors():
+    for error in found[:MAX_LISTED_ERRORS]:
         message = str(error.get("msg", "invalid value"))
-        errors.append(
-            {
-                "field": _field_of(error.get("loc", ())),
-                "message": message,
-                "rule": str(error.get("type", "invalid")),
-            }
-        )
+        field = _field_of(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            field = "body"  # the location is a character position, not a field
+            reason = (error.get("ctx") or {}).get("error", "invalid")
+            message = f"malformed JSON ({reason}) at character {error['loc'][-1]}"
+        errors.append({"field": field, "message": message, "rule": str(error.get("type"))})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     detail = f"{first['field']}: {first['message']}"
-    if len(errors) > 1:
-        detail += f" (and {len(errors) - 1} more)"
+    if len(found) > 1:
+        detail += f" (and {len(found) - 1} more)"
     return ApiProblem(
         422,
         "validation_error",
         detail,
         title="The request is invalid",
         field=first["field"],
-        extra={"errors": errors},
+        extra={"errors": errors, "error_count": len(found)},
+    )
+
+
+def _unreadable_body(cause: BaseException | None) -> ApiProblem:
+    """FastAPI's 400 for a body it could not decode, with the reason named."""
+    if isinstance(cause, UnicodeDecodeError):
+        reason = "it is not valid UTF-8"
+    elif isinstance(cause, RecursionError):
+        reason = "it is nested too deeply"
+    elif isinstance(cause, ValueError) and "digits" in str(cause):
+        reason = "it holds an integer with too many digits"
+    else:
+        reason = "it is not valid JSON"
+    return ApiProblem(
+        400,
+        "invalid_body",
+        f"body: the request body cannot be read as JSON: {reason}",
+        title="The request body cannot be read",
+        field="body",
     )
 
 
@@ -260,12 +281,28 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     problem = problem_for(exc)
-    if problem is None:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        problem = ApiProblem(
-            500, "internal_error", "An unexpected error happened; it has been logged."
-        )
-    return problem_response(problem)
+    if problem is not None:
+        return problem_response(problem)
+    # An unexpected error reaches this handler outside the telemetry middleware, which has
+    # already reset the request id variable: take the id it left in the request state, so the
+    # log line and the answer carry the id the message promises.
+    request_id = getattr(request.state, "request_id", None)
+    token = request_id_var.set(request_id)
+    try:
+        log.exception("unexpected error on %s %s", request.method, _route_of(request))
+    finally:
+        request_id_var.reset(token)
+    problem = ApiProblem(
+        500,
+        "internal_error",
+        "An unexpected error happened; it has been logged with the request_id of this answer.",
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+    return problem_response(problem, request_id)
+
+
+def _route_of(request: Request) -> str:
+    return getattr(request.scope.get("route"), "path", None) or "unmatched"
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -278,6 +315,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     detail = str(exc.detail)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        return problem_response(_unreadable_body(exc.__cause__))
     if exc.status_code == 404:
         detail = f"No route matches {request.method} {request.url.path}"
     return problem_response(

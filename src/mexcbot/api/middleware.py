@@ -1,5 +1,9 @@
 """The ASGI layer around every request: request id, latency metric, access log, audit log.
 
+The audit entry names the route by its template (``/api/v1/trades/orders/{symbol}/{orderId}``),
+never by the path the client sent, and its target only once a route validated it
+(``audit_target``); a refused request (401/403/422) is logged with the template alone.
+
 Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a queue per request.
 The audit entry of a mutating request is committed when its status is known and before the
 response goes out (`AuditWriter`: one single-statement transaction, ~0.1 ms on SQLite): a client
@@ -52,6 +56,7 @@ class RequestTelemetry:
             return
         request_id = _incoming_request_id(scope)
         token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id  # for the 500 handler (errors.py)
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
@@ -94,8 +99,9 @@ class RequestTelemetry:
         caller = state.get("principal")
         if not isinstance(caller, Principal):
             return  # not authenticated: nothing was done, and the access log has the line
-        action = getattr(scope.get("route"), "name", None) or f"{method} {scope.get('path', '')}"
-        target = state.get("audit_target") or str(scope.get("path", ""))
+        template = getattr(scope.get("route"), "path", None) or "unmatched"
+        action = getattr(scope.get("route"), "name", None) or f"{method} {template}"
+        target = state.get("audit_target") or template
         result = "ok" if status < 400 else f"failed:{status}"
         try:
             await self.audit.append(actor=caller.name, action=action, target=target, result=result)

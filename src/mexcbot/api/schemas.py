@@ -1,8 +1,8 @@
 """Request and response bodies of the REST API (pydantic v2), and their mapping from the domain.
 
 Every price, quantity and amount is a Decimal serialised as a JSON string ("0.1", never 0.1), the
-way MEXC sends them: a float would round money. Input numbers are accepted as strings or JSON
-numbers and parsed exactly.
+way MEXC sends them: a float would round money. Input amounts are plain decimal strings or JSON
+integers (``PlainDecimal``, api/numbers.py), parsed exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated, Any, Self
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from mexcbot.api.numbers import PlainDecimal
 from mexcbot.domain.orders import (
     SYMBOL_PATTERN,
     InvalidOrder,
@@ -35,11 +36,9 @@ MAX_DECIMAL = Decimal("1e15")
 Money = Annotated[
     Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
 ]
-#: A positive amount a user sends: a string or number, finite, > 0, at most 18 decimals.
+#: A positive amount a user sends: a plain decimal, > 0, below 1e15, at most 18 decimals.
 PositiveAmount = Annotated[
-    Decimal,
-    Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False),
-    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    PlainDecimal, Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False)
 ]
 Symbol = Annotated[
     str,

@@ -2,6 +2,8 @@
 
 Entries are written in the same unit of work as the change they describe, so an audited action and
 its audit entry commit together or not at all. Never put secrets (tokens, keys) in `detail`.
+Text fields pass through `printable` on the way in: a control character, a line break or a
+bidirectional override in an entry could rewrite what a terminal or a log viewer shows.
 The API's per-request entries (every mutating request) are written by `AuditWriter`
 (store/audit_writer.py): the same row, one single-statement transaction each.
 """
@@ -16,6 +18,34 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mexcbot.store import tables
+
+#: Longest value of each length-limited text column (longer ones are cut, with a marker).
+COLUMN_LENGTHS = {"actor": 100, "action": 100, "target": 200, "result": 20}
+
+
+def printable(value: str | None, limit: int | None = None) -> str | None:
+    """``value`` with every non-printable character (controls, line and paragraph separators,
+    bidirectional and other format characters) replaced by ``?``, cut to ``limit`` characters."""
+    if value is None:
+        return None
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else "?" for ch in value)
+    if limit is not None and len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value
+
+
+def audit_values(
+    actor: str, action: str, result: str, target: str | None, detail: str | None
+) -> dict[str, str | None]:
+    """The text columns of an entry, made safe to show (see `printable`)."""
+    return {
+        "actor": printable(actor, COLUMN_LENGTHS["actor"]),
+        "action": printable(action, COLUMN_LENGTHS["action"]),
+        "target": printable(target, COLUMN_LENGTHS["target"]),
+        "result": printable(result, COLUMN_LENGTHS["result"]),
+        "detail": printable(detail),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +80,7 @@ class AuditLog:
         await self._connection.execute(
             insert(tables.audit_log).values(
                 time=at or self._clock(),
-                actor=actor,
-                action=action,
-                target=target,
-                result=result,
-                detail=detail,
+                **audit_values(actor, action, result, target, detail),
             )
         )
 

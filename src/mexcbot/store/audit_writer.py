@@ -28,6 +28,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mexcbot.store import tables
+from mexcbot.store.audit import audit_values
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.store.prepared import PreparedStatements
 from mexcbot.store.uow import utc_now
@@ -56,11 +57,7 @@ class AuditWriter:
         """Record and commit one entry; same fields and meaning as `AuditLog.append`."""
         values: dict[str, Any] = {
             "time": self._clock(),
-            "actor": actor,
-            "action": action,
-            "target": target,
-            "result": result,
-            "detail": detail,
+            **audit_values(actor, action, result, target, detail),
         }
         prepared = self._prepared(values)
         if self._on_loop.execute(prepared.sql, prepared.parameters(values)) is not None:

@@ -6,6 +6,10 @@ instead of ~0.18 ms with FULL), foreign keys on and a busy timeout. Every SQLite
 with BEGIN IMMEDIATE: a read-modify-write of an order then holds the write lock from its first
 read, which is what SELECT .. FOR UPDATE gives on PostgreSQL, and a second writer waits (busy
 timeout) instead of failing half-way with SQLITE_BUSY.
+
+The database file holds token hashes, the audit log and every order: it is created owner-only
+(0600) before SQLite first opens it, and an existing one (with its -wal and -shm files) is made
+owner-only at every start. SQLite creates -wal and -shm with the database file's mode.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
 DATABASE_URL_ENV = "MEXCBOT_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+OWNER_ONLY = 0o600
+_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
 class UnsupportedDatabaseUrl(ValueError):
@@ -73,12 +79,32 @@ def apply_sqlite_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int) -> None
         cursor.close()
 
 
+def restrict_sqlite_file(url: str) -> None:
+    """Create the SQLite database file of ``url`` owner-only if it is missing, and make it and
+    its side files owner-only (POSIX; nothing for :memory: or a URI filename)."""
+    database = make_url(url).database
+    if os.name != "posix" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    if not os.path.isdir(os.path.dirname(path)):
+        return  # SQLite's own error names the missing directory
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, OWNER_ONLY))
+    for suffix in _SIDE_FILES:
+        try:
+            os.chmod(path + suffix, OWNER_ONLY)
+        except FileNotFoundError:
+            continue
+
+
 def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     """An async engine for `url` (normalised); SQLite connections get the pragmas above."""
     url = normalize_database_url(url)
     if not is_sqlite(url):
         engine_options.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **engine_options)
+    restrict_sqlite_file(url)
     engine = create_async_engine(url, **engine_options)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from mexcbot.api.context import AdminAccess, Ctx, audit_target
 from mexcbot.api.errors import problem_responses
+from mexcbot.api.numbers import PlainInt
 from mexcbot.api.schemas import AuditEntryOut, CreatedToken, CreateToken, TokenNamePath, TokenOut
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -52,8 +53,8 @@ async def revoke_api_token(
 async def audit_log(
     ctx: Ctx,
     caller: AdminAccess,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[PlainInt, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditEntryOut]:
     """Audit entries, newest first: who (token name) did what, to what, with which result."""
     async with ctx.uow_factory() as uow:

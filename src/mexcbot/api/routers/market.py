@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 
 from mexcbot.api.context import Ctx, ReadAccess
 from mexcbot.api.errors import problem_responses
+from mexcbot.api.numbers import PlainInt
 from mexcbot.api.schemas import (
     BalanceOut,
     KlineOut,
@@ -75,7 +76,7 @@ async def order_book(
     symbol: SymbolPath,
     ctx: Ctx,
     caller: ReadAccess,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    limit: Annotated[PlainInt, Query(ge=1, le=5000)] = 100,
 ) -> OrderBookOut:
     """The order book: best bids and asks first."""
     book = await ctx.market.order_book(symbol, limit)
@@ -93,7 +94,7 @@ async def klines(
     ctx: Ctx,
     caller: ReadAccess,
     interval: KlineInterval = KlineInterval.M1,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 100,
 ) -> list[KlineOut]:
     """Candles, oldest first."""
     rows = await ctx.market.candles(symbol, interval.value, limit)

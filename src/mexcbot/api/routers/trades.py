@@ -6,7 +6,7 @@ route taking ``orderId`` also accepts MEXC's exchange order id.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target, order_target
 from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.numbers import PlainInt
 from mexcbot.api.schemas import (
     OrderOut,
     OrderPageOut,
@@ -23,6 +24,7 @@ from mexcbot.api.schemas import (
     Symbol,
     SymbolPath,
 )
+from mexcbot.api.symbols import require_known_symbol
 from mexcbot.domain.orders import OrderSide, OrderStatus, client_order_id_for
 from mexcbot.engine import errors as engine_errors
 from mexcbot.telemetry import order_context
@@ -50,6 +52,8 @@ IdempotencyKey = Annotated[
     ),
 ]
 _COMMON = problem_responses(401, 403, 422, 429)
+_WITH_404 = {**_COMMON, **problem_responses(404)}
+MAX_CURSOR = 2**63 - 1  # order ids are 64-bit signed integers in both databases
 
 
 @router.post(
@@ -114,26 +118,28 @@ def _failure_outcome(exc: Exception) -> str:
 @router.get(
     "/orders/open/{symbol}",
     response_model=list[OrderOut],
-    responses={**_COMMON, **problem_responses(404)},
+    responses=_WITH_404,
     summary="Open orders of a symbol",
 )
 async def open_orders(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> list[OrderOut]:
+    await require_known_symbol(ctx, symbol)
     return [OrderOut.of(order) for order in await ctx.execution.open_orders(symbol)]
 
 
 @router.get(
     "/orders/history/{symbol}",
     response_model=list[OrderOut],
-    responses={**_COMMON, **problem_responses(404)},
+    responses=_WITH_404,
     summary="Orders of a symbol, newest first (offset paging)",
 )
 async def order_history(
     symbol: SymbolPath,
     ctx: Ctx,
     caller: ReadAccess,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[PlainInt, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[OrderOut]:
+    await require_known_symbol(ctx, symbol)
     orders = await ctx.execution.history(symbol, limit=limit, offset=offset)
     return [OrderOut.of(order) for order in orders]
 
@@ -147,6 +153,7 @@ async def order_history(
 async def get_order(
     symbol: SymbolPath, order_id: OrderIdPath, ctx: Ctx, caller: ReadAccess
 ) -> OrderOut:
+    await require_known_symbol(ctx, symbol)
     with order_context(order_id):
         return OrderOut.of(await ctx.execution.get(symbol, order_id))
 
@@ -161,6 +168,7 @@ async def cancel_order(
     symbol: SymbolPath, order_id: OrderIdPath, request: Request, ctx: Ctx, caller: TradeAccess
 ) -> OrderOut:
     audit_target(request, f"{symbol}/{order_id}")
+    await require_known_symbol(ctx, symbol)
     with order_context(order_id):
         order = await ctx.execution.cancel(symbol, order_id)
     order_target(request, order.client_order_id)
@@ -179,9 +187,9 @@ async def list_orders(
     order_status: Annotated[list[OrderStatus] | None, Query(alias="status")] = None,
     symbol: Annotated[Symbol | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; created at or after")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
-    offset: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]+$")] = None,
+    offset: Annotated[PlainInt | None, Query(ge=0, le=1_000_000)] = None,
 ) -> OrderPageOut:
     if cursor is not None and offset is not None:
         raise ApiProblem(
@@ -197,6 +205,15 @@ async def list_orders(
             "since: needs a time zone, like 2024-05-01T12:00:00Z",
             field="since",
         )
+    if since is not None:
+        since = _in_utc(since)
+    if cursor is not None and int(cursor) > MAX_CURSOR:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            f"cursor: must be a next_cursor value this API returned (at most {MAX_CURSOR})",
+            field="cursor",
+        )
     if offset:
         cursor = await _cursor_after(ctx, offset, order_status, symbol, since)
         if cursor == _PAST_THE_END:
@@ -210,6 +227,19 @@ async def list_orders(
 
 
 _PAST_THE_END = "past-the-end"
+
+
+def _in_utc(since: datetime) -> datetime:
+    """``since`` in UTC, or a 422: an offset can carry a date past year 1 or 9999 in UTC."""
+    try:
+        return since.astimezone(UTC)
+    except OverflowError:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "since: is out of range: in UTC it must fall between 0001-01-01 and 9999-12-31",
+            field="since",
+        ) from None
 
 
 async def _cursor_after(
@@ -238,7 +268,7 @@ async def _cursor_after(
 @router.get(
     "/calculate/{symbol}",
     response_model=QuantityQuote,
-    responses={**_COMMON, **problem_responses(404)},
+    responses=_WITH_404,
     summary="The quantity a quote amount buys or sells now, after the symbol's rounding",
 )
 async def calculate_quantity(
@@ -248,5 +278,6 @@ async def calculate_quantity(
     ctx: Ctx,
     caller: ReadAccess,
 ) -> QuantityQuote:
+    await require_known_symbol(ctx, symbol, required=True)
     quantity: Decimal = await ctx.execution.calculate_quantity(symbol, side, amount)
     return QuantityQuote(symbol=symbol, side=side, quote_amount=amount, quantity=quantity)

@@ -227,12 +227,10 @@ class ExecutionService:
     async def open_orders(self, symbol: str) -> list[Order]:
         """Orders resting on the exchange as far as the database knows (kept current by
         reconciliation and `get`)."""
-        await self.catalog.get(symbol)  # UnknownSymbol for a symbol the exchange lacks
         async with self._uow_factory() as uow:
             return await uow.orders.list_open(symbol)
 
     async def history(self, symbol: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
-        await self.catalog.get(symbol)
         async with self._uow_factory() as uow:
             return await uow.orders.history(symbol, limit=limit, offset=offset)
 

@@ -1,0 +1,147 @@
+"""The request gate: authenticate first, then read a bounded body, then route.
+
+FastAPI reads and parses a body before it resolves the route's dependencies, so without this
+layer an anonymous client could make the bot read and parse any amount of JSON before the 401.
+The gate (plain ASGI, inside the telemetry and CORS layers) does, for every request:
+
+1. a route that is not public needs a token: a client address over its failed-authentication
+   limit gets 429, a missing, malformed, unknown or revoked token 401, all without reading a byte
+   of the body; the ``Principal`` is left in the request state for the routes (``context.py``);
+2. a body announced larger than the limit (Content-Length) is 413 at once; otherwise it is read
+   with a running length check (413 as soon as it passes the limit) and one deadline (408);
+3. the route gets the body replayed from memory.
+
+An early answer to a request whose body was not read closes the connection when that body could
+be large (chunked, or announced over the limit), so the server does not drain it.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mexcbot.api.auth import TokenAuthority, bearer_credentials
+from mexcbot.api.errors import ApiProblem, problem_response
+from mexcbot.api.limits import BodyLimits, ClientDisconnected, FailedAuthLimit, read_body
+from mexcbot.config import Settings
+
+ALWAYS_PUBLIC = frozenset({"/health", "/ready"})
+
+
+class RequestGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authority: TokenAuthority,
+        failures: FailedAuthLimit,
+        limits: BodyLimits,
+        public_paths: frozenset[str],
+    ) -> None:
+        self.app = app
+        self.authority = authority
+        self.failures = failures
+        self.limits = limits
+        self.public_paths = public_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        announced, chunked = _body_framing(scope)
+        unbounded = chunked or announced > self.limits.max_bytes
+        if scope["method"] != "OPTIONS" and scope["path"] not in self.public_paths:
+            problem = await self._authenticate(scope)
+            if problem is not None:
+                await _answer(problem, scope, receive, send, close=unbounded)
+                return
+        if announced > self.limits.max_bytes:
+            await _answer(self.limits.too_large(), scope, receive, send, close=True)
+            return
+        if announced or chunked:
+            try:
+                body = await read_body(receive, self.limits)
+            except ClientDisconnected:
+                return
+            except ApiProblem as problem:
+                await _answer(problem, scope, receive, send, close=True)
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> ApiProblem | None:
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        wait = self.failures.retry_after(address)
+        if wait > 0:
+            return self.failures.refusal(wait)
+        try:
+            presented = bearer_credentials(_header(scope, b"authorization"))
+            caller = await self.authority.authenticate(presented)
+        except ApiProblem as problem:
+            if problem.status == 401:
+                self.failures.record_failure(address)
+            return problem
+        scope.setdefault("state", {})["principal"] = caller
+        return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _body_framing(scope: Scope) -> tuple[int, bool]:
+    """(announced Content-Length or 0, chunked). The HTTP parser already refused a malformed
+    Content-Length, and one that is both chunked and sized."""
+    length = 0
+    chunked = False
+    for key, value in scope["headers"]:
+        if key == b"content-length" and value.isdigit():
+            length = int(value)
+        elif key == b"transfer-encoding":
+            chunked = True
+    return length, chunked
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _answer(
+    problem: ApiProblem, scope: Scope, receive: Receive, send: Send, *, close: bool
+) -> None:
+    if close:
+        problem.headers = {**problem.headers, "Connection": "close"}
+    await problem_response(problem)(scope, receive, send)
+
+
+def install_request_gate(api: FastAPI, authority: TokenAuthority, settings: Settings) -> None:
+    """Add the gate to ``api``; call it before adding CORS, so the gate runs inside it (a CORS
+    preflight never needs a token, and the gate's answers get CORS headers)."""
+    public = set(ALWAYS_PUBLIC)
+    for path in (api.docs_url, api.redoc_url, api.openapi_url):
+        if path:
+            public.add(path)
+    if api.docs_url and api.swagger_ui_oauth2_redirect_url:
+        public.add(api.swagger_ui_oauth2_redirect_url)
+    if settings.metrics_public:
+        public.add("/metrics")
+    api.add_middleware(
+        RequestGate,
+        authority=authority,
+        failures=FailedAuthLimit(settings.api_auth_failure_limit, settings.api_auth_failure_window),
+        limits=BodyLimits(settings.api_max_body_bytes, settings.api_body_timeout),
+        public_paths=frozenset(public),
+    )

@@ -1,0 +1,74 @@
+"""Numbers as the API reads them: plain ASCII digits, nothing a parser would merely tolerate.
+
+Python's ``int()`` and ``Decimal()`` (and so pydantic's lax mode) accept ``1_000``, ``+100``,
+surrounding spaces, ``1e3`` and digits of other scripts (Arabic-Indic, full-width): a quantity
+typed as ``1_000`` was sent on to the exchange. Every number the API takes, in a body, a query or
+a path, is one of these types instead, so the rule lives in one place:
+
+- ``PlainDecimal``: a string of ASCII digits with an optional fraction (``25``, ``0.001``), or a
+  JSON integer. No sign: every amount the API takes (quantity, price, quote amount) is positive,
+  which the fields say with ``gt=0``. A JSON fraction (``0.1``) is refused: JSON parsers read it
+  as a binary float, which rounds money; send it as a string.
+- ``PlainInt``: ASCII digits only (counts, limits, offsets), or a JSON integer.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Final
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+MAX_DIGITS: Final = 40
+PLAIN_DECIMAL_PATTERN: Final = rf"^[0-9]{{1,{MAX_DIGITS}}}(\.[0-9]{{1,{MAX_DIGITS}}})?$"
+PLAIN_INT_PATTERN: Final = rf"^[0-9]{{1,{MAX_DIGITS}}}$"
+_PLAIN_DECIMAL = re.compile(PLAIN_DECIMAL_PATTERN.strip("^$"))
+_PLAIN_INT = re.compile(PLAIN_INT_PATTERN.strip("^$"))
+
+PLAIN_DECIMAL_RULE: Final = (
+    "must be a plain decimal number: ASCII digits 0-9 with an optional '.' and fraction, "
+    "like 25 or 0.001, in a JSON string (no sign, exponent, spaces, '_' or other digits)"
+)
+PLAIN_INT_RULE: Final = (
+    "must be a plain whole number: ASCII digits 0-9 only, like 100 "
+    "(no sign, fraction, exponent, spaces, '_' or other digits)"
+)
+
+
+def _is_json_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _plain_decimal(value: object) -> object:
+    if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value):
+        return value
+    if _is_json_integer(value) or (isinstance(value, Decimal) and value.is_finite()):
+        return value
+    raise PydanticCustomError("plain_decimal", PLAIN_DECIMAL_RULE)
+
+
+def _plain_int(value: object) -> object:
+    if isinstance(value, str) and _PLAIN_INT.fullmatch(value):
+        return value
+    if _is_json_integer(value):
+        return value
+    raise PydanticCustomError("plain_int", PLAIN_INT_RULE)
+
+
+PlainDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_plain_decimal),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": PLAIN_DECIMAL_PATTERN},
+                {"type": "integer", "minimum": 0},
+            ],
+            "examples": ["0.001"],
+        }
+    ),
+]
+PlainInt = Annotated[int, BeforeValidator(_plain_int)]

@@ -1,0 +1,124 @@
+"""Inputs the API used to read leniently or answer with a 500: numbers, cursors, dates, symbols,
+slashes. Over real HTTP on loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mexcbot.app import Bot
+from tests.fixtures.api import api_url, auth
+
+ORDERS = "/api/v1/trades/orders"
+LENIENT = ["1_000", "+100", "١٠٠", "１００", " 100", "1e3", "100.", ".5", "-5"]
+
+
+async def _get(
+    http: aiohttp.ClientSession, bot: Bot, token: str, path: str, **params: str
+) -> tuple[int, dict[str, Any]]:
+    async with http.get(f"{api_url(bot)}{path}", params=params, headers=auth(token)) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def test_out_of_range_cursor_and_since_are_422_naming_the_parameter(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    cases = {
+        "cursor": ["9223372036854775808", "9999999999999999999"],
+        "since": ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"],
+    }
+    for name, values in cases.items():
+        for value in values:
+            status, problem = await _get(http, bot, tokens["read"], ORDERS, **{name: value})
+            assert (status, problem["field"]) == (422, name), (value, problem)
+            assert problem["detail"].startswith(f"{name}: ")
+    status, page = await _get(http, bot, tokens["read"], ORDERS, cursor="9223372036854775807")
+    assert (status, page["orders"]) == (200, [])
+
+
+async def test_a_500_carries_the_request_id_it_promises(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bot.execution is not None
+
+    async def broken(symbol: str) -> list[Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bot.execution, "open_orders", broken)
+    headers = {**auth(tokens["read"]), "X-Request-ID": "trace-500-abc"}
+    url = f"{api_url(bot)}{ORDERS}/open/BTCUSDT"
+    async with http.get(url, headers=headers) as response:
+        assert response.status == 500
+        assert response.content_type == "application/problem+json"
+        problem = await response.json(content_type=None)
+        assert response.headers.get("X-Request-ID") == "trace-500-abc"
+    assert problem["request_id"] == "trace-500-abc"
+    assert "a bug" not in str(problem)
+
+
+@pytest.mark.parametrize("amount", LENIENT)
+async def test_lenient_numbers_are_refused_in_queries(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, amount: str
+) -> None:
+    path = "/api/v1/trades/calculate/BTCUSDT"
+    status, problem = await _get(http, bot, tokens["read"], path, side="BUY", amount=amount)
+    assert (status, problem["field"]) == (422, "amount"), problem
+    assert "plain decimal number" in problem["detail"]
+    status, problem = await _get(http, bot, tokens["read"], ORDERS, limit=amount)
+    assert (status, problem["field"]) == (422, "limit"), problem
+    assert "plain whole number" in problem["detail"]
+
+
+async def test_lenient_numbers_are_refused_in_bodies(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001"}
+    for field in ("quantity", "price"):
+        for value in [*LENIENT, 0.5]:  # a JSON fraction would be read as a binary float
+            body = {**order, "price": "30000", field: value}
+            url = f"{api_url(bot)}{ORDERS}"
+            async with http.post(url, json=body, headers=auth(tokens["trade"])) as response:
+                problem = await response.json(content_type=None)
+                assert (response.status, problem["field"]) == (422, field), (value, problem)
+                assert problem["errors"][0]["rule"] == "plain_decimal"
+    async with http.post(
+        f"{api_url(bot)}{ORDERS}",
+        json={**order, "type": "MARKET", "quote_amount": "1_000", "quantity": None},
+        headers=auth(tokens["trade"]),
+    ) as response:
+        assert (response.status, (await response.json())["field"]) == (422, "quote_amount")
+    async with http.post(
+        f"{api_url(bot)}{ORDERS}", json={**order, "price": "30000"}, headers=auth(tokens["trade"])
+    ) as response:
+        assert response.status == 201  # a plain decimal string still places the order
+
+
+async def test_unknown_symbols_are_404_on_every_trading_route(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    base = api_url(bot)
+    for method, path, token in [
+        ("GET", f"{ORDERS}/open/ZZZZUSDT", "read"),
+        ("GET", f"{ORDERS}/history/ZZZZUSDT", "read"),
+        ("GET", f"{ORDERS}/ZZZZUSDT/some-order", "read"),
+        ("DELETE", f"{ORDERS}/ZZZZUSDT/some-order", "trade"),
+        ("GET", "/api/v1/trades/calculate/ZZZZUSDT?side=BUY&amount=10", "read"),
+    ]:
+        async with http.request(method, f"{base}{path}", headers=auth(tokens[token])) as response:
+            problem = await response.json(content_type=None)
+            assert response.status == 404, (path, problem)
+            assert (problem["code"], problem["field"]) == ("unknown_symbol", "symbol")
+
+
+async def test_a_trailing_slash_is_not_redirected_to_the_host_header(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    headers = {**auth(tokens["read"]), "Host": "evil.example"}
+    async with http.get(
+        f"{api_url(bot)}{ORDERS}/", headers=headers, allow_redirects=False
+    ) as response:
+        assert response.status == 404
+        assert "Location" not in response.headers
+        assert response.content_type == "application/problem+json"
