@@ -122,9 +122,7 @@ async def _watch(
         if (
             now - conn.opened >= config.ws_max_lifetime
             or now - conn.last_traffic >= config.ws_idle_timeout
-            or (
-                unsubscribed is not None and now - unsubscribed >= config.ws_no_subscription_timeout
-            )
+            or (unsubscribed is not None and now - unsubscribed >= config.ws_no_sub_timeout)
             or expired
         ):
             await conn.ws.close()
