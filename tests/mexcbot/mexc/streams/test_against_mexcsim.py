@@ -26,7 +26,7 @@ KEY, SECRET = "bot-key", "bot-secret"
 
 
 class SimListenKeys:
-    """The listen-key calls, answered by the simulator's exchange (the REST routes call the same)."""
+    """The listen-key calls, answered by the simulator's exchange (as its REST routes are)."""
 
     def __init__(self, exchange: SimExchange) -> None:
         self._exchange = exchange
