@@ -37,3 +37,13 @@ class SimConfig:
     state_fsync: bool = False
     """Also fsync the journal after every command: survives a power loss, not only a crash of the
     process, at the cost of one disk flush per change."""
+    ws_max_subscriptions: int = 30
+    """Subscriptions one ``/ws`` connection may hold; more are refused with "Blocked"."""
+    ws_no_sub_timeout: float = 30.0
+    """Seconds a ``/ws`` connection may go without a valid subscription before it is closed."""
+    ws_idle_timeout: float = 60.0
+    """Seconds a ``/ws`` connection may go without any frame from the client before it is closed."""
+    ws_max_lifetime: float = 24 * 3600.0
+    """Seconds after which MEXC closes every ``/ws`` connection, however busy."""
+    ws_kline_interval: float = 1.0
+    """Seconds between kline pushes (MEXC pushes them about once a second)."""

@@ -95,8 +95,11 @@ class UserOrders:
         now_ms: Callable[[], int],
         pair: Callable[[str], TradingPair],
         tradable: Callable[[str], TradingPair],
+        on_order: Callable[[Order], None] = lambda order: None,
     ) -> None:
+        """`on_order` hears of every order placed or canceled (fills arrive as trades)."""
         self._ledger = ledger
+        self._on_order = on_order
         self._now = now_ms
         self._pair = pair
         self._tradable = tradable
@@ -173,6 +176,7 @@ class UserOrders:
         pair.engine.submit(order, now)
         if not order.is_open:
             user.open_orders.pop(order.order_id, None)
+        self._on_order(order)
         return order_ack(order)
 
     def _funds_needed(self, pair: TradingPair, request: OrderRequest) -> tuple[str, Decimal]:
@@ -232,6 +236,7 @@ class UserOrders:
             raise errors.unknown_order_sent()
         pair.engine.cancel(order, self._now())
         user.open_orders.pop(order.order_id, None)
+        self._on_order(order)
         return cancel_view(order)
 
     def cancel_open_orders(
@@ -249,6 +254,7 @@ class UserOrders:
             for order in [o for o in user.open_orders.values() if o.symbol == pair.spec.symbol]:
                 pair.engine.cancel(order, now)
                 user.open_orders.pop(order.order_id)
+                self._on_order(order)
                 canceled.append(cancel_view(order))
         return canceled
 

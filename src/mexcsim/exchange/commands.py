@@ -37,6 +37,8 @@ class CommandClock:
         self.seq = 0
         """The number of the last command run (and recorded, outside a replay)."""
         self.sink: CommandSink | None = None
+        self.on_finished: Callable[[], None] | None = None
+        """Called after every outermost command (recorded or replayed), e.g. to publish streams."""
 
     def now(self) -> int:
         """The command's pinned time inside a command, the live clock outside one."""
@@ -62,6 +64,8 @@ class CommandClock:
             self.seq += 1
             if self.sink is not None and self._replay_time is None:
                 self.sink(Command(self.seq, at, op, dict(args)))
+            if self.on_finished is not None:
+                self.on_finished()
 
     @contextmanager
     def replaying(self, command: Command) -> Iterator[None]:

@@ -25,6 +25,7 @@ from mexcsim.accounts.user_orders import UserAccount, UserOrders
 from mexcsim.decimals import ZERO
 from mexcsim.errors import SimError, illegal_param
 from mexcsim.exchange.commands import CommandClock, CommandSink, replay_command
+from mexcsim.exchange.events import ExchangeListener
 from mexcsim.market import market_data as public_data
 from mexcsim.market.book import Order
 from mexcsim.market.history import seed_history
@@ -69,6 +70,8 @@ class SimExchange:
         """
         self._commands = CommandClock(now_ms or wall_clock_ms)
         self._now = self._commands.now
+        self._listeners: list[ExchangeListener] = []
+        self._commands.on_finished = self._command_finished
         self._reset(seed, provide_liquidity)
         now = self._now()
         for spec in DEFAULT_SYMBOLS if symbols is None else symbols:
@@ -80,7 +83,9 @@ class SimExchange:
         self._provide_liquidity = provide_liquidity
         self._ledger = Ledger()
         self._ledger.open_account(PROVIDER, {})
-        self._user_orders = UserOrders(self._ledger, self._now, self._pair, self._tradable)
+        self._user_orders = UserOrders(
+            self._ledger, self._now, self._pair, self._tradable, self._order_changed
+        )
         self._pairs: dict[str, TradingPair] = {}
         self._listings = ListingSchedule()
         self._listen_keys = ListenKeys(seed)
@@ -140,6 +145,32 @@ class SimExchange:
             )
         )
         self._user_orders.record_trade(trade)
+        for listener in self._listeners:
+            listener.trade_executed(trade)
+
+    # --- observers (see mexcsim.exchange.events) -------------------------------------------------
+    def add_listener(self, listener: ExchangeListener) -> None:
+        """Tell `listener` about every trade, user order change and finished command."""
+        self._listeners.append(listener)
+
+    def _order_changed(self, order: Order) -> None:
+        for listener in self._listeners:
+            listener.order_changed(order)
+
+    def _command_finished(self) -> None:
+        for listener in self._listeners:
+            listener.command_finished(self)
+
+    def now_ms(self) -> int:
+        return self._now()
+
+    def open_market(self, symbol: str) -> TradingPair | None:
+        """An opened market by exact (upper-case) name, without opening due listings."""
+        return self._pairs.get(symbol)
+
+    def balances_of(self, owner: str) -> dict[str, tuple[Decimal, Decimal]]:
+        """asset -> (free, locked); empty for an unknown owner."""
+        return self._ledger.snapshot(owner) if self._ledger.has_account(owner) else {}
 
     def open_due_listings(self) -> int:
         """Open the listings whose time has come; outside a command that is a command of its own

@@ -12,7 +12,8 @@ holds no threads and no locks: everything runs on the server's event loop.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +25,8 @@ ORDER_PLACING_PATHS = frozenset({"/api/v3/order", "/api/v3/batchOrders"})
 MAX_LATENCY_MS = 60_000
 MAX_COUNT = 100_000
 MAX_LATENCY_PATHS = 100
+MAX_STREAM_STALL_MS = 600_000
+MAX_STREAM_SKIPS = 1_000
 
 #: Requests under this prefix are the ones a ``rate_limit_burst`` throttles or a read error fails.
 MEXC_API_PREFIX = "/api/v3/"
@@ -66,6 +69,16 @@ class FaultPlan:
     read_error_count: int = 0
     """The next N GET requests under /api/v3 answer ``error_status`` without touching the exchange
     (MEXC fails reads too; a client should retry them)."""
+    ws_drop_connections: bool = False
+    """Close every open ``/ws`` connection once, as soon as the plan is armed (then it disarms)."""
+    ws_stall_ms: int = 0
+    """Hold every websocket push for this long from the moment the plan is armed (queued, then
+    sent late and in order), as a congested MEXC gateway does."""
+    ws_skip_depth_versions: int = 0
+    """The next N aggre-depth pushes each leave one version out (``fromVersion`` jumps by 2): a
+    client must notice the gap and resync from REST."""
+    ws_push_delay_ms: int = 0
+    """Delay added to every websocket push (frames stay in order)."""
 
     def to_json(self) -> dict[str, object]:
         """The plan as the JSON object ``/_sim/faults`` returns."""
@@ -77,6 +90,10 @@ class FaultPlan:
             "error_status": self.error_status,
             "rate_limit_burst": self.rate_limit_burst,
             "read_error_count": self.read_error_count,
+            "ws_drop_connections": self.ws_drop_connections,
+            "ws_stall_ms": self.ws_stall_ms,
+            "ws_skip_depth_versions": self.ws_skip_depth_versions,
+            "ws_push_delay_ms": self.ws_push_delay_ms,
         }
 
     @classmethod
@@ -125,6 +142,19 @@ class FaultPlan:
             plan.read_error_count = _int_field(
                 data, "read_error_count", minimum=0, maximum=MAX_COUNT
             )
+        if "ws_drop_connections" in data:
+            drop = data["ws_drop_connections"]
+            if not isinstance(drop, bool):
+                raise FaultPlanError("ws_drop_connections", "must be true or false")
+            plan.ws_drop_connections = drop
+        bounds = {
+            "ws_stall_ms": MAX_STREAM_STALL_MS,
+            "ws_skip_depth_versions": MAX_STREAM_SKIPS,
+            "ws_push_delay_ms": MAX_LATENCY_MS,
+        }
+        for name, maximum in bounds.items():
+            if name in data:
+                setattr(plan, name, _int_field(data, name, minimum=0, maximum=maximum))
         plan.validate()
         return plan
 
@@ -143,6 +173,14 @@ class FaultPlan:
             raise FaultPlanError("rate_limit_burst", "must be >= 0")
         if self.read_error_count < 0:
             raise FaultPlanError("read_error_count", "must be >= 0")
+        bounds = {
+            "ws_stall_ms": MAX_STREAM_STALL_MS,
+            "ws_skip_depth_versions": MAX_STREAM_SKIPS,
+            "ws_push_delay_ms": MAX_LATENCY_MS,
+        }
+        for name, maximum in bounds.items():
+            if not 0 <= getattr(self, name) <= maximum:
+                raise FaultPlanError(name, f"must be between 0 and {maximum}")
 
     @property
     def order_fault_armed(self) -> bool:
@@ -165,15 +203,35 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self.plan = FaultPlan()
+        self._stall_until = 0.0
+        self.on_drop_streams: list[Callable[[], None]] = []
+        """Called when a plan with ``ws_drop_connections`` is armed (the stream hub listens)."""
 
     def set(self, plan: FaultPlan) -> None:
         """Arm ``plan``, replacing whatever was armed (its counters start afresh)."""
         plan.validate()
-        self.plan = dataclasses.replace(plan)
+        self.plan = dataclasses.replace(plan, ws_drop_connections=False)
+        self._stall_until = time.monotonic() + plan.ws_stall_ms / 1000.0
+        if plan.ws_drop_connections:
+            for drop in self.on_drop_streams:
+                drop()
 
     def clear(self) -> None:
         """Back to a well-behaved exchange."""
         self.plan = FaultPlan()
+        self._stall_until = 0.0
+
+    def push_hold_s(self) -> float:
+        """Seconds a websocket push must wait now: what is left of a stall plus the push delay."""
+        stall = max(0.0, self._stall_until - time.monotonic())
+        return stall + self.plan.ws_push_delay_ms / 1000.0
+
+    def take_depth_skip(self) -> bool:
+        """True when this aggre-depth push must leave a version out (consumes one)."""
+        if self.plan.ws_skip_depth_versions <= 0:
+            return False
+        self.plan.ws_skip_depth_versions -= 1
+        return True
 
     def take_rate_limit(self, path: str) -> bool:
         """True when this request must be throttled by the armed burst (consumes one)."""

@@ -24,6 +24,8 @@ from mexcsim.http.admin_guard import ADMIN_PREFIX, AdminGuard
 from mexcsim.http.faults import FaultInjector
 from mexcsim.http.rate_limits import RateLimiter
 from mexcsim.http.rest import ORDER_FAULT_ABORTED, RestApi, error_response, throttled_response
+from mexcsim.http.stream_hub import StreamHub
+from mexcsim.http.websocket import serve_connection
 from mexcsim.state.keeper import StateFileError, StateKeeper
 
 if TYPE_CHECKING:
@@ -80,6 +82,9 @@ class SimServer:
             exchange = SimExchange(seed=config.seed, now_ms=self._now_ms)
         self.exchange = exchange
         self.faults = FaultInjector()
+        self.streams = StreamHub(exchange, self.faults, config.ws_kline_interval)
+        """The ``/ws`` pushes; the exchange tells it every trade, order change and command."""
+        exchange.add_listener(self.streams)
         self.rate_limiter = (rate_limiter or RateLimiter()) if config.rate_limits else None
         if (config.api_key is None) != (config.api_secret is None):
             raise ValueError("api_key and api_secret must be given together")
@@ -116,7 +121,12 @@ class SimServer:
         app = web.Application(middlewares=[_json_errors, guard.middleware, self._apply_faults])
         AdminApi(self.exchange, self.faults).install(app)
         RestApi(self.exchange, self.faults, self.rate_limiter, self._now_ms).install(app)
+        app.router.add_get("/ws", self._websocket)
         return app
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        owner = self.exchange.listen_key_owner
+        return await serve_connection(request, self.streams, self.config, owner)
 
     async def start(self) -> None:
         if self._runner is not None:
@@ -141,6 +151,7 @@ class SimServer:
         self._runner = runner
         self._port = int(runner.addresses[0][1])
         self._ticker = asyncio.create_task(self._tick(), name="mexcsim-market-clock")
+        self.streams.start()
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -148,6 +159,7 @@ class SimServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        await self.streams.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
