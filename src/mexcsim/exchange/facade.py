@@ -26,7 +26,7 @@ from mexcsim.decimals import ZERO
 from mexcsim.errors import SimError, illegal_param
 from mexcsim.exchange.commands import CommandClock, CommandSink, replay_command
 from mexcsim.exchange.events import ExchangeListener
-from mexcsim.market import market_data as public_data
+from mexcsim.exchange.market_view import PublicMarketView
 from mexcsim.market.book import Order
 from mexcsim.market.history import seed_history
 from mexcsim.market.liquidity import PROVIDER, PROVIDER_FUNDING, LivingMarket
@@ -53,7 +53,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SimExchange:
+class SimExchange(PublicMarketView):
     def __init__(
         self,
         *,
@@ -379,61 +379,6 @@ class SimExchange:
 
     def new_coin_calendar(self) -> dict[str, object]:
         return self._listings.calendar(self.open_due_listings())
-
-    # --- public market data -----------------------------------------------------------------------
-    def default_symbols(self) -> dict[str, object]:
-        now = self.open_due_listings()
-        tradable = [s for s, v in self._pairs.items() if v.spec.tradable]
-        return {"code": 0, "data": tradable, "msg": "success", "timestamp": now}
-
-    def exchange_info(self, symbols: Sequence[str] | None) -> dict[str, object]:
-        now = self.open_due_listings()
-        entries = {s: v.spec.exchange_info_entry() for s, v in self._pairs.items()}
-        for listing in self._listings.pending():
-            entries[listing.spec.symbol] = listing.spec.exchange_info_entry(status="2")
-        return public_data.exchange_info(entries, symbols, now)
-
-    def depth(self, symbol: str, limit: int | None) -> dict[str, object]:
-        return public_data.depth(self._pair(symbol), limit, self._now())
-
-    def trades(self, symbol: str, limit: int | None) -> list[dict[str, object]]:
-        return public_data.trades(self._pair(symbol), limit)
-
-    def agg_trades(
-        self, symbol: str, limit: int | None, start_time: int | None, end_time: int | None
-    ) -> list[dict[str, object]]:
-        return public_data.agg_trades(self._pair(symbol), limit, start_time, end_time)
-
-    def klines(
-        self,
-        symbol: str,
-        interval: str,
-        start_time: int | None,
-        end_time: int | None,
-        limit: int | None,
-    ) -> list[list[object]]:
-        return public_data.klines(self._pair(symbol), interval, start_time, end_time, limit)
-
-    def avg_price(self, symbol: str) -> dict[str, object]:
-        return public_data.avg_price(self._pair(symbol), self._now())
-
-    def _each(
-        self, symbol: str | None, view: Callable[[TradingPair], dict[str, object]]
-    ) -> dict[str, object] | list[dict[str, object]]:
-        if symbol is not None:
-            return view(self._pair(symbol))
-        self.open_due_listings()
-        return [view(v) for v in self._pairs.values()]
-
-    def ticker_24hr(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
-        now = self._now()
-        return self._each(symbol, lambda v: public_data.ticker_24hr(v, now))
-
-    def ticker_price(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
-        return self._each(symbol, public_data.ticker_price)
-
-    def book_ticker(self, symbol: str | None) -> dict[str, object] | list[dict[str, object]]:
-        return self._each(symbol, public_data.book_ticker)
 
     # --- orders (see mexcsim.accounts.user_orders) ------------------------------------------------
     def place_order(

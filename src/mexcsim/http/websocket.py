@@ -15,14 +15,24 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
 from mexcsim.config import SimConfig
 
-if TYPE_CHECKING:
-    from mexcsim.http.stream_hub import StreamHub
+
+class StreamHub(Protocol):
+    """What a connection needs of the hub that feeds it (`mexcsim.http.stream_hub.StreamHub`)."""
+
+    def connect(self, conn: StreamConnection) -> None: ...
+
+    def disconnect(self, conn: StreamConnection) -> None: ...
+
+    def serves(self, conn: StreamConnection, channel: str) -> bool: ...
+
+    def subscribed(self, conn: StreamConnection, channel: str) -> None: ...
+
 
 PONG = '{"id":0,"code":0,"msg":"PONG"}'
 INVALID_LISTEN_KEY = "Invalid listen key"

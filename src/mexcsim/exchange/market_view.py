@@ -1,0 +1,94 @@
+"""The exchange's public market data in MEXC's shapes: symbols, book, trades, klines, tickers.
+
+A part of `SimExchange` kept in its own module: reading the market never changes it (only a due
+listing opens on the way, as on the real exchange), and the facade stays one concept per module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from mexcsim.market import market_data as public_data
+from mexcsim.market.listings import ListingSchedule
+from mexcsim.market.trading_pair import TradingPair
+
+#: One symbol's view, or every symbol's.
+_Views = dict[str, object] | list[dict[str, object]]
+
+
+class _Exchange(Protocol):
+    """What these views need of the facade."""
+
+    _pairs: dict[str, TradingPair]
+    _listings: ListingSchedule
+
+    def _now(self) -> int: ...
+
+    def _pair(self, symbol: str) -> TradingPair: ...
+
+    def open_due_listings(self) -> int: ...
+
+    def _each(
+        self, symbol: str | None, view: Callable[[TradingPair], dict[str, object]]
+    ) -> _Views: ...
+
+
+class PublicMarketView:
+    def default_symbols(self: _Exchange) -> dict[str, object]:
+        now = self.open_due_listings()
+        tradable = [s for s, v in self._pairs.items() if v.spec.tradable]
+        return {"code": 0, "data": tradable, "msg": "success", "timestamp": now}
+
+    def exchange_info(self: _Exchange, symbols: Sequence[str] | None) -> dict[str, object]:
+        now = self.open_due_listings()
+        entries = {s: v.spec.exchange_info_entry() for s, v in self._pairs.items()}
+        for listing in self._listings.pending():
+            entries[listing.spec.symbol] = listing.spec.exchange_info_entry(status="2")
+        return public_data.exchange_info(entries, symbols, now)
+
+    def depth(self: _Exchange, symbol: str, limit: int | None) -> dict[str, object]:
+        return public_data.depth(self._pair(symbol), limit, self._now())
+
+    def trades(self: _Exchange, symbol: str, limit: int | None) -> list[dict[str, object]]:
+        return public_data.trades(self._pair(symbol), limit)
+
+    def agg_trades(
+        self: _Exchange,
+        symbol: str,
+        limit: int | None,
+        start_time: int | None,
+        end_time: int | None,
+    ) -> list[dict[str, object]]:
+        return public_data.agg_trades(self._pair(symbol), limit, start_time, end_time)
+
+    def klines(
+        self: _Exchange,
+        symbol: str,
+        interval: str,
+        start_time: int | None,
+        end_time: int | None,
+        limit: int | None,
+    ) -> list[list[object]]:
+        return public_data.klines(self._pair(symbol), interval, start_time, end_time, limit)
+
+    def avg_price(self: _Exchange, symbol: str) -> dict[str, object]:
+        return public_data.avg_price(self._pair(symbol), self._now())
+
+    def _each(
+        self: _Exchange, symbol: str | None, view: Callable[[TradingPair], dict[str, object]]
+    ) -> _Views:
+        if symbol is not None:
+            return view(self._pair(symbol))
+        self.open_due_listings()
+        return [view(v) for v in self._pairs.values()]
+
+    def ticker_24hr(self: _Exchange, symbol: str | None) -> _Views:
+        now = self._now()
+        return self._each(symbol, lambda v: public_data.ticker_24hr(v, now))
+
+    def ticker_price(self: _Exchange, symbol: str | None) -> _Views:
+        return self._each(symbol, public_data.ticker_price)
+
+    def book_ticker(self: _Exchange, symbol: str | None) -> _Views:
+        return self._each(symbol, public_data.book_ticker)
