@@ -11,11 +11,27 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from mexcbot.engine.events import Event, FillRecorded, OrderUpdated, ReconciliationFinished
+from mexcbot.engine.events import (
+    BalanceChanged,
+    Event,
+    FillRecorded,
+    OrderUpdated,
+    PriceChanged,
+    ReconciliationFinished,
+    StreamStatusChanged,
+)
 
 log = logging.getLogger(__name__)
 
-_E = TypeVar("_E", OrderUpdated, FillRecorded, ReconciliationFinished)
+_E = TypeVar(
+    "_E",
+    OrderUpdated,
+    FillRecorded,
+    ReconciliationFinished,
+    BalanceChanged,
+    PriceChanged,
+    StreamStatusChanged,
+)
 
 
 class EventBus:

@@ -7,6 +7,8 @@ so any layer may listen without pulling in the engine's machinery.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from mexcbot.domain.orders import Fill, Order
@@ -43,4 +45,45 @@ class ReconciliationFinished:
     report: ReconciliationReport
 
 
-Event = OrderUpdated | FillRecorded | ReconciliationFinished
+@dataclass(frozen=True, slots=True)
+class BalanceChanged:
+    """An asset's balance as the exchange reported it (user stream or a REST snapshot)."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChanged:
+    """A symbol's latest prices from the market stream (or REST when the stream is stale)."""
+
+    symbol: str
+    last: Decimal | None
+    bid: Decimal | None
+    ask: Decimal | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatusChanged:
+    """An exchange stream connected or lost its connection; a loss is a possible gap that REST
+    reconciliation closes. `stream` names it: "user" (the account) or "market"."""
+
+    stream: str
+    connected: bool
+    reason: str | None
+    reconnects: int
+    gaps: int
+    at: datetime
+
+
+Event = (
+    OrderUpdated
+    | FillRecorded
+    | ReconciliationFinished
+    | BalanceChanged
+    | PriceChanged
+    | StreamStatusChanged
+)
