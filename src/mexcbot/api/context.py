@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mexcbot.api.auth import Principal, TokenAuthority, authorize
+from mexcbot.api.auth import Principal, TokenAuthority, authorize, bearer_credentials
 from mexcbot.api.errors import ApiProblem
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
@@ -93,6 +93,22 @@ async def principal(request: Request, ctx: Ctx, credentials: Credentials) -> Pri
 
 
 Caller = Annotated[Principal, Depends(principal)]
+
+
+async def caller_with_role(request: Request, role: TokenRole) -> Principal:
+    """The authenticated caller holding `role`: what `TradeAccess` resolves, without FastAPI's
+    dependency solving, for the order-placement route (the hot path; see trades.py)."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        caller = known
+    else:
+        ctx: ApiContext = request.app.state.ctx
+        caller = await ctx.authority.authenticate(
+            bearer_credentials(request.headers.get("authorization"))
+        )
+        request.state.principal = caller
+    authorize(caller, role)
+    return caller
 
 
 def _needs(role: TokenRole) -> Callable[[Request, Credentials], Awaitable[Principal]]:

@@ -6,13 +6,22 @@ route taking ``orderId`` also accepts MEXC's exchange order id.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target, order_target
+from mexcbot.api.context import (
+    ApiContext,
+    Ctx,
+    ReadAccess,
+    TradeAccess,
+    audit_target,
+    caller_with_role,
+    order_target,
+)
 from mexcbot.api.errors import ApiProblem, problem_responses
 from mexcbot.api.numbers import PlainInt
 from mexcbot.api.schemas import (
@@ -26,6 +35,7 @@ from mexcbot.api.schemas import (
 )
 from mexcbot.api.symbols import require_known_symbol
 from mexcbot.domain.orders import OrderSide, OrderStatus, client_order_id_for
+from mexcbot.domain.tokens import TokenRole
 from mexcbot.engine import errors as engine_errors
 from mexcbot.telemetry import order_context
 
@@ -41,16 +51,22 @@ OrderIdPath = Annotated[
         description="Our client order id, or the exchange order id",
     ),
 ]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Repeat a request with the same key and it returns the first order",
-    ),
-]
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+#: The place-order route reads its caller and Idempotency-Key itself (see `place_order`); this
+#: documents them in OpenAPI as FastAPI would for `Header(...)` and the bearer dependency.
+_PLACE_ORDER_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Repeat a request with the same key and it returns the first order",
+            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+        }
+    ],
+    "security": [{"HTTPBearer": []}],
+}
 _COMMON = problem_responses(401, 403, 422, 429)
 _WITH_404 = {**_COMMON, **problem_responses(404)}
 MAX_CURSOR = 2**63 - 1  # order ids are 64-bit signed integers in both databases
@@ -62,14 +78,15 @@ MAX_CURSOR = 2**63 - 1  # order ids are 64-bit signed integers in both databases
     response_model=OrderOut,
     responses={**_COMMON, **problem_responses(400, 404, 409, 503)},
     summary="Place an order",
+    openapi_extra=_PLACE_ORDER_OPENAPI,
 )
-async def place_order(
-    body: PlaceOrderBody,
-    request: Request,
-    ctx: Ctx,
-    caller: TradeAccess,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+async def place_order(body: PlaceOrderBody, request: Request) -> Response:
+    # The hot path: the caller (authenticated by the request gate already) and the header are
+    # read here instead of through three FastAPI dependencies, whose solving cost more than the
+    # rest of the route (cProfile: solve_dependencies ~0.5 of the route's ~0.76 CPU share).
+    ctx: ApiContext = request.app.state.ctx
+    caller = await caller_with_role(request, TokenRole.TRADE)
+    idempotency_key = _idempotency_key(request)
     # Keys are scoped to the token's name: two users choosing the same key never share an order.
     scoped_key = f"api:{caller.name}:{idempotency_key}" if idempotency_key else None
     known_id = client_order_id_for(scoped_key) if scoped_key else None
@@ -94,6 +111,19 @@ async def place_order(
         status_code=status.HTTP_201_CREATED,
         media_type="application/json",
     )
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "Idempotency-Key: must be 1 to 200 printable ASCII characters without spaces "
+            f"(pattern {IDEMPOTENCY_KEY_PATTERN})",
+            field="Idempotency-Key",
+        )
+    return key
 
 
 _FAILURE_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
