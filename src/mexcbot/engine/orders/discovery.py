@@ -11,8 +11,9 @@ this order:
    and it is cheap to rule out: few symbols share a base);
 2. quote-locked symbols where the scan found an external order before (recent account activity);
 3. the other quote-locked symbols, busiest first (24 h quote volume, one ticker request made only
-   when they do not all fit), half of the remaining slots to the busiest, the other half rotating
-   through the rest pass by pass, so every candidate is asked within a bounded number of passes.
+   when they do not all fit): half of the remaining slots (rounded down) to the busiest, the other
+   half rotating through the rest pass by pass, so every candidate is asked within a bounded
+   number of passes.
 
 MEXC offers no account-wide trade list (myTrades needs a symbol), so "symbols of recent account
 trades" is not cheaply available and is not used; the user data stream will report new orders at
@@ -135,7 +136,7 @@ class AccountScanner:
         if room <= 0 or not rest:
             return recent
         ranked = await self._by_volume(rest)
-        busiest = ranked[: (room + 1) // 2]
+        busiest = ranked[: room // 2]  # the rotating half gets the odd slot: room 1 rotates
         tail = ranked[len(busiest) :]
         take = room - len(busiest)
         rotating: list[str] = []
