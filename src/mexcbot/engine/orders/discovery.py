@@ -7,13 +7,15 @@ with a locked balance, and the `SymbolCatalog` maps each to the listed symbols w
 quote it is. Those candidates are asked for their open orders, at most `max_symbols` a pass, in
 this order:
 
-1. symbols whose base asset is locked (a sell rests there, or a buy elsewhere locks it as quote
-   and it is cheap to rule out: few symbols share a base);
-2. quote-locked symbols where the scan found an external order before (recent account activity);
-3. the other quote-locked symbols, busiest first (24 h quote volume, one ticker request made only
-   when they do not all fit): half of the remaining slots (rounded down) to the busiest, the other
-   half rotating through the rest pass by pass, so every candidate is asked within a bounded
-   number of passes.
+1. symbols whose base asset is locked (a sell rests there; few symbols share a base; should
+   they not fit, they rotate pass by pass);
+2. the quote-locked symbols, busiest first (24 h quote volume, one ticker request made only when
+   they do not all fit): half of the remaining slots (rounded down) to the busiest, the other
+   half rotating through the rest (in symbol order) pass by pass, so every candidate is asked
+   within about 2 * candidates / max_symbols passes.
+
+Symbols the bot has orders on (recent account activity, including every order adopted here) are
+not candidates: reconciliation scans them on every pass anyway, open and recent orders.
 
 MEXC offers no account-wide trade list (myTrades needs a symbol), so "symbols of recent account
 trades" is not cheaply available and is not used; the user data stream will report new orders at
@@ -46,7 +48,6 @@ DEFAULT_MAX_SYMBOLS = 50
 #: The account endpoint allows 2 requests a second (mexc/constants.py ACCOUNT): passes closer
 #: together than this skip the scan instead of queueing for that budget.
 DEFAULT_MIN_INTERVAL_S = 1.0
-_MAX_REMEMBERED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +86,8 @@ class AccountScanner:
         self._min_interval = min_interval
         self._monotonic = monotonic
         self._last_scan: float | None = None
-        self._hits: dict[str, None] = {}  # insertion-ordered: symbols external orders were on
+        self._base_cursor = 0
         self._cursor = 0
-
-    def found_external(self, symbol: str) -> None:
-        """Remember that `symbol` had an order the bot did not place (ranks it higher later)."""
-        self._hits.pop(symbol, None)
-        self._hits[symbol] = None
-        while len(self._hits) > _MAX_REMEMBERED:
-            self._hits.pop(next(iter(self._hits)))
 
     async def scan(self, *, tracked: Collection[str], at: datetime) -> AccountScan | None:
         """The symbols to ask this pass; None when the last scan is under `min_interval` old
@@ -118,7 +112,8 @@ class AccountScanner:
             elif rules.quote_asset in locked_set:
                 quote_side.append(rules.symbol)
         candidates = len(base_side) + len(quote_side)
-        chosen = base_side[: self.max_symbols]
+        chosen = _rotate(base_side, self.max_symbols, self._base_cursor)
+        self._base_cursor += len(chosen)
         room = self.max_symbols - len(chosen)
         if room > 0 and quote_side:
             chosen += await self._quote_side(quote_side, room)
@@ -129,30 +124,27 @@ class AccountScanner:
     async def _quote_side(self, symbols: list[str], room: int) -> list[str]:
         if len(symbols) <= room:
             return symbols
-        listed = set(symbols)
-        recent = [s for s in reversed(self._hits) if s in listed][:room]
-        room -= len(recent)
-        rest = [s for s in symbols if s not in set(recent)]
-        if room <= 0 or not rest:
-            return recent
-        ranked = await self._by_volume(rest)
+        ranked = await self._by_volume(symbols)
         busiest = ranked[: room // 2]  # the rotating half gets the odd slot: room 1 rotates
-        tail = ranked[len(busiest) :]
-        take = room - len(busiest)
-        rotating: list[str] = []
-        if tail and take > 0:
-            start = self._cursor % len(tail)
-            rotating = (tail[start:] + tail[:start])[:take]
-            self._cursor = start + take
-        return recent + busiest + rotating
+        chosen = set(busiest)
+        tail = sorted(s for s in symbols if s not in chosen)  # a stable order to rotate through
+        rotating = _rotate(tail, room - len(busiest), self._cursor)
+        self._cursor += len(rotating)
+        return busiest + rotating
 
     async def _by_volume(self, symbols: list[str]) -> list[str]:
         try:
             tickers = await self._exchange.tickers()
-        except (
-            ExchangePortError
-        ) as exc:  # ranking is an optimisation: alphabetical order still rotates
+        except ExchangePortError as exc:  # only an optimisation: the rotation still covers all
             log.warning("account scan: no 24 h volumes to rank symbols by: %s", exc)
             return symbols
         volume = {t.symbol: t.quote_volume or Decimal(0) for t in tickers}
         return sorted(symbols, key=lambda s: (-volume.get(s, Decimal(0)), s))
+
+
+def _rotate(symbols: list[str], limit: int, cursor: int) -> list[str]:
+    """`limit` of `symbols` starting at `cursor` (wrapping), or all of them when they fit."""
+    if len(symbols) <= limit:
+        return symbols
+    start = cursor % len(symbols)
+    return (symbols[start:] + symbols[:start])[:limit]

@@ -268,12 +268,8 @@ class Reconciler:
                 report.errors += 1
                 log.warning("account scan %s: cannot list open orders: %s", symbol, exc)
                 continue
-            if not open_now:
-                continue
-            before = report.imported_external
-            await self._scan_symbol(symbol, open_now, report, recent=False)
-            if report.imported_external > before:
-                self._scanner.found_external(symbol)
+            if open_now:
+                await self._scan_symbol(symbol, open_now, report, recent=False)
 
     async def _stored(self, symbol: str) -> tuple[dict[str, Order], dict[str, Order]]:
         """Recent orders of `symbol` by client id and by exchange id."""
