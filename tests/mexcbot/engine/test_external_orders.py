@@ -20,6 +20,7 @@ from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
 from mexcsim import SimServer
+from mexcsim.http.faults import FaultPlan
 from tests.fixtures.engine_timing import GRACE_S
 
 D = Decimal
@@ -197,3 +198,27 @@ async def test_the_scan_asks_at_most_the_bound_and_rotates_through_the_rest(
         passes += 1
     for symbol, ack in buys.items():
         assert (await service.get(symbol, ack.order_id, refresh=False)).is_external
+
+
+async def test_a_failed_account_scan_is_counted_and_the_next_pass_adopts(
+    sim: SimServer, client: MexcClient, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    service = plain_service(client, uow_factory)
+    await service.start()
+    scanned_before = service.last_account_scan
+    assert scanned_before is not None
+    placed = await client.place_order(
+        "ETHUSDT", SELL, OrderType.LIMIT, quantity=D("0.5"), price=D("9000")
+    )
+    await asyncio.sleep(SCAN_GAP_S)
+    sim.faults.set(FaultPlan(read_error_count=3))  # the account read fails, retries included
+    failed = await service.reconcile()
+    sim.faults.set(FaultPlan())
+    assert failed.errors >= 1
+    assert failed.account_scan is None
+    assert failed.imported_external == 0
+    assert service.last_account_scan is scanned_before  # the status keeps the last good scan
+    await asyncio.sleep(SCAN_GAP_S)
+    recovered = await service.reconcile()
+    assert recovered.imported_external == 1
+    assert (await service.get("ETHUSDT", placed.order_id, refresh=False)).is_external
