@@ -280,6 +280,26 @@ class Health(BaseModel):
     status: str
 
 
+class AccountScanOut(BaseModel):
+    at: datetime = Field(description="When the account was last scanned for open orders")
+    symbols_scanned: int = Field(description="Symbols asked for open orders in that scan")
+    candidates: int = Field(
+        description="Symbols the locked balances pointed at, beyond those the bot trades; more "
+        "than symbols_scanned when the per-pass bound cut the list (the rest rotate in later)"
+    )
+    locked_assets: list[str] = Field(description="Assets with a locked balance")
+
+
+class ExternalOrdersOut(BaseModel):
+    open: int = Field(
+        description="Open orders placed outside the bot (adopted, never cancelled "
+        "or changed by the bot unless a user asks)"
+    )
+    last_account_scan: AccountScanOut | None = Field(
+        description="The last successful account scan; null before the first"
+    )
+
+
 class StatusOut(BaseModel):
     mode: str
     version: str
@@ -296,6 +316,7 @@ class StatusOut(BaseModel):
     lost_orders: int = Field(
         description="Orders the exchange acknowledged and later no longer knew (status LOST)"
     )
+    external_orders: ExternalOrdersOut
 
 
 # --- tokens --------------------------------------------------------------------------------------

@@ -275,6 +275,13 @@ class OrderRepository:
         query = query.where(tables.orders.c.status == status.value)
         return int((await self._connection.execute(query)).scalar_one())
 
+    async def count_open_external(self) -> int:
+        """How many stored orders placed outside the bot are open (NEW, PARTIALLY_FILLED)."""
+        query = select(func.count()).select_from(tables.orders)
+        query = query.where(tables.orders.c.is_external.is_(True))
+        query = query.where(tables.orders.c.status.in_(_statuses(OPEN_STATUSES)))
+        return int((await self._connection.execute(query)).scalar_one())
+
     async def symbols(self) -> _Symbols:
         """Every symbol any stored order is on, sorted."""
         query = select(tables.orders.c.symbol).distinct()

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from mexcbot.api.context import Credentials, Ctx, ReadAccess, principal
 from mexcbot.api.errors import problem_responses
-from mexcbot.api.schemas import Health, StatusOut
+from mexcbot.api.schemas import AccountScanOut, ExternalOrdersOut, Health, StatusOut
 
 router = APIRouter(tags=["system"])
 
@@ -51,8 +51,10 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
 
 @router.get("/api/v1/status", response_model=StatusOut, responses=problem_responses(401, 429))
 async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
-    """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, version."""
+    """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, external
+    orders and the last account scan, version."""
     state = ctx.reconciliation
+    scan = ctx.execution.last_account_scan
     diagnostics = ctx.health.diagnostics()
     return StatusOut(
         mode=ctx.mode.value,
@@ -72,4 +74,17 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
             "lost_on_exchange_since_start": state.lost_on_exchange,
         },
         lost_orders=await ctx.execution.count_lost(),
+        external_orders=ExternalOrdersOut(
+            open=await ctx.execution.count_open_external(),
+            last_account_scan=(
+                AccountScanOut(
+                    at=scan.at,
+                    symbols_scanned=len(scan.symbols),
+                    candidates=scan.candidates,
+                    locked_assets=list(scan.locked_assets),
+                )
+                if scan is not None
+                else None
+            ),
+        ),
     )

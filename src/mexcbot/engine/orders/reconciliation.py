@@ -13,6 +13,11 @@ recovers from a crash at any instant. It
    now are left to their submitter.
 2. scans the open and recent orders of every symbol the bot trades: an order the database does
    not know is imported as external; a known order whose stored state lags is corrected.
+3. asks for the open orders of the symbols the account scan points at (assets with a locked
+   balance, see `mexcbot.engine.orders.discovery`; bounded per pass) and imports those the
+   database does not know as external, so an order placed by hand on a symbol the bot never
+   traded is adopted at startup and within one interval after. Once imported, its symbol is one
+   the bot trades (step 2) and its fills are merged like any other order's.
 
 Every correction is one transaction (order + fills + audit entry) and is counted in the
 `ReconciliationReport` so the metrics can show discrepancies.
@@ -27,11 +32,13 @@ from datetime import datetime, timedelta
 
 from mexcbot.domain.orders import UNRESOLVED_STATUSES, InvalidOrder, Order, OrderStatus
 from mexcbot.engine.events import OrderUpdateKind
+from mexcbot.engine.orders.discovery import AccountScan, AccountScanner
 from mexcbot.engine.orders.report import ReconciliationReport
 from mexcbot.engine.orders.sync import OrderSync, SyncOutcome, age_seconds
 from mexcbot.engine.ports import (
     Exchange,
     ExchangeOrderMissing,
+    ExchangePortError,
     ExchangeUnreachable,
     OrderReport,
 )
@@ -61,6 +68,7 @@ class Reconciler:
         never_received_grace: float,
         in_flight: Callable[[], Collection[str]] = frozenset,
         symbols: Iterable[str] = (),
+        scanner: AccountScanner | None = None,
     ) -> None:
         self._exchange = exchange
         self._uow_factory = uow_factory
@@ -69,7 +77,10 @@ class Reconciler:
         self._grace = never_received_grace
         self._in_flight = in_flight
         self._extra_symbols = tuple(symbols)
+        self._scanner = scanner
         self._lock = asyncio.Lock()
+        self.last_account_scan: AccountScan | None = None
+        """The last account scan that succeeded (None before the first)."""
 
     async def reconcile(self) -> ReconciliationReport:
         async with self._lock:
@@ -95,6 +106,7 @@ class Reconciler:
             for symbol in symbols:
                 listing = open_lists.get(symbol)
                 await self._scan_symbol(symbol, listing.reports if listing else None, report)
+            await self._scan_account(symbols, report)
             async with self._uow_factory() as uow:
                 left = await uow.orders.list_non_terminal()
             report.unresolved = sum(1 for o in left if o.status in UNRESOLVED_STATUSES)
@@ -198,17 +210,22 @@ class Reconciler:
             report.quantity_corrections += 1
 
     async def _scan_symbol(
-        self, symbol: str, open_now: list[OrderReport] | None, report: ReconciliationReport
+        self,
+        symbol: str,
+        open_now: list[OrderReport] | None,
+        report: ReconciliationReport,
+        *,
+        recent: bool = True,
     ) -> None:
         try:
-            recent = await self._exchange.recent_orders(symbol)
+            recent_orders = await self._exchange.recent_orders(symbol) if recent else []
             if open_now is None:
                 open_now = await self._exchange.open_orders(symbol)
         except ExchangeUnreachable as exc:
             report.errors += 1
             log.warning("reconcile %s: cannot list exchange orders: %s", symbol, exc)
             return
-        by_id = {o.exchange_order_id: o for o in recent}
+        by_id = {o.exchange_order_id: o for o in recent_orders}
         by_id.update({o.exchange_order_id: o for o in open_now})
         by_client, by_exchange = await self._stored(symbol)
         in_flight = self._in_flight()
@@ -222,6 +239,37 @@ class Reconciler:
                 await self._import(exchange_report, report)
             elif _lags(stored, exchange_report):
                 await self._apply(stored, exchange_report, report)
+
+    async def _scan_account(self, tracked: list[str], report: ReconciliationReport) -> None:
+        """Open orders on the symbols locked balances point at (only openOrders: allOrders
+        costs 10 weight a symbol); the unknown ones are imported as external."""
+        if self._scanner is None:
+            return
+        try:
+            scan = await self._scanner.scan(tracked=tracked, at=self._clock())
+        except ExchangePortError as exc:
+            report.errors += 1
+            log.warning("reconcile: cannot scan the account for locked balances: %s", exc)
+            return
+        if scan is None:
+            return  # scanned less than a second ago
+        self.last_account_scan = scan
+        report.account_scan = scan
+        if scan.truncated:
+            log.info(
+                "account scan: %d symbols may hold open orders, %d asked this pass",
+                scan.candidates,
+                len(scan.symbols),
+            )
+        for symbol in scan.symbols:
+            try:
+                open_now = await self._exchange.open_orders(symbol)
+            except ExchangeUnreachable as exc:
+                report.errors += 1
+                log.warning("account scan %s: cannot list open orders: %s", symbol, exc)
+                continue
+            if open_now:
+                await self._scan_symbol(symbol, open_now, report, recent=False)
 
     async def _stored(self, symbol: str) -> tuple[dict[str, Order], dict[str, Order]]:
         """Recent orders of `symbol` by client id and by exchange id."""

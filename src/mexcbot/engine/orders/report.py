@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from mexcbot.engine.orders.discovery import AccountScan
+
 #: Every count of a `ReconciliationReport` that is a discrepancy (database vs exchange).
 DISCREPANCY_KINDS: Final = (
     "resolved_unknown",
@@ -44,6 +46,8 @@ class ReconciliationReport:
     unresolved: int = 0
     errors: int = 0
     symbols: list[str] = field(default_factory=list)
+    account_scan: AccountScan | None = None
+    """The account scan of this pass (None when it failed or the service has no scanner)."""
 
     def count(self, kind: str) -> int:
         if kind not in DISCREPANCY_KINDS:
@@ -64,4 +68,7 @@ class ReconciliationReport:
             "fills_recorded": self.fills_recorded,
             "unresolved": self.unresolved,
             "errors": self.errors,
+            "account_symbols_scanned": (
+                len(self.account_scan.symbols) if self.account_scan is not None else None
+            ),
         }

@@ -26,6 +26,7 @@ from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import CancelNotConfirmed, OrderNotCancelable, OrderNotFound
 from mexcbot.engine.events import OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.orders.discovery import DEFAULT_MAX_SYMBOLS, AccountScan, AccountScanner
 from mexcbot.engine.orders.placement import (
     DEFAULT_NEVER_RECEIVED_GRACE,
     DEFAULT_RESOLVE_DELAYS,
@@ -73,8 +74,14 @@ class ExecutionService:
         never_received_grace: float = DEFAULT_NEVER_RECEIVED_GRACE,
         throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
         symbols: Collection[str] = (),
+        account_scan_symbols: int = DEFAULT_MAX_SYMBOLS,
     ) -> None:
         """`symbols` are scanned for external orders even before the bot traded them.
+
+        Every reconciliation also scans the account: the symbols that assets with a locked
+        balance point at are asked for open orders, at most `account_scan_symbols` a pass (0: no
+        account scan), see `mexcbot.engine.orders.discovery`. Orders found there are imported as
+        external: the bot never cancels or changes them unless a user asks (`cancel`).
 
         `writer` makes the placement hot path durable: app.py passes the store's `OrderJournal`
         (on SQLite ~1.1 ms per order, benchmarks/place_order.py); without one it is a
@@ -113,6 +120,11 @@ class ExecutionService:
             never_received_grace=never_received_grace,
             in_flight=lambda: self._in_flight,
             symbols=symbols,
+            scanner=(
+                AccountScanner(exchange, self.catalog, max_symbols=account_scan_symbols)
+                if account_scan_symbols > 0
+                else None
+            ),
         )
         self.ready = False
         self.last_reconciliation: ReconciliationReport | None = None
@@ -249,6 +261,18 @@ class ExecutionService:
             return await uow.orders.list(
                 status=statuses, symbol=symbol, since=since, limit=limit, cursor=cursor
             )
+
+    @property
+    def last_account_scan(self) -> AccountScan | None:
+        """When the account was last scanned for orders placed outside the bot, and which
+        symbols were asked (None before the first scan succeeded)."""
+        return self._reconciler.last_account_scan
+
+    async def count_open_external(self) -> int:
+        """How many orders placed outside the bot are open (NEW, PARTIALLY_FILLED) as far as the
+        database knows."""
+        async with self._uow_factory() as uow:
+            return await uow.orders.count_open_external()
 
     async def count_lost(self) -> int:
         """How many orders the exchange lost (acknowledged, then unknown to it): status LOST."""
