@@ -61,13 +61,17 @@ class SimExchange:
         symbols: Sequence[SymbolSpec] | None = None,
         provide_liquidity: bool = True,
         history: bool = True,
+        reject_taking_limit_maker: bool = False,
     ) -> None:
-        """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
+        """`reject_taking_limit_maker=True` answers a LIMIT_MAKER that would take with -2010
+        instead of accepting it and canceling it (the default, as real MEXC most likely does).
+        `provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
         quiet market for exact tests of the matching rules. `history=True` gives every starting
         market a seeded past day of candles and trades ending at its initial price (see
         `mexcsim.market.history`); listings opened later start without one, as real ones do.
         """
         self._commands = CommandClock(now_ms or wall_clock_ms)
+        self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = self._commands.now
         self._reset(seed, provide_liquidity)
         now = self._now()
@@ -80,7 +84,13 @@ class SimExchange:
         self._provide_liquidity = provide_liquidity
         self._ledger = Ledger()
         self._ledger.open_account(PROVIDER, {})
-        self._user_orders = UserOrders(self._ledger, self._now, self._pair, self._tradable)
+        self._user_orders = UserOrders(
+            self._ledger,
+            self._now,
+            self._pair,
+            self._tradable,
+            reject_taking_limit_maker=self._reject_taking_limit_maker,
+        )
         self._pairs: dict[str, TradingPair] = {}
         self._listings = ListingSchedule()
         self._listen_keys = ListenKeys(seed)
