@@ -2,8 +2,9 @@
 
 Every code the core can raise is named here, in one table, so that the UNCERTAIN ones (codes MEXC
 does not document or that were seen only once) can be changed in a single place when real traffic
-says otherwise. The HTTP layer turns a `SimError` into `{"code": ..., "msg": ...}` with
-`http_status`.
+says otherwise; /work/shared/reference/mexc-spot-v3.md section 4 "Recorded real error responses"
+is what the codes and texts below follow. The HTTP layer sends `SimError.body()` (`{"msg", "code"}`,
+plus `"_extend": null` where real MEXC adds it) with `http_status`.
 """
 
 from __future__ import annotations
