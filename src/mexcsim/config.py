@@ -26,6 +26,10 @@ class SimConfig:
     """Seconds between ``exchange.advance()`` calls (the market's heartbeat)."""
     rate_limits: bool = True
     """MEXC's rate limits; benchmarks may turn them off."""
+    reject_taking_limit_maker: bool = False
+    """Answer a LIMIT_MAKER that would take with -2010 (Binance's code; the simulator's old
+    behaviour). By default it is accepted with an orderId and then CANCELED, which is what real
+    MEXC most likely does (see ``mexcsim.errors``)."""
     state_file: str | None = None
     """Keep the exchange's complete state (accounts, balances, orders, fills, market) in this JSON
     file plus ``<state_file>.journal``: loaded at start when it exists (an unreadable one is a

@@ -29,9 +29,9 @@ def parse_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def decimals_of(value: Decimal) -> int:
-    """How many significant decimals a value carries ("1.50" has 1, "100" has 0)."""
-    exponent = value.normalize().as_tuple().exponent
+def written_decimals(value: Decimal) -> int:
+    """How many decimals a value was written with, trailing zeros included ("1.50" has 2)."""
+    exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
 

@@ -284,3 +284,62 @@ async def test_market_buys_by_quote_amount_then_balances_and_trades(
             "used": float(locked),
             "total": float(free + locked),
         }, asset
+
+
+async def test_recorded_error_answers_reach_ccxt_as_its_own_error_classes(
+    mexc: Any, sim: SimServer
+) -> None:
+    """What ccxt 4.5.90 makes of each of MEXC's recorded error answers (issue 15).
+
+    ccxt maps MEXC's codes itself (``exceptions['exact']``, after ``['broad']`` on the body): it
+    knows no ``-2013`` (so: ``ExchangeError``) and maps ``-2011`` and ``400`` to ``BadRequest``;
+    neither reaches its ``OrderNotFound``. These assertions pin ccxt's real behaviour.
+    """
+    exchange = sim.exchange
+    await mexc.load_markets()
+
+    # query of an unknown order: -2013 "Order does not exist." with "_extend":null
+    with pytest.raises(ccxt.ExchangeError, match="-2013") as unknown:
+        await mexc.fetch_order(None, BTC, {"clientOrderId": "ccxt-never-placed"})
+    assert type(unknown.value) is ccxt.ExchangeError
+    # cancel of an unknown order: -2011 "Unknown order sent."
+    with pytest.raises(ccxt.BadRequest, match="Unknown order sent"):
+        await mexc.cancel_order(None, BTC, {"clientOrderId": "ccxt-never-placed"})
+
+    # too many decimals: ccxt rounds create_order's amounts to the market's precision itself, so
+    # the raw endpoint (ccxt's own signing and error handling) sends the extra decimal
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001"}
+    with pytest.raises(ccxt.BadRequest, match="price scale is invalid"):
+        await mexc.spot_private_post_order({**order, "price": "30000.001"})
+    with pytest.raises(ccxt.BadRequest, match="quantity scale is invalid"):
+        await mexc.spot_private_post_order({**order, "quantity": "0.0010000", "price": "30000"})
+
+    # 500 open orders: 30029 "Cannot exceed the maximum order limit"
+    bid = Decimal(str(exchange.book_ticker("BTCUSDT")["bidPrice"]))
+    low = (bid * Decimal("0.9")).quantize(Decimal("0.01"), ROUND_DOWN)
+    resting = {**order, "quantity": "0.0001", "price": str(low)}
+    while len(exchange.open_orders(SIM_API_KEY, {})) < 500:
+        exchange.place_order(SIM_API_KEY, resting)
+    with pytest.raises(ccxt.InvalidOrder, match="Cannot exceed the maximum order limit"):
+        await mexc.create_order(BTC, "limit", "buy", 0.0001, float(low))
+    exchange.cancel_open_orders(SIM_API_KEY, {"symbol": "BTCUSDT"})
+
+
+async def test_post_only_order_that_would_take_is_accepted_then_canceled(
+    mexc: Any, sim: SimServer
+) -> None:
+    await mexc.load_markets()
+    ask = Decimal(str(sim.exchange.book_ticker("BTCUSDT")["askPrice"]))
+    crossing = (ask * Decimal("1.01")).quantize(Decimal("0.01"), ROUND_DOWN)
+    placed = await mexc.create_order(
+        BTC, "limit", "buy", 0.001, float(crossing), {"postOnly": True, "clientOrderId": "ccxt-pm"}
+    )
+    on_sim = sim_order(sim, "BTCUSDT", "ccxt-pm")
+    assert placed["id"] == on_sim["orderId"]
+    assert (on_sim["type"], on_sim["status"], on_sim["executedQty"]) == (
+        "LIMIT_MAKER",
+        "CANCELED",
+        "0",
+    )
+    fetched = await mexc.fetch_order(None, BTC, {"clientOrderId": "ccxt-pm"})
+    assert (fetched["status"], fetched["filled"]) == ("canceled", 0.0)

@@ -7,6 +7,7 @@ they are built from the exchange's own text and the endpoint path only.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 
@@ -47,11 +48,51 @@ class IpBanned(RateLimited):
 
 
 class OrderNotFound(MexcError):
-    """-2011 / -2013: the exchange knows no order with that id (never placed, or long gone)."""
+    """-2011 / -2013: the exchange has no order to act on.
+
+    -2013 "Order does not exist." answers a query for an id it does not know. -2011 "Unknown order
+    sent." answers a cancel of an unknown order AND of one that is already final (filled or
+    canceled): read the order back to learn which.
+    """
 
 
 class OrderRejected(MexcError):
     """The exchange refused a write for a business reason; the order definitely does not exist."""
+
+
+class InvalidOrderParameter(OrderRejected):
+    """A parameter of the order breaks the symbol's rules; ``field`` names it when known.
+
+    MEXC's real answer for too many decimals (trailing zeros count) is HTTP 400 with code 400 and
+    " amount scale is invalid" / " quantity scale is invalid" (also accepted: "price"); "amount"
+    is the quote amount, reported as field ``quoteOrderQty``. The simulator's older answers, -1111
+    "<field> ... has too many decimals" and -1013 for a quantity below the minimum, map here too.
+    """
+
+    def __init__(
+        self, code: int | None, msg: str, http_status: int | None = None, *, field: str | None
+    ) -> None:
+        super().__init__(code, msg, http_status)
+        self.field = field
+
+
+class LimitMakerWouldTake(OrderRejected):
+    """-2010: a LIMIT_MAKER order would have taken liquidity (an older simulator answer; real MEXC
+    most likely accepts such an order and then cancels it, so it ends CANCELED)."""
+
+
+class OrderTypeNotAllowed(OrderRejected):
+    """30041: the symbol does not take this order type; 30019 / 30051 "api market order is
+    disabled" (30051 in real traffic, 30019 in the docs' table)."""
+
+
+class TooManyOpenOrders(OrderRejected):
+    """30029 "Cannot exceed the maximum order limit" (500 open orders per account)."""
+
+
+class PriceOutOfBand(OrderRejected):
+    """30010: the price is outside PERCENT_PRICE_BY_SIDE (LIMIT, IOC, FOK; against the last
+    trade price). The code is undocumented for this rule."""
 
 
 class SymbolNotTradable(OrderRejected):
@@ -116,15 +157,49 @@ ERROR_CLASSES: Final[dict[int, type[MexcError]]] = {
     30005: Oversold,
     -2011: OrderNotFound,
     -2013: OrderNotFound,
+    -2010: LimitMakerWouldTake,
+    30010: PriceOutOfBand,
+    30019: OrderTypeNotAllowed,
+    30029: TooManyOpenOrders,
+    30041: OrderTypeNotAllowed,
+    30051: OrderTypeNotAllowed,
 }
+
+#: code 400 is "api key required" unless the message is a scale error (then it is about a field).
+_SCALE_ERROR = re.compile(r"^\s*(amount|quantity|price) scale is invalid", re.IGNORECASE)
+_SCALE_FIELDS: Final[dict[str, str]] = {
+    "amount": "quoteOrderQty",
+    "quantity": "quantity",
+    "price": "price",
+}
+#: the simulator's older answer: -1111 "<field> <value> has too many decimals: ..."
+_OLD_PRECISION = re.compile(r"^\s*(quantity|price|quoteOrderQty)\b")
+_OLD_PRECISION_CODE = -1111
+_BELOW_MIN_QUANTITY_CODE = -1013
 
 
 def error_for(code: int | None, msg: str, http_status: int | None, *, write: bool) -> MexcError:
     """The typed error for a MEXC error body; ``write`` marks an order placement/cancellation."""
+    field = _invalid_field(code, msg)
+    if field is not None:
+        return InvalidOrderParameter(code, msg, http_status, field=field or None)
     cls = ERROR_CLASSES.get(code) if code is not None else None
     if cls is None:
         cls = OrderRejected if write else MexcError
     return cls(code, msg, http_status)
+
+
+def _invalid_field(code: int | None, msg: str) -> str | None:
+    """The field a parameter error names ("" when it names none); None for other errors."""
+    if code == 400:
+        scale = _SCALE_ERROR.match(msg)
+        return _SCALE_FIELDS[scale.group(1).lower()] if scale else None
+    if code == _OLD_PRECISION_CODE:
+        old = _OLD_PRECISION.match(msg)
+        return old.group(1) if old else ""
+    if code == _BELOW_MIN_QUANTITY_CODE:
+        return "quantity"
+    return None
 
 
 class UnexpectedResponse(MexcError):

@@ -27,9 +27,14 @@ def sign(secret: bytes, total_params: str) -> str:
 
 
 def format_value(value: ParamValue) -> str:
-    """The wire text of one parameter value; Decimals never use exponent notation."""
+    """The wire text of one parameter value; Decimals never use exponent notation and never carry
+    trailing zeros (MEXC counts them as decimals: "1.50" on a 1-decimal symbol is "scale is
+    invalid")."""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
     return str(value)
 
 

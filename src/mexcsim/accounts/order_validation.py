@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mexcsim import errors
-from mexcsim.decimals import decimals_of, fmt
+from mexcsim.decimals import fmt, written_decimals
 from mexcsim.errors import SimError, illegal_param, missing_param
 from mexcsim.market.symbols import (
     ALL_ORDER_TYPES,
@@ -26,6 +26,8 @@ from mexcsim.request_fields import optional_positive_decimal, optional_str, requ
 
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 PRICED_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "IMMEDIATE_OR_CANCEL", "FILL_OR_KILL"})
+BANDED_TYPES = frozenset({"LIMIT", "IMMEDIATE_OR_CANCEL", "FILL_OR_KILL"})
+"""The types PERCENT_PRICE_BY_SIDE applies to (not LIMIT_MAKER, not MARKET)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ def parse_order_request(
     if order_type not in ALL_ORDER_TYPES:
         raise illegal_param("type", f"legal values are {', '.join(ALL_ORDER_TYPES)}")
     if order_type not in spec.order_types:
+        if order_type == "MARKET":
+            raise errors.api_market_order_disabled()
         raise SimError(
             errors.ORDER_TYPE_NOT_ALLOWED,
             f"order type {order_type} is not allowed on {spec.symbol}; allowed: "
@@ -83,7 +87,8 @@ def parse_order_request(
             quote_qty = None
     if price is not None:
         _check_decimals("price", price, spec.quote_asset_precision)
-        _check_price_band(spec, side, price, last_price)
+        if order_type in BANDED_TYPES:
+            _check_price_band(spec, side, price, last_price)
     if quantity is not None:
         _check_decimals("quantity", quantity, spec.base_asset_precision)
         if quantity < spec.base_size_precision:
@@ -113,11 +118,8 @@ def _check_trade_side(spec: SymbolSpec, side: str) -> None:
 
 
 def _check_decimals(name: str, value: Decimal, allowed: int) -> None:
-    if decimals_of(value) > allowed:
-        raise SimError(
-            errors.BAD_PRECISION,
-            f"{name} {fmt(value)} has too many decimals: at most {allowed} allowed",
-        )
+    if written_decimals(value) > allowed:
+        raise errors.scale_invalid(name)
 
 
 def _check_price_band(

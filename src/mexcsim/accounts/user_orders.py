@@ -96,10 +96,13 @@ class UserOrders:
         pair: Callable[[str], TradingPair],
         tradable: Callable[[str], TradingPair],
         on_order: Callable[[Order], None] = lambda order: None,
+        *,
+        reject_taking_limit_maker: bool = False,
     ) -> None:
         """`on_order` hears of every order placed or canceled (fills arrive as trades)."""
         self._ledger = ledger
         self._on_order = on_order
+        self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = now_ms
         self._pair = pair
         self._tradable = tradable
@@ -139,17 +142,12 @@ class UserOrders:
                 f"newClientOrderId '{cid}' was already used by this account",
             )
         if len(user.open_orders) >= errors.MAX_OPEN_ORDERS_PER_ACCOUNT:
-            raise SimError(
-                errors.MAX_OPEN_ORDERS,
-                f"at most {errors.MAX_OPEN_ORDERS_PER_ACCOUNT} open orders per account",
-            )
-        if request.order_type == LIMIT_MAKER:
+            raise errors.max_open_orders()
+        if request.order_type == LIMIT_MAKER and self._reject_taking_limit_maker:
+            # by default the matching engine accepts it and cancels it instead
             assert request.price is not None
             if pair.engine.would_take(request.side, request.price):
-                raise SimError(
-                    errors.LIMIT_MAKER_WOULD_TAKE,
-                    "LIMIT_MAKER order would immediately match and take liquidity",
-                )
+                raise errors.limit_maker_would_take()
         asset, amount = self._funds_needed(pair, request)
         if amount > self._ledger.free(api_key, asset):
             raise errors.insufficient_balance() if request.side == BUY else errors.oversold()
@@ -231,7 +229,7 @@ class UserOrders:
     # --- cancellation ----------------------------------------------------------------------------
     def cancel_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
         user = self.user(api_key)
-        pair, order = self._find_order(user, params)
+        pair, order = self._find_order(user, params, missing=errors.unknown_order_sent)
         if not order.is_open:
             raise errors.unknown_order_sent()
         pair.engine.cancel(order, self._now())
@@ -260,8 +258,14 @@ class UserOrders:
 
     # --- queries ---------------------------------------------------------------------------------
     def _find_order(
-        self, user: UserAccount, params: Mapping[str, str]
+        self,
+        user: UserAccount,
+        params: Mapping[str, str],
+        *,
+        missing: Callable[[], SimError] = errors.order_does_not_exist,
     ) -> tuple[TradingPair, Order]:
+        """The account's order by id or client id; `missing()` is raised when there is none
+        (-2013 for a query, -2011 for a cancel, as MEXC answers)."""
         pair = self._pair(required_str(params, "symbol"))
         order_id = optional_str(params, "orderId")
         client_id = parse_client_order_id(params, "origClientOrderId")
@@ -274,7 +278,7 @@ class UserOrders:
         if order is None and client_id is not None:
             order = user.by_client_id.get(client_id)
         if order is None or order.symbol != pair.spec.symbol:
-            raise errors.order_does_not_exist()
+            raise missing()
         return pair, order
 
     def query_order(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:

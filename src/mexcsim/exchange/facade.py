@@ -62,13 +62,17 @@ class SimExchange(PublicMarketView):
         symbols: Sequence[SymbolSpec] | None = None,
         provide_liquidity: bool = True,
         history: bool = True,
+        reject_taking_limit_maker: bool = False,
     ) -> None:
-        """`provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
+        """`reject_taking_limit_maker=True` answers a LIMIT_MAKER that would take with -2010
+        instead of accepting it and canceling it (the default, as real MEXC most likely does).
+        `provide_liquidity=False` keeps the books empty of synthetic orders (only users trade): a
         quiet market for exact tests of the matching rules. `history=True` gives every starting
         market a seeded past day of candles and trades ending at its initial price (see
         `mexcsim.market.history`); listings opened later start without one, as real ones do.
         """
         self._commands = CommandClock(now_ms or wall_clock_ms)
+        self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = self._commands.now
         self._listeners: list[ExchangeListener] = []
         self._commands.on_finished = self._command_finished
@@ -84,7 +88,12 @@ class SimExchange(PublicMarketView):
         self._ledger = Ledger()
         self._ledger.open_account(PROVIDER, {})
         self._user_orders = UserOrders(
-            self._ledger, self._now, self._pair, self._tradable, self._order_changed
+            self._ledger,
+            self._now,
+            self._pair,
+            self._tradable,
+            self._order_changed,
+            reject_taking_limit_maker=self._reject_taking_limit_maker,
         )
         self._pairs: dict[str, TradingPair] = {}
         self._listings = ListingSchedule()

@@ -303,7 +303,7 @@ class RestApi:
                     )
                     params.pop(SIGNATURE_PARAM, None)
             except SimError as error:
-                return error_response(error.code, error.msg, error.http_status)
+                return json_response(error.body(), status=error.http_status)
 
             throttled = self._admit(request, endpoint.name, params, api_key or None)
             if throttled is not None:
@@ -316,7 +316,7 @@ class RestApi:
                 result = endpoint.call(self.exchange, api_key, params)
                 response = json_response(result)
             except SimError as error:
-                response = error_response(error.code, error.msg, error.http_status)
+                response = json_response(error.body(), status=error.http_status)
             if fault is OrderFault.ERROR_AFTER:
                 return self._fault_response(fault)
             if fault is OrderFault.DROP_AFTER:

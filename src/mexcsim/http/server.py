@@ -79,7 +79,11 @@ class SimServer:
             # imported here so that importing the server (e.g. as a pytest plugin) stays cheap
             from mexcsim.exchange import SimExchange
 
-            exchange = SimExchange(seed=config.seed, now_ms=self._now_ms)
+            exchange = SimExchange(
+                seed=config.seed,
+                now_ms=self._now_ms,
+                reject_taking_limit_maker=config.reject_taking_limit_maker,
+            )
         self.exchange = exchange
         self.faults = FaultInjector()
         self.streams = StreamHub(exchange, self.faults, config.ws_kline_interval)

@@ -111,7 +111,15 @@ class MatchingEngine:
 
     # --- execution -------------------------------------------------------------------------------
     def submit(self, order: Order, now: int) -> None:
-        """Execute `order` (funds already locked) and rest, cancel or finish it per its type."""
+        """Execute `order` (funds already locked) and rest, cancel or finish it per its type.
+
+        A LIMIT_MAKER that would take is accepted and CANCELED at once, without a fill.
+        """
+        if order.order_type == LIMIT_MAKER:
+            assert order.price is not None
+            if self.would_take(order.side, order.price):
+                self._finish(order, now)
+                return
         if order.order_type == FOK:
             assert order.orig_qty is not None
             filled, _ = self.simulate(order.side, order.price, order.orig_qty, None)

@@ -30,8 +30,10 @@ from mexcbot.engine.risk import RiskContext
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
+from mexcsim import SimServer
 from tests.fixtures.agreement import compare, stored_orders
 from tests.fixtures.recorder import EventRecorder
+from tests.fixtures.sim import SIM_API_KEY
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -267,3 +269,52 @@ async def test_calculate_quantity_uses_the_book_and_the_rounding(
         await service.calculate_quantity("BTCUSDT", BUY, D("0.0000001"))
     with pytest.raises(InvalidOrder, match="quote_amount"):
         await service.calculate_quantity("BTCUSDT", BUY, D("-1"))
+
+
+async def test_limit_maker_that_would_take_ends_canceled_not_rejected(
+    service: ExecutionService,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    recorder: EventRecorder,
+) -> None:
+    # MEXC accepts a LIMIT_MAKER that would take, with an order id, and cancels it at once
+    ask = (await client.book_ticker("BTCUSDT")).ask_price
+    assert ask is not None
+    order = await service.place(
+        PlaceOrder(
+            symbol="BTCUSDT",
+            side=BUY,
+            type=OrderType.LIMIT_MAKER,
+            quantity=D("0.001"),
+            price=(ask * D("1.01")).quantize(D("0.01")),
+        )
+    )
+    assert order.status is not OrderStatus.REJECTED
+    assert order.exchange_order_id
+    final = await service.get("BTCUSDT", order.client_order_id)
+    assert final.status is OrderStatus.CANCELED
+    assert final.executed_qty == 0
+    assert final.reject_code is None
+    assert OrderUpdateKind.REJECTED not in recorder.kinds(order.client_order_id)
+    assert await service.open_orders("BTCUSDT") == []
+    await agree(client, uow_factory)
+
+
+async def test_cancel_answered_unknown_order_reads_the_final_order_back(
+    service: ExecutionService,
+    sim: SimServer,
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    order = await service.place(
+        PlaceOrder(symbol="BTCUSDT", side=BUY, type=LIMIT, quantity=D("0.001"), price=D("30000"))
+    )
+    # the order ends on the exchange behind the engine's back: MEXC answers the cancel with
+    # -2011 "Unknown order sent.", and the engine must read the order back instead of failing
+    sim.exchange.cancel_order(
+        SIM_API_KEY, {"symbol": "BTCUSDT", "orderId": order.exchange_order_id or ""}
+    )
+    canceled = await service.cancel("BTCUSDT", order.client_order_id)
+    assert canceled.status is OrderStatus.CANCELED
+    assert canceled.client_order_id == order.client_order_id
+    await agree(client, uow_factory)

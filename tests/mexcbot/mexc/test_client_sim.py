@@ -15,6 +15,7 @@ from mexcbot.mexc.errors import (
     AccessDenied,
     ExchangeUnavailable,
     InsufficientBalance,
+    InvalidOrderParameter,
     InvalidSignature,
     MinNotional,
     OrderNotFound,
@@ -232,10 +233,56 @@ async def test_unlisted_symbol_is_not_tradable(sim: SimServer, client: MexcClien
 
 
 async def test_unknown_order(client: MexcClient) -> None:
-    with pytest.raises(OrderNotFound):
+    with pytest.raises(OrderNotFound) as info:
         await client.get_order("BTCUSDT", client_order_id="never-placed")
-    with pytest.raises(OrderNotFound):
+    assert (info.value.code, info.value.msg) == (-2013, "Order does not exist.")
+    with pytest.raises(OrderNotFound) as info:
         await client.cancel_order("BTCUSDT", order_id="C02__1")
+    assert (info.value.code, info.value.msg) == (-2011, "Unknown order sent.")
+
+
+async def test_cancel_of_a_final_order_is_order_not_found(client: MexcClient) -> None:
+    ack = await client.place_order("ETHUSDT", BUY, MARKET, quote_order_qty=D("100"))
+    assert (await client.get_order("ETHUSDT", order_id=ack.order_id)).status is OrderStatus.FILLED
+    with pytest.raises(OrderNotFound) as info:
+        await client.cancel_order("ETHUSDT", order_id=ack.order_id)
+    assert info.value.code == -2011
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "msg"),
+    [
+        ({"quantity": D("0.001"), "price": D("30000.001")}, "price", " price scale is invalid"),
+        (
+            {"quantity": D("0.0010001"), "price": D("30000")},
+            "quantity",
+            " quantity scale is invalid",
+        ),
+        ({"quote_order_qty": D("10.001")}, "quoteOrderQty", " amount scale is invalid"),
+    ],
+)
+async def test_too_many_decimals_is_an_invalid_parameter_naming_the_field(
+    client: MexcClient, params: dict[str, Decimal], field: str, msg: str
+) -> None:
+    order_type = MARKET if "quote_order_qty" in params else LIMIT
+    with pytest.raises(InvalidOrderParameter) as info:
+        await client.place_order("BTCUSDT", BUY, order_type, **params)
+    assert (info.value.code, info.value.msg, info.value.field) == (400, msg, field)
+    assert info.value.http_status == 400
+    assert isinstance(info.value, OrderRejected)
+    assert not isinstance(info.value, AccessDenied)
+
+
+async def test_limit_maker_that_would_take_is_accepted_then_canceled(client: MexcClient) -> None:
+    ask = (await client.book_ticker("BTCUSDT")).ask_price
+    assert ask is not None
+    crossing = (ask * D("1.01")).quantize(D("0.01"))
+    ack = await client.place_order(
+        "BTCUSDT", BUY, OrderType.LIMIT_MAKER, quantity=D("0.001"), price=crossing
+    )
+    order = await client.get_order("BTCUSDT", order_id=ack.order_id)
+    assert (order.status, order.executed_qty) == (OrderStatus.CANCELED, D(0))
+    assert await client.my_trades("BTCUSDT", order_id=ack.order_id) == []
 
 
 async def test_order_reference_needs_exactly_one_id(client: MexcClient) -> None:

@@ -61,7 +61,10 @@ def test_values_are_percent_encoded_with_uppercase_hex() -> None:
 def test_decimals_never_use_exponent_notation() -> None:
     assert format_value(Decimal("1E-8")) == "0.00000001"
     assert format_value(Decimal("1E+3")) == "1000"
-    assert format_value(Decimal("0.10")) == "0.10"
+    # MEXC counts trailing zeros as decimals ("scale is invalid"): never send them
+    assert format_value(Decimal("0.10")) == "0.1"
+    assert format_value(Decimal("30000.0000")) == "30000"
+    assert format_value(Decimal("100")) == "100"
 
 
 def test_signature_is_last_pair_even_for_empty_query() -> None:

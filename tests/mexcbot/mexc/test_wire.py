@@ -188,7 +188,7 @@ def test_batch_json_is_compact_and_uses_wire_types() -> None:
     )
     assert text == (
         '[{"symbol":"BTCUSDT","side":"BUY","type":"FILL_OR_KILL","quantity":"1",'
-        '"price":"2.50","newClientOrderId":"c1"}]'
+        '"price":"2.5","newClientOrderId":"c1"}]'
     )
 
 

@@ -34,8 +34,10 @@ def rejected(ex: SimExchange, params: dict[str, str], key: str = "alice") -> Sim
         ({"price": ""}, -1102, "'price'"),
         ({"quantity": "abc"}, 700008, "'quantity'"),
         ({"quantity": "-1"}, 700008, "greater than 0"),
-        ({"price": "60000.001"}, -1111, "price 60000.001 has too many decimals: at most 2"),
-        ({"quantity": "0.0000001"}, -1111, "quantity"),
+        ({"price": "60000.001"}, 400, " price scale is invalid"),
+        ({"price": "60000.000"}, 400, " price scale is invalid"),  # trailing zeros count
+        ({"quantity": "0.0000001"}, 400, " quantity scale is invalid"),
+        ({"quantity": "0.0100000"}, 400, " quantity scale is invalid"),
         ({"quantity": "0.00001", "price": "60000"}, 30002, "less than：1USDT"),
         ({"quantity": "40", "price": "60000"}, 30003, "2000000USDT"),
         ({"quantity": "1.9", "price": "60000"}, 30004, "Insufficient"),
@@ -43,6 +45,8 @@ def rejected(ex: SimExchange, params: dict[str, str], key: str = "alice") -> Sim
         ({"newClientOrderId": "bad id!"}, 700008, "'newClientOrderId'"),
         ({"newClientOrderId": "x" * 33}, 700008, "'newClientOrderId'"),
         ({"price": "1000000"}, 30010, "PERCENT_PRICE_BY_SIDE"),
+        ({"type": "IMMEDIATE_OR_CANCEL", "price": "1000000"}, 30010, "PERCENT_PRICE_BY_SIDE"),
+        ({"type": "FILL_OR_KILL", "price": "1000000"}, 30010, "PERCENT_PRICE_BY_SIDE"),
     ],
 )
 def test_validation_errors(
@@ -57,6 +61,31 @@ def test_validation_errors(
     assert fragment in error.msg
 
 
+def test_scale_errors_are_mexcs_recorded_body(quiet_exchange: SimExchange) -> None:
+    market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"}
+    error = rejected(quiet_exchange, {**market, "quoteOrderQty": "10.001"})
+    assert error.body() == {"msg": " amount scale is invalid", "code": 400}
+    assert rejected(quiet_exchange, {**market, "quoteOrderQty": "10.000"}).code == 400
+    assert rejected(quiet_exchange, {**BTC, "quantity": "0.0100000"}).body() == {
+        "msg": " quantity scale is invalid",
+        "code": 400,
+    }
+    # as many decimals as allowed, trailing zeros included, is fine
+    quiet_exchange.place_order("alice", {**BTC, "quantity": "0.010000", "price": "60000.00"})
+
+
+def test_price_band_ignores_limit_maker_and_uses_the_last_trade(
+    quiet_exchange: SimExchange,
+) -> None:
+    quiet_exchange.place_order("bob", {**BTC, "side": "SELL"})
+    quiet_exchange.place_order("alice", BTC)  # last trade 60000: sells below 12000 are banded
+    low_sell = {**BTC, "side": "SELL", "price": "11000"}
+    assert rejected(quiet_exchange, low_sell, key="bob").code == 30010
+    ack = quiet_exchange.place_order("bob", {**low_sell, "type": "LIMIT_MAKER"})
+    view = quiet_exchange.query_order("bob", {"symbol": "BTCUSDT", "orderId": ack["orderId"]})
+    assert view["status"] == "NEW"
+
+
 def test_min_notional_message_is_mexcs_exact_text(quiet_exchange: SimExchange) -> None:
     error = rejected(quiet_exchange, {**BTC, "quantity": "0.00001"})
     assert error.body() == {
@@ -69,6 +98,16 @@ def test_order_type_not_allowed_on_symbol(quiet_exchange: SimExchange) -> None:
     params = {"symbol": "METALUSDT", "side": "BUY", "type": "IMMEDIATE_OR_CANCEL",
               "quantity": "10", "price": "0.85"}  # fmt: skip
     assert rejected(quiet_exchange, params).code == 30041
+
+
+def test_api_market_order_disabled(clock: ManualClock) -> None:
+    limit_only = replace(DEFAULT_SYMBOLS[0], symbol="LIMITUSDT", base_asset="LO",
+                         order_types=("LIMIT", "LIMIT_MAKER"))  # fmt: skip
+    ex = SimExchange(now_ms=clock, symbols=[limit_only], provide_liquidity=False)
+    ex.create_account("alice", "s", {"USDT": Decimal(1000)})
+    params = {"symbol": "LIMITUSDT", "side": "BUY", "type": "MARKET", "quoteOrderQty": "10"}
+    assert rejected(ex, params).body() == {"msg": "api market order is disabled", "code": 30051}
+    assert rejected(ex, {**params, "type": "IMMEDIATE_OR_CANCEL"}).code == 30041
 
 
 def test_min_quantity(quiet_exchange: SimExchange) -> None:
@@ -132,8 +171,11 @@ def test_unknown_order_and_missing_ids(quiet_exchange: SimExchange) -> None:
         quiet_exchange.query_order("alice", {"symbol": "BTCUSDT", "orderId": "C02__1"})
     assert (err.value.http_status, err.value.body()) == (
         400,
-        {"code": -2013, "msg": "Order does not exist."},
+        {"msg": "Order does not exist.", "code": -2013, "_extend": None},
     )
+    with pytest.raises(SimError) as err:
+        quiet_exchange.query_order("alice", {"symbol": "BTCUSDT", "origClientOrderId": "nope"})
+    assert err.value.code == -2013
     with pytest.raises(SimError) as err:
         quiet_exchange.cancel_order("alice", {"symbol": "BTCUSDT"})
     assert err.value.code == 700004
@@ -141,6 +183,28 @@ def test_unknown_order_and_missing_ids(quiet_exchange: SimExchange) -> None:
     with pytest.raises(SimError) as err:
         quiet_exchange.query_order("alice", {"symbol": "BTCUSDT", "orderId": theirs["orderId"]})
     assert err.value.code == -2013
+
+
+def test_cancel_of_an_unknown_filled_or_canceled_order_is_unknown_order_sent(
+    quiet_exchange: SimExchange,
+) -> None:
+    unknown = {"code": -2011, "msg": "Unknown order sent."}
+
+    def cancel_refused(params: dict[str, str]) -> dict[str, object]:
+        with pytest.raises(SimError) as err:
+            quiet_exchange.cancel_order("alice", {"symbol": "BTCUSDT", **params})
+        assert err.value.http_status == 400
+        return err.value.body()
+
+    assert cancel_refused({"orderId": "C02__1"}) == unknown
+    assert cancel_refused({"origClientOrderId": "never-placed"}) == unknown
+    theirs = quiet_exchange.place_order("bob", {**BTC, "side": "SELL"})
+    assert cancel_refused({"orderId": str(theirs["orderId"])}) == unknown
+    filled = quiet_exchange.place_order("alice", BTC)
+    assert cancel_refused({"orderId": str(filled["orderId"])}) == unknown
+    canceled = quiet_exchange.place_order("alice", {**BTC, "price": "50000"})
+    quiet_exchange.cancel_order("alice", {"symbol": "BTCUSDT", "orderId": canceled["orderId"]})
+    assert cancel_refused({"orderId": str(canceled["orderId"])}) == unknown
 
 
 def test_order_test_validates_without_placing(quiet_exchange: SimExchange) -> None:
@@ -155,7 +219,10 @@ def test_open_order_cap(quiet_exchange: SimExchange) -> None:
     small = {**BTC, "quantity": "0.0001", "price": "20000"}
     for _ in range(500):
         quiet_exchange.place_order("alice", small)
-    assert rejected(quiet_exchange, small).code == 30029
+    assert rejected(quiet_exchange, small).body() == {
+        "code": 30029,
+        "msg": "Cannot exceed the maximum order limit",
+    }
     quiet_exchange.cancel_open_orders("alice", {"symbol": "BTCUSDT"})
     quiet_exchange.place_order("alice", small)
 

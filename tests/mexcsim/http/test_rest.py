@@ -272,8 +272,13 @@ async def test_business_error_shape(mexc: Mexc) -> None:
     status, body = await mexc.signed(
         "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "never-placed"}
     )
-    assert status == 400
-    assert set(body) == {"code", "msg"}
+    assert (status, body) == (400, {"msg": "Order does not exist.", "code": -2013, "_extend": None})
+    status, body = await mexc.signed(
+        "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "never-placed"}
+    )
+    assert (status, body) == (400, {"code": -2011, "msg": "Unknown order sent."})
+    status, body = await mexc.signed("POST", "/api/v3/order", limit_buy() | {"price": "30000.000"})
+    assert (status, body) == (400, {"msg": " price scale is invalid", "code": 400})
 
 
 async def test_batch_orders_mixed_results(mexc: Mexc) -> None:

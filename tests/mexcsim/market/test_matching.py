@@ -151,13 +151,35 @@ def test_fill_or_kill(quiet_exchange: SimExchange) -> None:
     assert status(quiet_exchange, "alice", filled) == "FILLED"
 
 
-def test_limit_maker_rejected_when_it_would_take(quiet_exchange: SimExchange) -> None:
+def test_limit_maker_that_would_take_is_accepted_then_canceled(
+    quiet_exchange: SimExchange,
+) -> None:
     place(quiet_exchange, "bob", "SELL", "LIMIT", quantity="0.1", price="60000")
+    before = quiet_exchange.balances("alice")["USDT"]
+    ack = place(quiet_exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="60000")
+    assert str(ack["orderId"]).startswith("C02__")
+    view = quiet_exchange.query_order("alice", {"symbol": "BTCUSDT", "orderId": ack["orderId"]})
+    assert (view["status"], view["executedQty"]) == ("CANCELED", "0")
+    assert quiet_exchange.my_trades("alice", {"symbol": "BTCUSDT"}) == []
+    assert quiet_exchange.balances("alice")["USDT"] == before  # nothing stays locked
+    assert quiet_exchange.open_orders("alice", {}) == []
+    # the maker it would have hit is untouched
+    assert quiet_exchange.open_orders("bob", {})[0]["executedQty"] == "0"
+    rests = place(quiet_exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="59999.99")
+    assert status(quiet_exchange, "alice", rests) == "NEW"
+
+
+def test_limit_maker_that_would_take_can_be_rejected_as_before() -> None:
+    exchange = SimExchange(seed=7, provide_liquidity=False, reject_taking_limit_maker=True)
+    exchange.create_account("alice", "alice-secret")
+    exchange.create_account("bob", "bob-secret")
+    place(exchange, "bob", "SELL", "LIMIT", quantity="0.1", price="60000")
     with pytest.raises(SimError) as err:
-        place(quiet_exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="60000")
+        place(exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="60000")
     assert err.value.code == -2010
-    ack = place(quiet_exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="59999.99")
-    assert status(quiet_exchange, "alice", ack) == "NEW"
+    assert exchange.all_orders("alice", {"symbol": "BTCUSDT"}) == []
+    ack = place(exchange, "alice", "BUY", "LIMIT_MAKER", quantity="0.1", price="59999.99")
+    assert status(exchange, "alice", ack) == "NEW"
 
 
 def test_self_trade_is_flagged(quiet_exchange: SimExchange) -> None:
