@@ -161,7 +161,7 @@ async def test_ohlcv_is_the_simulated_kline(pro: Any, quiet: SimServer) -> None:
         rows = exchange.klines("BTCUSDT", interval, None, None, 1)
         assert isinstance(rows, list)
         assert rows, interval
-        expected = [int(rows[-1][0]), *(float(v) for v in rows[-1][1:6])]
+        expected = [int(str(rows[-1][0])), *(float(str(v)) for v in rows[-1][1:6])]
         assert candles[-1] == expected, timeframe
     assert candles[-1][1:6] == [100.0, 103.0, 100.0, 103.0, 0.7]
 
@@ -268,3 +268,24 @@ async def test_private_orders_trades_and_balance_over_a_listen_key(
         a: expected[a] for a in ("USDT", "BTC")
     }
     assert expected["USDT"]["free"] == float(usdt_free - 50)
+
+
+async def test_keepalive_pings_are_answered_with_pong(pro: Any, quiet: SimServer) -> None:
+    # ccxt pings ({"method":"ping"}) every keepAlive ms and raises RequestTimeout once two go
+    # unanswered; 8 s in production, 100 ms here so a second of streaming covers ten pings
+    pro.streaming["keepAlive"] = 100
+    exchange = quiet.exchange
+    exchange.place_order(KEY, limit("BUY", "100", "1"))
+    exchange.place_order(OTHER, limit("SELL", "100", "0.1"))
+    start = quiet.now_ms()
+    while quiet.now_ms() - start < 1200:
+        await watch_while(lambda: pro.watch_ohlcv(BTC, "1m"))
+    client = pro.clients[pro.urls["api"]["ws"]["spot"]]
+    assert client.lastPong is not None
+    assert pro.milliseconds() - client.lastPong < 300
+
+
+async def test_an_unknown_listen_key_is_an_authentication_error(pro: Any) -> None:
+    pro.options["listenKey"] = "0" * 64  # ccxt reuses a cached key without asking REST
+    with pytest.raises(ccxtpro.AuthenticationError, match="invalid listen key"):
+        await asyncio.wait_for(pro.watch_orders(BTC), WATCH_S)
