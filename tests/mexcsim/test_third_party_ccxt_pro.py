@@ -289,3 +289,22 @@ async def test_an_unknown_listen_key_is_an_authentication_error(pro: Any) -> Non
     pro.options["listenKey"] = "0" * 64  # ccxt reuses a cached key without asking REST
     with pytest.raises(ccxtpro.AuthenticationError, match="invalid listen key"):
         await asyncio.wait_for(pro.watch_orders(BTC), WATCH_S)
+
+
+async def test_unwatch_unsubscribes_on_the_simulator(pro: Any, quiet: SimServer) -> None:
+    channel = "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT"
+    exchange = quiet.exchange
+    exchange.place_order(KEY, limit("BUY", "100", "1"))
+    bids = iter(range(1, 1000))
+    ticker = await watch_while(
+        lambda: pro.watch_ticker(BTC),
+        lambda: exchange.place_order(KEY, limit("BUY", f"{90 - next(bids) / 100}", "0.02")),
+    )
+    assert ticker["bid"] == 100.0
+    assert quiet.streams.subscribers(channel) == 1
+    await pro.un_watch_ticker(BTC)
+    for _ in range(int(WATCH_S / 0.01)):
+        if not quiet.streams.subscribers(channel):
+            break
+        await asyncio.sleep(0.01)
+    assert quiet.streams.subscribers(channel) == 0
