@@ -82,6 +82,10 @@ class StreamHub:
     def connections(self) -> int:
         return len(self._connections)
 
+    def subscribers(self, channel: str) -> int:
+        """How many connections hold ``channel`` (lets a test wait for a client's subscription)."""
+        return sum(channel in conn.channels for conn in self._connections)
+
     def drop_all(self) -> None:
         """Close every connection now (the ``ws_drop_connections`` fault)."""
         for conn in list(self._connections):
