@@ -33,7 +33,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 ## test: set up dev dependencies and run lint, type check and the whole test suite
 test: lint typecheck unit
