@@ -30,7 +30,13 @@ import logging
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
-from mexcbot.domain.orders import UNRESOLVED_STATUSES, InvalidOrder, Order, OrderStatus
+from mexcbot.domain.orders import (
+    OPEN_STATUSES,
+    UNRESOLVED_STATUSES,
+    InvalidOrder,
+    Order,
+    OrderStatus,
+)
 from mexcbot.engine.events import OrderUpdateKind
 from mexcbot.engine.orders.discovery import AccountScan, AccountScanner
 from mexcbot.engine.orders.report import ReconciliationReport
@@ -52,7 +58,6 @@ _PAGE = 1000
 LOST_REASON = (
     "the exchange no longer knows this acknowledged order (not open, query: no such order)"
 )
-_ACKNOWLEDGED_OPEN = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 
 
 class Reconciler:
@@ -160,7 +165,7 @@ class Reconciler:
         if order.status not in UNRESOLVED_STATUSES:
             outcome = await self._sync.mutate(
                 order.client_order_id,
-                lambda o: o.mark_lost(LOST_REASON) if o.status in _ACKNOWLEDGED_OPEN else False,
+                lambda o: o.mark_lost(LOST_REASON) if o.status in OPEN_STATUSES else False,
                 kind=OrderUpdateKind.LOST,
                 action="order.reconcile",
                 detail=LOST_REASON,
