@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 
 from mexcbot.app import Bot
 from mexcsim import FaultPlan, OrderFault
-from tests.fixtures.api import api_url, auth
+from tests.fixtures.api import place_order, stored_order_count
 
 BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "price": "30000"}
-
-
-async def _place(
-    http: aiohttp.ClientSession, bot: Bot, token: str, body: dict[str, Any], **headers: str
-) -> tuple[int, dict[str, Any]]:
-    async with http.post(
-        f"{api_url(bot)}/api/v1/trades/orders", json=body, headers={**auth(token), **headers}
-    ) as response:
-        return response.status, await response.json()
-
-
-async def _stored(bot: Bot) -> int:
-    async with bot.uow_factory() as uow:
-        return len((await uow.orders.list(limit=1000)).orders)
 
 
 async def test_concurrent_requests_with_one_key_and_different_bodies(
@@ -38,7 +23,7 @@ async def test_concurrent_requests_with_one_key_and_different_bodies(
     key = {"Idempotency-Key": "burst-1"}
     bodies = [{**BUY, "quantity": f"0.00{1 + i % 9}"} for i in range(50)]
     answers = await asyncio.gather(
-        *(_place(http, bot, tokens["trade"], body, **key) for body in bodies)
+        *(place_order(http, bot, tokens["trade"], body, **key) for body in bodies)
     )
     created = [order for status, order in answers if status == 201]
     assert created, answers
@@ -52,7 +37,7 @@ async def test_concurrent_requests_with_one_key_and_different_bodies(
         else:
             assert status == 409, answer
             assert answer["code"] == "idempotency_key_reused"
-    assert await _stored(bot) == 1
+    assert await stored_order_count(bot) == 1
     open_on_exchange = await bot.execution.open_orders("BTCUSDT")
     assert [o.client_order_id for o in open_on_exchange] == [first["client_order_id"]]
 
@@ -62,14 +47,14 @@ async def test_a_buy_far_above_the_last_price_is_refused_locally(
 ) -> None:
     """PERCENT_PRICE_BY_SIDE: with a recent last price known, the 422 names the field and
     nothing is stored or sent."""
-    status, problem = await _place(
+    status, problem = await place_order(
         http, bot, tokens["trade"], {**BUY, "quantity": "0.001", "price": "10000000"}
     )
     assert status == 422, problem
     assert problem["code"] == "order_rule_violation"
     assert problem["field"] == "price"
     assert problem["rule"] == "percent_price_by_side"
-    assert await _stored(bot) == 0
+    assert await stored_order_count(bot) == 0
 
 
 async def test_an_order_the_exchange_never_received_is_a_failure_with_the_order(
@@ -78,7 +63,9 @@ async def test_an_order_the_exchange_never_received_is_a_failure_with_the_order(
     assert bot.paper is not None
     bot.paper.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
     try:
-        status, problem = await _place(http, bot, tokens["trade"], {**BUY, "quantity": "0.001"})
+        status, problem = await place_order(
+            http, bot, tokens["trade"], {**BUY, "quantity": "0.001"}
+        )
     finally:
         bot.paper.faults.clear()
     assert status == 503, problem

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from mexcbot.app import Bot
-from tests.fixtures.api import api_url, auth
+from tests.fixtures.api import api_url, auth, place_order, stored_order_count
 
 LIMIT_BUY = {
     "symbol": "BTCUSDT",
@@ -19,15 +19,6 @@ LIMIT_BUY = {
 }
 
 
-async def _place(
-    http: aiohttp.ClientSession, bot: Bot, token: str, body: dict[str, Any], **headers: str
-) -> tuple[int, dict[str, Any]]:
-    async with http.post(
-        f"{api_url(bot)}/api/v1/trades/orders", json=body, headers={**auth(token), **headers}
-    ) as response:
-        return response.status, await response.json()
-
-
 async def _get(
     http: aiohttp.ClientSession, bot: Bot, token: str, path: str, **params: str
 ) -> tuple[int, Any]:
@@ -35,15 +26,10 @@ async def _get(
         return response.status, await response.json()
 
 
-async def _order_count(bot: Bot) -> int:
-    async with bot.uow_factory() as uow:
-        return len((await uow.orders.list(limit=1000)).orders)
-
-
 async def test_place_get_list_and_cancel_a_limit_order(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    status, order = await _place(http, bot, tokens["trade"], LIMIT_BUY)
+    status, order = await place_order(http, bot, tokens["trade"], LIMIT_BUY)
     assert status == 201, order
     assert order["status"] == "NEW"
     assert Decimal(order["price"]) == Decimal(30000)
@@ -83,7 +69,7 @@ async def test_market_buy_by_quote_amount_fills(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
     body = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "50"}
-    status, order = await _place(http, bot, tokens["trade"], body)
+    status, order = await place_order(http, bot, tokens["trade"], body)
     assert status == 201, order
     status, found = await _get(
         http, bot, tokens["read"], f"/api/v1/trades/orders/BTCUSDT/{order['client_order_id']}"
@@ -96,45 +82,47 @@ async def test_market_buy_by_quote_amount_fills(
 async def test_idempotency_key_returns_the_first_order(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    first = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-1"})
-    second = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-1"})
+    first = await place_order(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-1"})
+    second = await place_order(
+        http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-1"}
+    )
     assert first[0] == 201
     assert second[1]["client_order_id"] == first[1]["client_order_id"]
-    assert await _order_count(bot) == 1
-    other = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-2"})
+    assert await stored_order_count(bot) == 1
+    other = await place_order(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "abc-2"})
     assert other[1]["client_order_id"] != first[1]["client_order_id"]
-    assert await _order_count(bot) == 2
+    assert await stored_order_count(bot) == 2
 
 
 async def test_idempotency_key_reused_for_another_order_is_409_and_sends_nothing(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    first = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "k-9"})
+    first = await place_order(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "k-9"})
     assert first[0] == 201
     # more decimals than the symbol takes: rounds to the same order, so it is a repeat
     same = {**LIMIT_BUY, "quantity": "0.0010000001"}
-    repeat = await _place(http, bot, tokens["trade"], same, **{"Idempotency-Key": "k-9"})
+    repeat = await place_order(http, bot, tokens["trade"], same, **{"Idempotency-Key": "k-9"})
     assert repeat[0] == 201
     assert repeat[1]["client_order_id"] == first[1]["client_order_id"]
     for changed in ({"quantity": "0.002"}, {"price": "30001"}, {"side": "SELL"}):
-        status, problem = await _place(
+        status, problem = await place_order(
             http, bot, tokens["trade"], {**LIMIT_BUY, **changed}, **{"Idempotency-Key": "k-9"}
         )
         assert status == 409, problem
         assert problem["code"] == "idempotency_key_reused"
         assert problem["field"] == "Idempotency-Key"
         assert problem["client_order_id"] == first[1]["client_order_id"]
-    assert await _order_count(bot) == 1
+    assert await stored_order_count(bot) == 1
 
 
 async def test_idempotency_keys_are_scoped_to_the_token(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    mine = await _place(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "same"})
-    theirs = await _place(http, bot, tokens["admin"], LIMIT_BUY, **{"Idempotency-Key": "same"})
+    mine = await place_order(http, bot, tokens["trade"], LIMIT_BUY, **{"Idempotency-Key": "same"})
+    theirs = await place_order(http, bot, tokens["admin"], LIMIT_BUY, **{"Idempotency-Key": "same"})
     assert mine[0] == theirs[0] == 201
     assert mine[1]["client_order_id"] != theirs[1]["client_order_id"]
-    assert await _order_count(bot) == 2
+    assert await stored_order_count(bot) == 2
 
 
 async def test_invalid_orders_are_422_name_the_field_and_change_nothing(
@@ -150,19 +138,19 @@ async def test_invalid_orders_are_422_name_the_field_and_change_nothing(
         ({**LIMIT_BUY, "extra": 1}, "extra"),
     ]
     for body, field in cases:
-        status, problem = await _place(http, bot, tokens["trade"], body)
+        status, problem = await place_order(http, bot, tokens["trade"], body)
         assert status == 422, (body, problem)
         assert problem["code"] in {"validation_error", "order_rule_violation", "invalid_order"}
         assert problem["field"] == field, (body, problem)
         assert problem["detail"]
-    assert await _order_count(bot) == 0
+    assert await stored_order_count(bot) == 0
 
 
 async def test_exchange_rejection_keeps_mexc_code_and_message(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
     body = {**LIMIT_BUY, "quantity": "20", "price": "30000"}  # 600,000 USDT: more than funded
-    status, problem = await _place(http, bot, tokens["trade"], body)
+    status, problem = await place_order(http, bot, tokens["trade"], body)
     assert status == 400, problem
     assert problem["code"] == "exchange_rejected"
     assert problem["mexc_code"] in {30004, 10101}
@@ -192,7 +180,9 @@ async def test_list_orders_filters_and_pages(
 ) -> None:
     placed = []
     for _ in range(5):
-        placed.append((await _place(http, bot, tokens["trade"], LIMIT_BUY))[1]["client_order_id"])
+        placed.append(
+            (await place_order(http, bot, tokens["trade"], LIMIT_BUY))[1]["client_order_id"]
+        )
     newest_first = list(reversed(placed))
 
     status, page = await _get(http, bot, tokens["read"], "/api/v1/trades/orders", limit="2")
