@@ -98,9 +98,11 @@ async def running_bot(
                 await task
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
+async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 5.0) -> None:
+    async with asyncio.timeout(within_s):
+        while True:
+            if await check():
+                return
             await asyncio.sleep(0.02)
 
 
