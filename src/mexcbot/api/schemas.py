@@ -280,6 +280,17 @@ class Health(BaseModel):
     status: str
 
 
+class StreamStatusOut(BaseModel):
+    connected: bool
+    last_message_age_s: float | None = Field(
+        description="Seconds since the last push on this stream; null before the first"
+    )
+    reconnects: int = Field(description="Connects after the first one")
+    gaps: int = Field(
+        description="Disconnects: times pushes may have been missed (each closed by reconciliation)"
+    )
+
+
 class StatusOut(BaseModel):
     mode: str
     version: str
@@ -295,6 +306,10 @@ class StatusOut(BaseModel):
     reconciliation: dict[str, Any]
     lost_orders: int = Field(
         description="Orders the exchange acknowledged and later no longer knew (status LOST)"
+    )
+    streams: dict[str, StreamStatusOut] = Field(
+        default_factory=dict,
+        description="The exchange streams: user (orders, fills, balances) and market (prices)",
     )
 
 

@@ -8,7 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from mexcbot.api.context import Credentials, Ctx, ReadAccess, principal
 from mexcbot.api.errors import problem_responses
-from mexcbot.api.schemas import Health, StatusOut
+from mexcbot.api.schemas import Health, StatusOut, StreamStatusOut
+from mexcbot.engine.stream_health import StreamHealth
 
 router = APIRouter(tags=["system"])
 
@@ -51,7 +52,8 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
 
 @router.get("/api/v1/status", response_model=StatusOut, responses=problem_responses(401, 429))
 async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
-    """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, version."""
+    """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, the
+    exchange streams' health, version."""
     state = ctx.reconciliation
     diagnostics = ctx.health.diagnostics()
     return StatusOut(
@@ -72,4 +74,15 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
             "lost_on_exchange_since_start": state.lost_on_exchange,
         },
         lost_orders=await ctx.execution.count_lost(),
+        streams={name: _stream_status(health) for name, health in ctx.streams.items()},
+    )
+
+
+def _stream_status(health: StreamHealth) -> StreamStatusOut:
+    now = health.snapshot()
+    return StreamStatusOut(
+        connected=now.connected,
+        last_message_age_s=now.last_message_age_s,
+        reconnects=now.reconnects,
+        gaps=now.gaps,
     )
