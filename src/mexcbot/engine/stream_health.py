@@ -40,7 +40,9 @@ class StreamHealthSnapshot:
 class StreamHealth:
     """Counters of one stream ("user" or "market"); the feed that reads the stream updates it.
 
-    `on_message` is called for every push (the message counter of the metrics)."""
+    `on_message` is called for every push (the message counter of the metrics). `connected`
+    follows the latest marker: a market stream spread over several sockets (more than 15
+    symbols) shows the socket that changed last."""
 
     def __init__(
         self,
