@@ -253,6 +253,7 @@ async def test_a_fill_missed_while_disconnected_is_recovered_by_the_gap_reconcil
         await eventually(filled)
         assert await fills_of(uow_factory, order.client_order_id) == [QTY]
         assert len(reconciliations) == passes + 1  # the one the reconnect triggered
+        assert reconciliations[-1].report.fills_recorded == 1  # it, not the stream, stored it
         assert bot.feed.health.gaps == 1
         assert bot.feed.health.reconnects == 1
         assert [(s.stream, s.connected, s.gaps) for s in statuses][-2:] == [
