@@ -68,6 +68,7 @@ def order_report(update: OrderUpdate) -> OrderReport | None:
         log.info("order push for %s not expressible (side/type unknown): dropped", update.order_id)
         return None
     updated = _at(update.send_time or update.create_time)
+    price, quantity = update.price, update.quantity  # "0" for a market order by quote amount
     return OrderReport(
         symbol=update.symbol,
         exchange_order_id=update.order_id,
@@ -76,8 +77,8 @@ def order_report(update: OrderUpdate) -> OrderReport | None:
         type=order_type,
         time_in_force=time_in_force,
         status=update.status,
-        price=update.price,
-        quantity=update.quantity,
+        price=price if price else None,
+        quantity=quantity if quantity else None,
         quote_amount=update.quote_amount,
         executed_qty=update.executed_qty,
         cumulative_quote_qty=update.cumulative_quote_qty,
