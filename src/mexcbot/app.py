@@ -6,8 +6,10 @@ with a secret generated on the first run, persists in ``paper_state_file``; ther
 secret anywhere), the migrated database, the MEXC client and its `Exchange` adapter, the engine's
 services, the API (serving at once; ``/ready`` answers 503 meanwhile), the first admin token on a
 fresh database, and the engine task: startup (clock sync, symbol rules, last prices,
-reconciliation) with retries, then periodic reconciliation. ``/ready`` turns 200 when startup has
-finished.
+reconciliation) with retries, then periodic reconciliation beside the two exchange streams: the
+account feed (orders, fills, balances; every (re)connect reconciles) and the price feed (the
+symbols of ``MEXCBOT_STREAM_SYMBOLS`` and of every stored order). ``/ready`` turns 200 when startup
+has finished.
 
 Every resource registers its close on one ``AsyncExitStack`` as it is built, so a failure at any
 step closes exactly what was built, and stopping is closing the stack. Nothing depends on a clean
@@ -41,17 +43,27 @@ from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import admin, market, system, trades
 from mexcbot.config import Mode, Settings
+from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.events import (
+    OrderUpdated,
+    OrderUpdateKind,
+    ReconciliationFinished,
+    StreamStatusChanged,
+)
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.price_feed import PriceFeed
 from mexcbot.engine.prices import PriceBook
+from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.engine.tokens import TokenService
+from mexcbot.mexc.constants import DEFAULT_WS_URL
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
+from mexcbot.mexc.streams import StreamConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
@@ -188,7 +200,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
     stack.push_async_callback(client.close)
 
-    exchange = MexcExchange(client)
+    exchange = MexcExchange(client, StreamConfig(url=_ws_url(settings, paper)))
     catalog = SymbolCatalog(exchange)
     prices = PriceBook(exchange)
     execution = ExecutionService(
@@ -198,6 +210,24 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
     reconciliation = ReconciliationState()
+    streams = {
+        name: StreamHealth(name, on_message=metrics.stream_message_counter(name))
+        for name in ("user", "market")
+    }
+    account_feed = AccountFeed(
+        exchange,
+        execution.order_sync,
+        uow_factory,
+        events,
+        reconcile=execution.reconcile,
+        health=streams["user"],
+    )
+
+    async def price_feed() -> PriceFeed:
+        async with uow_factory() as uow:
+            symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
+        return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
+
     _subscribe_telemetry(events, metrics, reconciliation)
     ctx = ApiContext(
         settings=settings,
@@ -213,11 +243,13 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         exchange_url=exchange_url,
         reconciliation=reconciliation,
+        streams=streams,
     )
     api = build_api(ctx)
     api_url = await _serve(api, settings, stack)
     admin_token = await tokens.first_admin()
-    _start_task(stack, _run_engine(execution, settings.reconcile_interval), "mexcbot-engine")
+    engine = _run_engine(execution, settings.reconcile_interval, account_feed, price_feed)
+    _start_task(stack, engine, "mexcbot-engine")
     started = Started(
         api_url=api_url,
         docs_url=f"{api_url}/docs",
@@ -288,6 +320,15 @@ def _credentials(settings: Settings, paper: SimServer | None) -> tuple[str, str,
     return paper.url, PAPER_API_KEY, secret
 
 
+def _ws_url(settings: Settings, paper: SimServer | None) -> str:
+    """The configured websocket, else the embedded simulator's (paper) or MEXC's (live)."""
+    if settings.exchange_ws_url:
+        return settings.exchange_ws_url
+    if paper is not None:
+        return paper.url.replace("http://", "ws://", 1) + "/ws"
+    return DEFAULT_WS_URL
+
+
 def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: ReconciliationState) -> None:
     def on_reconciled(event: ReconciliationFinished) -> None:
         report = event.report
@@ -309,7 +350,13 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
         ):
             metrics.count_order_update(event.order.status.value.lower())
 
+    def on_stream(event: StreamStatusChanged) -> None:
+        metrics.observe_stream_status(event.stream, event.connected, event.reconnects)
+
+    for stream in ("user", "market"):
+        metrics.observe_stream_status(stream, connected=False, reconnects=0)
     events.subscribe(ReconciliationFinished, on_reconciled)
+    events.subscribe(StreamStatusChanged, on_stream)
     events.subscribe(OrderUpdated, on_order)
     events.subscribe(OrderUpdated, log_order_update)
 
@@ -361,9 +408,15 @@ def _start_task(
     stack.push_async_callback(stop)
 
 
-async def _run_engine(execution: ExecutionService, reconcile_interval: float) -> None:
+async def _run_engine(
+    execution: ExecutionService,
+    reconcile_interval: float,
+    account_feed: AccountFeed,
+    price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
+) -> None:
     """Startup (clock, rules, prices, reconciliation) with retries, then periodic
-    reconciliation."""
+    reconciliation and the two stream feeds. The feeds start after startup, so their first
+    reconciliation runs on a synced clock; the price feed follows the symbols known then."""
     for attempt, delay in enumerate(_retry_delays(), start=1):
         try:
             await execution.start()
@@ -380,7 +433,11 @@ async def _run_engine(execution: ExecutionService, reconcile_interval: float) ->
             )
             await asyncio.sleep(delay)
     log.info("ready: startup reconciliation finished")
-    await execution.run_reconciliation_loop(reconcile_interval)
+    prices = await price_feed()
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
+        tasks.create_task(account_feed.run(), name="mexcbot-account-feed")
+        tasks.create_task(prices.run(), name="mexcbot-price-feed")
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     mode: Mode | None = None
     """None: paper without keys; with keys the user must say `live` explicitly."""
     exchange_url: str = DEFAULT_EXCHANGE_URL
+    exchange_ws_url: str | None = None
+    """The exchange's websocket (account and market streams). Unset: MEXC's
+    (`wss://wbs-api.mexc.com/ws`) in live mode, the embedded simulator's `/ws` in paper mode."""
+    stream_symbols: list[str] = Field(default_factory=list)
+    """Symbols whose prices the market stream follows from the start, besides every symbol the
+    database has orders on."""
     recv_window: int = Field(default=5000, ge=1, le=60000)
     request_timeout: float = Field(default=10.0, gt=0)
     exchange_rate_limit: bool = True
@@ -105,6 +111,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"exchange_url must start with http:// or https://; got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("exchange_ws_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"exchange_ws_url must start with ws:// or wss://; got {value!r}")
+        return value
+
+    @field_validator("stream_symbols")
+    @classmethod
+    def _upper_symbols(cls, value: list[str]) -> list[str]:
+        return [symbol.strip().upper() for symbol in value if symbol.strip()]
 
     @field_validator("cors_origins")
     @classmethod

@@ -17,7 +17,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -114,6 +114,40 @@ class Metrics:
             "Orders resting on the exchange as far as the database knows (NEW, PARTIALLY_FILLED).",
             registry=self.registry,
         )
+
+        self._reconnects_counted: dict[str, int] = {}
+        self.stream_connected = Gauge(
+            "mexcbot_stream_connected",
+            "1 while the exchange stream (user: the account, market: prices) is connected.",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.stream_reconnects = Counter(
+            "mexcbot_stream_reconnects",
+            "Reconnects of an exchange stream after its first connect (each one reconciled).",
+            ["stream"],
+            registry=self.registry,
+        )
+        self.stream_messages = Counter(
+            "mexcbot_stream_messages",
+            "Pushes received on an exchange stream (order changes, fills, balances, prices).",
+            ["stream"],
+            registry=self.registry,
+        )
+
+    def observe_stream_status(self, stream: str, connected: bool, reconnects: int) -> None:
+        """Follow a `StreamStatusChanged`: the gauge, and the reconnect counter up to
+        `reconnects` (the stream's own count, so a repeated event counts nothing twice)."""
+        self.stream_connected.labels(stream).set(1 if connected else 0)
+        counter = self.stream_reconnects.labels(stream)  # the series exists from the start
+        missing = reconnects - self._reconnects_counted.get(stream, 0)
+        if missing > 0:
+            counter.inc(missing)
+            self._reconnects_counted[stream] = reconnects
+
+    def stream_message_counter(self, stream: str) -> Callable[[], None]:
+        """The callback that counts one push of `stream` (handed to its `StreamHealth`)."""
+        return self.stream_messages.labels(stream).inc
 
     def observe_exchange_request(self, endpoint: str, seconds: float) -> None:
         self.exchange_request_seconds.labels(endpoint).observe(seconds)

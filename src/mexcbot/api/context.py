@@ -6,7 +6,7 @@ Routes declare ``ctx: Ctx`` and the role they need (``ReadAccess``, ``TradeAcces
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,6 +20,7 @@ from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.tokens import TokenService
 from mexcbot.store import TokenRole, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
@@ -56,6 +57,8 @@ class ApiContext:
     metrics: Metrics
     exchange_url: str
     reconciliation: ReconciliationState
+    streams: Mapping[str, StreamHealth] = field(default_factory=dict)
+    """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 
 
 async def _context(request: Request) -> ApiContext:

@@ -300,6 +300,17 @@ class ExternalOrdersOut(BaseModel):
     )
 
 
+class StreamStatusOut(BaseModel):
+    connected: bool
+    last_message_age_s: float | None = Field(
+        description="Seconds since the last push on this stream; null before the first"
+    )
+    reconnects: int = Field(description="Connects after the first one")
+    gaps: int = Field(
+        description="Disconnects: times pushes may have been missed (each closed by reconciliation)"
+    )
+
+
 class StatusOut(BaseModel):
     mode: str
     version: str
@@ -317,6 +328,10 @@ class StatusOut(BaseModel):
         description="Orders the exchange acknowledged and later no longer knew (status LOST)"
     )
     external_orders: ExternalOrdersOut
+    streams: dict[str, StreamStatusOut] = Field(
+        default_factory=dict,
+        description="The exchange streams: user (orders, fills, balances) and market (prices)",
+    )
 
 
 # --- tokens --------------------------------------------------------------------------------------

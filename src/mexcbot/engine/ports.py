@@ -14,13 +14,16 @@ the engine can act on them without knowing which exchange produced them:
 
 Besides orders, the port serves everything else the bot reads from an exchange (market data,
 balances, symbol rules, its own health), so no caller above the engine needs the MEXC client.
+The account and the market also arrive as streams (`account_updates`, `price_updates`): the
+stream drives the state, REST closes the gaps. A stream may miss pushes while it reconnects, so it
+marks every such moment with `StreamGap` / `StreamResumed` and the consumer reconciles over REST.
 `OrderWriter` is the other port of the placement hot path: where the intent and the ack of an
 order are made durable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -126,6 +129,51 @@ class TradeReport:
     commission_asset: str
     is_maker: bool
     at: datetime
+    client_order_id: str | None = None
+    """Sent by the user stream (REST trades leave it None): finds an order not yet acknowledged."""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReport:
+    """One asset's balance right after a change, as the account stream reports it."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTick:
+    """A symbol's latest prices from the market stream: a trade sets `last`, a best-price
+    change `bid`/`ask`; the others are None (not known from this push)."""
+
+    symbol: str
+    last: Decimal | None
+    bid: Decimal | None
+    ask: Decimal | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """The stream lost its connection: pushes may be missed until the next `StreamResumed`."""
+
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResumed:
+    """The stream is (re)connected and subscribed: what happened before must be read by REST."""
+
+    at: datetime
+
+
+#: What the account stream yields: an order's new state, one execution, a balance, or a marker.
+AccountUpdate = OrderReport | TradeReport | BalanceReport | StreamGap | StreamResumed
+#: What the market stream yields.
+PriceUpdate = PriceTick | StreamGap | StreamResumed
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +268,16 @@ class Exchange(Protocol):
 
     async def trades(self, symbol: str, exchange_order_id: str) -> list[TradeReport]:
         """The executions of one order."""
+
+    # --- streams ---
+
+    def account_updates(self) -> AsyncIterator[AccountUpdate]:
+        """The account's order changes, executions and balances as they happen, until the
+        iterator is closed; reconnects by itself, marking every possible gap. It starts with a
+        `StreamResumed` once connected."""
+
+    def price_updates(self, symbols: Collection[str]) -> AsyncIterator[PriceUpdate]:
+        """Trades and best bid/ask of `symbols` as they happen, with the same gap markers."""
 
 
 class OrderWriter(Protocol):

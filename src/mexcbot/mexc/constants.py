@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://api.mexc.com"
+#: The spot websocket (reference §6): market channels, and the user stream with a listen key.
+DEFAULT_WS_URL: Final = "wss://wbs-api.mexc.com/ws"
 DEFAULT_RECV_WINDOW_MS: Final = 5000
 MAX_RECV_WINDOW_MS: Final = 60000
 API_KEY_HEADER: Final = "X-MEXC-APIKEY"

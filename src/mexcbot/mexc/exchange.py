@@ -10,7 +10,7 @@ refused it before processing, the order does not exist); a connection that never
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -19,6 +19,7 @@ from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
 from mexcbot.domain.orders import OrderRequest, OrderStatus
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.ports import (
+    AccountUpdate,
     Acknowledgement,
     ExchangeDiagnostics,
     ExchangeOrderMissing,
@@ -27,6 +28,7 @@ from mexcbot.engine.ports import (
     ExchangeUnreachable,
     OrderReport,
     PriceQuote,
+    PriceUpdate,
     SubmitNotSent,
     SubmitOutcomeUnknown,
     TradeReport,
@@ -40,6 +42,8 @@ from mexcbot.mexc.errors import (
 )
 from mexcbot.mexc.models import ExchangeOrder, ExchangeTrade
 from mexcbot.mexc.rest import MexcClient
+from mexcbot.mexc.stream_adapter import MexcStreams
+from mexcbot.mexc.streams import StreamConfig
 
 _T = TypeVar("_T")
 #: "Invalid symbol." answers to exchangeInfo (-1121 from the matching engine, 30014/30021 docs).
@@ -103,10 +107,15 @@ async def _read(call: Awaitable[_T]) -> _T:
 
 
 class MexcExchange:
-    """The `Exchange` port over a `MexcClient` (the caller owns the client's lifetime)."""
+    """The `Exchange` port over a `MexcClient` (the caller owns the client's lifetime).
 
-    def __init__(self, client: MexcClient) -> None:
+    `streams` configures the websocket (its `url`: MEXC's by default, ``<sim url>/ws`` on the
+    simulator); the streams open only when `account_updates` / `price_updates` are iterated.
+    """
+
+    def __init__(self, client: MexcClient, streams: StreamConfig | None = None) -> None:
         self._client = client
+        self._streams = MexcStreams(client, streams or StreamConfig())
 
     async def sync_time(self) -> None:
         await _read(self._client.sync_time())
@@ -221,3 +230,9 @@ class MexcExchange:
     async def trades(self, symbol: str, exchange_order_id: str) -> list[TradeReport]:
         trades = await _read(self._client.my_trades(symbol, order_id=exchange_order_id, limit=100))
         return [_trade(trade) for trade in trades]
+
+    def account_updates(self) -> AsyncIterator[AccountUpdate]:
+        return self._streams.account_updates()
+
+    def price_updates(self, symbols: Collection[str]) -> AsyncIterator[PriceUpdate]:
+        return self._streams.price_updates(symbols)

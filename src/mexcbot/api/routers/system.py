@@ -8,7 +8,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from mexcbot.api.context import Credentials, Ctx, ReadAccess, principal
 from mexcbot.api.errors import problem_responses
-from mexcbot.api.schemas import AccountScanOut, ExternalOrdersOut, Health, StatusOut
+from mexcbot.api.schemas import (
+    AccountScanOut,
+    ExternalOrdersOut,
+    Health,
+    StatusOut,
+    StreamStatusOut,
+)
+from mexcbot.engine.stream_health import StreamHealth
 
 router = APIRouter(tags=["system"])
 
@@ -52,7 +59,7 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
 @router.get("/api/v1/status", response_model=StatusOut, responses=problem_responses(401, 429))
 async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
     """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, external
-    orders and the last account scan, version."""
+    orders and the last account scan, the exchange streams' health, version."""
     state = ctx.reconciliation
     scan = ctx.execution.last_account_scan
     diagnostics = ctx.health.diagnostics()
@@ -87,4 +94,15 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
                 else None
             ),
         ),
+        streams={name: _stream_status(health) for name, health in ctx.streams.items()},
+    )
+
+
+def _stream_status(health: StreamHealth) -> StreamStatusOut:
+    now = health.snapshot()
+    return StreamStatusOut(
+        connected=now.connected,
+        last_message_age_s=now.last_message_age_s,
+        reconnects=now.reconnects,
+        gaps=now.gaps,
     )

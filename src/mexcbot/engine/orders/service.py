@@ -129,6 +129,12 @@ class ExecutionService:
         self.ready = False
         self.last_reconciliation: ReconciliationReport | None = None
 
+    @property
+    def order_sync(self) -> OrderSync:
+        """The one path exchange reports take into the database (the account feed merges the
+        stream's reports through it)."""
+        return self._sync
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> ReconciliationReport:

@@ -25,6 +25,7 @@ from typing import Final
 
 import aiohttp
 
+from mexcbot.mexc.constants import DEFAULT_WS_URL
 from mexcbot.mexc.streams.codec import (
     ControlRefused,
     FrameError,
@@ -39,7 +40,6 @@ from mexcbot.mexc.streams.events import PushEvent
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_WS_URL: Final = "wss://wbs-api.mexc.com/ws"
 MAX_SUBSCRIPTIONS: Final = 30
 
 

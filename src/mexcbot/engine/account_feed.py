@@ -1,0 +1,172 @@
+"""AccountFeed: the account stream drives the stored orders; REST reconciliation closes its gaps.
+
+Every order change and execution the exchange pushes is merged through `OrderSync.apply`, the same
+idempotent path REST reconciliation uses: a fill is stored once per trade id however often and
+from whichever source it arrives, and statuses only move forward.
+
+One invariant decides the order of writes: an order's executed quantity and its fills commit
+together, because `OrderSync.trades_for` reads "stored quantity" as "stored fills" and never asks
+the exchange for trades it believes it has. The exchange pushes an order's new quantity and the
+trades behind it as separate frames, in either order. So an order report that raises the executed
+quantity waits here until the pushed trades cover it, and is then applied with them; trades that
+arrive first wait for their report (fills alone may be stored early: more fills than quantity is
+harmless). If the rest never arrives (a gap), the reconciliation the gap triggers, or the periodic
+one, reads both over REST.
+
+Every (re)connect publishes `StreamStatusChanged` and reconciles: pushes missed while disconnected
+are gone, and nothing is assumed from silence. An order the database does not know (placed outside
+the bot) is left to reconciliation, which imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from mexcbot.domain.orders import Order
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import BalanceChanged
+from mexcbot.engine.orders.sync import OrderSync
+from mexcbot.engine.ports import (
+    AccountUpdate,
+    BalanceReport,
+    Exchange,
+    OrderReport,
+    StreamGap,
+    StreamResumed,
+    TradeReport,
+)
+from mexcbot.engine.stream_health import StreamHealth, follow, utc_now
+from mexcbot.store import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SYNC_ACTION = "order.stream"
+
+
+class AccountFeed:
+    """Follows `exchange.account_updates()` until cancelled (`run`); `health` is its state."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        sync: OrderSync,
+        uow_factory: Callable[[], UnitOfWork],
+        events: EventBus,
+        *,
+        reconcile: Callable[[], Awaitable[object]],
+        health: StreamHealth | None = None,
+    ) -> None:
+        """`reconcile` is `ExecutionService.reconcile` (run at every (re)connect)."""
+        self._exchange = exchange
+        self._sync = sync
+        self._uow_factory = uow_factory
+        self._events = events
+        self._reconcile = reconcile
+        self.health = health or StreamHealth("user")
+        self._trades: dict[str, dict[str, TradeReport]] = {}
+        """Pushed trades not yet applied, by exchange order id, then trade id."""
+        self._waiting: dict[str, OrderReport] = {}
+        """The newest report per exchange order id that waits for its trades."""
+
+    async def run(self) -> None:
+        await follow(self._exchange.account_updates, self.handle, self._stream_failed)
+
+    async def handle(self, update: AccountUpdate) -> None:
+        match update:
+            case OrderReport():
+                self.health.message()
+                await self._on_order(update)
+            case TradeReport():
+                self.health.message()
+                await self._on_trade(update)
+            case BalanceReport():
+                self.health.message()
+                self._events.publish(
+                    BalanceChanged(update.asset, update.free, update.locked, update.at)
+                )
+            case StreamGap():
+                self._events.publish(self.health.lost(update.reason, update.at))
+            case StreamResumed():
+                self._events.publish(self.health.resumed(update.at))
+                await self._close_gap()
+
+    # --- orders and fills ------------------------------------------------------------------------
+
+    async def _on_order(self, report: OrderReport) -> None:
+        order = await self._stored(report.client_order_id, report.exchange_order_id, report.symbol)
+        if order is None:
+            log.info(
+                "stream: order %s on %s is not stored; reconciliation imports it",
+                report.exchange_order_id,
+                report.symbol,
+            )
+            return
+        waiting = self._waiting.get(report.exchange_order_id)
+        if waiting is not None and waiting.executed_qty > report.executed_qty:
+            report = waiting  # a stale push: the newer report still waits for its trades
+        await self._merge(order, report)
+
+    async def _on_trade(self, trade: TradeReport) -> None:
+        order = await self._stored(trade.client_order_id, trade.exchange_order_id, trade.symbol)
+        if order is None:
+            log.info("stream: trade %s of an order not stored; left to reconciliation", trade)
+            return
+        self._trades.setdefault(trade.exchange_order_id, {})[trade.trade_id] = trade
+        waiting = self._waiting.get(trade.exchange_order_id)
+        if waiting is not None:
+            await self._merge(order, waiting)
+
+    async def _merge(self, order: Order, report: OrderReport) -> None:
+        """Apply `report` with the pushed trades of its order, unless it raises the executed
+        quantity beyond what stored and pushed fills cover: then it waits for more trades."""
+        key = report.exchange_order_id
+        trades = list(self._trades.get(key, {}).values())
+        if report.executed_qty > order.executed_qty:
+            covered = await self._covered_qty(order, trades)
+            if covered < report.executed_qty:
+                self._waiting[key] = report
+                return
+        self._waiting.pop(key, None)
+        outcome = await self._sync.apply(order.client_order_id, report, trades, action=SYNC_ACTION)
+        if outcome.contradiction is None:
+            self._trades.pop(key, None)
+
+    async def _covered_qty(self, order: Order, trades: list[TradeReport]) -> Decimal:
+        """The quantity the stored fills and the not yet stored pushed trades add up to."""
+        async with self._uow_factory() as uow:
+            stored = await uow.fills.list_for_order(order.client_order_id)
+        stored_ids = {fill.exchange_trade_id for fill in stored}
+        pushed = sum((t.qty for t in trades if t.trade_id not in stored_ids), Decimal(0))
+        return sum((fill.qty for fill in stored), Decimal(0)) + pushed
+
+    async def _stored(
+        self, client_order_id: str | None, exchange_order_id: str, symbol: str
+    ) -> Order | None:
+        async with self._uow_factory() as uow:
+            order = None
+            if client_order_id is not None:
+                order = await uow.orders.get_by_client_id(client_order_id)
+            if order is None:
+                order = await uow.orders.get_by_exchange_id(exchange_order_id, symbol)
+        return order
+
+    # --- gaps ------------------------------------------------------------------------------------
+
+    async def _close_gap(self) -> None:
+        """Reconcile over REST after a (re)connect. Waiting reports and trades are dropped:
+        reconciliation reads their orders' reports and trades (the stored quantity was not
+        raised without them), and later pushes start afresh."""
+        self._waiting.clear()
+        self._trades.clear()
+        try:
+            await self._reconcile()
+        except Exception:
+            log.exception(
+                "reconciliation after a stream (re)connect failed; the periodic one follows"
+            )
+
+    async def _stream_failed(self, reason: str) -> None:
+        if self.health.connected:
+            self._events.publish(self.health.lost(reason, utc_now()))
