@@ -38,6 +38,8 @@ from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.errors import install_error_handlers
 from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
+from mexcbot.api.live import router as live_router
+from mexcbot.api.live_feed import LiveFeed
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import admin, market, system, trades
 from mexcbot.config import Mode, Settings
@@ -65,6 +67,8 @@ ADMIN_TOKEN_SUFFIX = ".admin-token"
 STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 _STOP_TIMEOUT_S = 10.0
+#: The largest message a live API client may send (its requests are a few hundred bytes).
+_WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
 def package_version() -> str:
@@ -104,11 +108,18 @@ def build_api(ctx: ApiContext) -> FastAPI:
         title="mexcbot",
         version=ctx.version,
         description="A self-hosted trading bot for the MEXC spot exchange. "
-        "Every route but /health and /ready needs `Authorization: Bearer <token>`.",
+        "Every route but /health and /ready needs `Authorization: Bearer <token>`.\n\n"
+        "**Live updates**: the websocket `GET /api/v1/ws` (not listed below: OpenAPI has no "
+        "websocket routes) streams orders, fills, balances, tickers, stream and reconciliation "
+        "status. Authenticate with the same tokens, by the `Authorization: Bearer` header or a "
+        'first message `{"type":"auth","token":"mxb_..."}` (never in the URL); then '
+        '`{"type":"subscribe","topics":["orders","fills","tickers:BTCUSDT"]}`. Every message is '
+        "`{type, topic, seq, ts, data}`; `seq` is global, and "
+        '`{"type":"resume","since":<seq>}` replays what a reconnecting client missed.',
         redirect_slashes=False,  # a redirect would build its Location from the Host header
     )
     api.state.ctx = ctx
-    for router in (system.router, trades.router, market.router, admin.router):
+    for router in (system.router, trades.router, market.router, admin.router, live_router):
         api.include_router(router)
     install_error_handlers(api)
     install_request_gate(api, ctx.authority, ctx.settings)  # before CORS: runs inside it
@@ -199,6 +210,10 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     market_data = MarketData(exchange, catalog, prices)
     reconciliation = ReconciliationState()
     _subscribe_telemetry(events, metrics, reconciliation)
+    live = LiveFeed(
+        buffer_size=settings.api_ws_buffer, ticker_interval=1.0 / settings.api_ws_ticker_rate
+    )
+    live.attach(events)
     ctx = ApiContext(
         settings=settings,
         mode=mode,
@@ -213,6 +228,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         exchange_url=exchange_url,
         reconciliation=reconciliation,
+        live=live,
     )
     api = build_api(ctx)
     api_url = await _serve(api, settings, stack)
@@ -325,6 +341,8 @@ async def _serve(api: FastAPI, settings: Settings, stack: contextlib.AsyncExitSt
         lifespan="off",
         server_header=False,
         http=bounded_httptools(settings.api_max_header_bytes, settings.api_body_timeout),
+        ws="websockets-sansio",
+        ws_max_size=_WS_MAX_MESSAGE_BYTES,
     )
     server = _Uvicorn(config)
     host = settings.api_host

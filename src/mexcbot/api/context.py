@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mexcbot.api.auth import Principal, TokenAuthority, authorize
 from mexcbot.api.errors import ApiProblem
+from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
@@ -56,6 +57,8 @@ class ApiContext:
     metrics: Metrics
     exchange_url: str
     reconciliation: ReconciliationState
+    live: LiveFeed
+    """The websocket feed (``/api/v1/ws``), subscribed to the engine's events once."""
 
 
 async def _context(request: Request) -> ApiContext:
