@@ -97,7 +97,7 @@ class LiveSession:
         self._too_slow = asyncio.Event()
         self._send_lock = asyncio.Lock()  # one writer at a time; held across a snapshot
         self._topics: set[str] = set()
-        self._last_update = 0  # seq of the last update sent: a replay's overlap is skipped
+        self._last_update = 0  # the last update sent: what a replay already sent is skipped
         self._token = ""
 
     async def run(self) -> None:
@@ -328,7 +328,7 @@ class LiveSession:
                 await self._send_snapshot(topic, reset=True)
             return
         for message in missed:
-            if covers(self._topics, message.topic) and message.seq > self._last_update:
+            if covers(self._topics, message.topic):
                 await self._ws.send_text(message.text)
         self._last_update = max(self._last_update, position)
 
