@@ -125,8 +125,9 @@ class LiveSession:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
         except _Refusal as refusal:
             await self._refuse(refusal)
         except WebSocketDisconnect:

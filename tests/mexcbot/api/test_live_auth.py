@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 
 import aiohttp
 import pytest
 
 from mexcbot.api import live_topics
 from mexcbot.app import Bot
+from mexcbot.config import LogFormat
 from mexcbot.store import TokenRole
+from mexcbot.telemetry import configure_logging
 from tests.fixtures.api import MakeBot, tokens_for
 from tests.fixtures.live import closing, connect, next_message, receive, subscribe
 
@@ -42,14 +46,22 @@ async def test_a_first_auth_message_authenticates(
 
 
 @pytest.mark.parametrize("query", ["?token={token}", "?access_token={token}", "?x={token}"])
-async def test_a_token_in_the_url_is_refused_even_when_valid(
+async def test_a_token_in_the_url_is_refused_even_when_valid_and_never_logged(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, query: str
 ) -> None:
-    async with await connect(http, bot, query=query.format(token=tokens["admin"])) as ws:
-        error, code = await closing(ws)
+    stream = io.StringIO()
+    handler = configure_logging(LogFormat.JSON, "DEBUG", stream=stream)
+    try:
+        async with await connect(http, bot, query=query.format(token=tokens["admin"])) as ws:
+            error, code = await closing(ws)
+    finally:
+        logging.getLogger().removeHandler(handler)
     assert code == 4401
     assert error["data"]["code"] == "token_in_url"
     assert "Authorization: Bearer" in error["data"]["message"]
+    logs = stream.getvalue()
+    assert "/api/v1/ws" in logs  # the server did log the connection (uvicorn: with its query)
+    assert tokens["admin"] not in logs
 
 
 async def test_bad_tokens_get_a_clear_error_then_4401(
