@@ -9,6 +9,7 @@ REST API hides, and every Decimal travels as a JSON string.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -94,6 +95,32 @@ def covers(subscribed: frozenset[str] | set[str], topic: str) -> bool:
 
 
 # --- events as (topic, data) ----------------------------------------------------------------------
+
+_TOPIC_OF: Final[dict[type, str]] = {
+    OrderUpdated: ORDERS,
+    FillRecorded: FILLS,
+    BalanceChanged: BALANCES,
+    StreamStatusChanged: STREAMS,
+    ReconciliationFinished: RECONCILIATION,
+}
+
+
+def event_topic(event: Event) -> str:
+    """The topic an engine event is published on."""
+    if isinstance(event, PriceChanged):
+        return f"{TICKERS}:{event.symbol}"
+    return _TOPIC_OF[type(event)]
+
+
+def settled(event: Event) -> Event:
+    """``event`` with its order copied: an `Order` is a mutable aggregate the engine keeps
+    changing, and the message is encoded later (off the engine's path), as it was now."""
+    match event:
+        case OrderUpdated(order=order, kind=kind):
+            return OrderUpdated(replace(order, fees=dict(order.fees)), kind)
+        case FillRecorded(order=order, fill=fill):
+            return FillRecorded(replace(order, fees=dict(order.fees)), fill)
+    return event
 
 
 def event_message(event: Event) -> tuple[str, dict[str, Any]]:
