@@ -38,6 +38,7 @@ from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.errors import install_error_handlers
 from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
+from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live import router as live_router
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.api.middleware import RequestTelemetry
@@ -122,7 +123,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
     for router in (system.router, trades.router, market.router, admin.router, live_router):
         api.include_router(router)
     install_error_handlers(api)
-    install_request_gate(api, ctx.authority, ctx.settings)  # before CORS: runs inside it
+    install_request_gate(api, ctx.authority, ctx.auth_failures, ctx.settings)  # before CORS
     if ctx.settings.cors_origins:
         api.add_middleware(
             CORSMiddleware,
@@ -229,6 +230,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         exchange_url=exchange_url,
         reconciliation=reconciliation,
         live=live,
+        auth_failures=FailedAuthLimit(
+            settings.api_auth_failure_limit, settings.api_auth_failure_window
+        ),
     )
     api = build_api(ctx)
     api_url = await _serve(api, settings, stack)

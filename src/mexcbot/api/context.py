@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mexcbot.api.auth import Principal, TokenAuthority, authorize
 from mexcbot.api.errors import ApiProblem
+from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
@@ -59,6 +60,8 @@ class ApiContext:
     reconciliation: ReconciliationState
     live: LiveFeed
     """The websocket feed (``/api/v1/ws``), subscribed to the engine's events once."""
+    auth_failures: FailedAuthLimit
+    """Failed authentications per client address: the request gate's and the websocket's."""
 
 
 async def _context(request: Request) -> ApiContext:

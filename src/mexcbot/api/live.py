@@ -160,12 +160,23 @@ class LiveSession:
                 "'Authorization: Bearer <token>' or a first message "
                 '{"type":"auth","token":"<token>"}',
             )
+        failures = self._ctx.auth_failures
+        client = self._ws.scope.get("client")
+        address = str(client[0]) if client else "unknown"
         try:
+            wait = failures.retry_after(address)
+            if wait > 0:
+                raise failures.refusal(wait)
             presented = bearer_credentials(self._ws.headers.get("authorization"))
             if presented is None:
                 presented = await self._first_message_token()
             principal = await self._ctx.authority.authenticate(presented)
+        except _Refusal:  # no token in time: a failure like a missing header
+            failures.record_failure(address)
+            raise
         except ApiProblem as problem:
+            if problem.status == 401:
+                failures.record_failure(address)
             close = _CLOSE_FOR_STATUS.get(problem.status, CLOSE_UNAUTHENTICATED)
             raise _Refusal(close, problem.code, problem.detail) from None
         self._token = presented

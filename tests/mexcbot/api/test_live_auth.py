@@ -14,7 +14,7 @@ from mexcbot.app import Bot
 from mexcbot.config import LogFormat
 from mexcbot.store import TokenRole
 from mexcbot.telemetry import configure_logging
-from tests.fixtures.api import MakeBot, tokens_for
+from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
 from tests.fixtures.live import closing, connect, next_message, receive, subscribe
 
 READABLE = ["orders", "fills", "balances", "tickers", "streams", "reconciliation"]
@@ -161,3 +161,18 @@ def bot_feed_seq(bot: Bot) -> int:
     ctx = bot.api.state.ctx
     seq: int = ctx.live.seq
     return seq
+
+
+async def test_failed_authentications_count_against_the_address_for_http_too(
+    make_bot: MakeBot, http: aiohttp.ClientSession
+) -> None:
+    async with make_bot(api_auth_failure_limit=2) as bot:
+        tokens = await tokens_for(bot)
+        for _ in range(2):
+            async with await connect(http, bot, "mxb_guess") as ws:
+                assert (await closing(ws))[1] == 4401
+        async with await connect(http, bot, tokens["read"]) as ws:
+            error, code = await closing(ws)
+        assert (code, error["data"]["code"]) == (4429, "too_many_failed_authentications")
+        async with http.get(f"{api_url(bot)}/api/v1/status", headers=auth(tokens["read"])) as r:
+            assert r.status == 429
