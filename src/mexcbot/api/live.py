@@ -2,11 +2,12 @@
 
 The protocol (JSON text messages; every server message is ``{type, topic, seq, ts, data}``):
 
-- Authenticate with the REST API's tokens, by ``Authorization: Bearer <token>`` on the upgrade
-  request or, for browsers that cannot set headers, a first message
+- Authenticate (``live_auth``) with the REST API's tokens, by ``Authorization: Bearer <token>``
+  on the upgrade request or, for browsers that cannot set headers, a first message
   ``{"type":"auth","token":"mxb_..."}`` within ``api_ws_auth_timeout`` seconds. Never in the URL:
   a URL lands in proxy and browser logs, so a query that carries a token is refused. A refusal is
-  an ``error`` message, then close 4401 (authentication), 4403 (role) or 4429 (rate limit).
+  an ``error`` message, then close 4401 (authentication), 4403 (role) or 4429 (rate limits,
+  failed authentications per address counted with the HTTP routes').
 - ``{"type":"subscribe","topics":[...]}`` (``live_topics``) answers ``subscribed``, then a
   ``snapshot`` per new topic, then ``update`` messages. ``"since": <seq>`` on a subscribe, or a
   later ``{"type":"resume","since":<seq>}``, replays the missed updates from the feed's buffer
@@ -26,16 +27,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import deque
 from typing import Any, Final
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from mexcbot.api.auth import Principal, bearer_credentials
+from mexcbot.api.auth import Principal
 from mexcbot.api.context import ApiContext
 from mexcbot.api.errors import ApiProblem
+from mexcbot.api.live_auth import (
+    CLOSE_FORBIDDEN,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    Refusal,
+    authenticate,
+    receive_request,
+)
 from mexcbot.api.live_feed import LiveMessage, envelope
 from mexcbot.api.live_snapshots import snapshot_data
 from mexcbot.api.live_topics import (
@@ -52,17 +59,7 @@ from mexcbot.engine.ports import ExchangePortError
 
 router = APIRouter()
 
-CLOSE_UNAUTHENTICATED: Final = 4401
-CLOSE_FORBIDDEN: Final = 4403
-CLOSE_TOO_SLOW: Final = 4408
-CLOSE_RATE_LIMITED: Final = 4429
 MAX_TOPICS: Final = 100
-_CLOSE_FOR_STATUS: Final = {
-    401: CLOSE_UNAUTHENTICATED,
-    403: CLOSE_FORBIDDEN,
-    429: CLOSE_RATE_LIMITED,
-}
-_URL_CREDENTIALS: Final = frozenset({"token", "access_token", "auth", "authorization", "bearer"})
 _CLOSE_GRACE_S: Final = 5.0
 
 
@@ -72,16 +69,6 @@ async def live_updates(websocket: WebSocket) -> None:
     module docstring is the protocol; the app description in OpenAPI points here)."""
     ctx: ApiContext = websocket.app.state.ctx
     await LiveSession(websocket, ctx).run()
-
-
-class _Refusal(Exception):
-    """End the session: an ``error`` message naming ``code``, then close with ``close_code``."""
-
-    def __init__(self, close_code: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.close_code = close_code
-        self.code = code
-        self.detail = detail
 
 
 class LiveSession:
@@ -104,7 +91,7 @@ class LiveSession:
         await self._ws.accept()
         tasks: list[asyncio.Task[None]] = []
         try:
-            principal = await self._authenticate()
+            principal, self._token = await authenticate(self._ws, self._ctx)
             await self._reply(
                 "authenticated",
                 {
@@ -128,7 +115,7 @@ class LiveSession:
                 error = None if task.cancelled() else task.exception()
                 if error is not None:
                     raise error
-        except _Refusal as refusal:
+        except Refusal as refusal:
             await self._refuse(refusal)
         except WebSocketDisconnect:
             pass
@@ -149,62 +136,12 @@ class LiveSession:
         self._outbox.append(message)
         self._wake.set()
 
-    # --- authentication -------------------------------------------------------------------------
-
-    async def _authenticate(self) -> Principal:
-        if _credentials_in_url(self._ws.scope.get("query_string", b"")):
-            raise _Refusal(
-                CLOSE_UNAUTHENTICATED,
-                "token_in_url",
-                "Never put a token in the URL (it ends up in logs): send the header "
-                "'Authorization: Bearer <token>' or a first message "
-                '{"type":"auth","token":"<token>"}',
-            )
-        failures = self._ctx.auth_failures
-        client = self._ws.scope.get("client")
-        address = str(client[0]) if client else "unknown"
-        try:
-            wait = failures.retry_after(address)
-            if wait > 0:
-                raise failures.refusal(wait)
-            presented = bearer_credentials(self._ws.headers.get("authorization"))
-            if presented is None:
-                presented = await self._first_message_token()
-            principal = await self._ctx.authority.authenticate(presented)
-        except _Refusal:  # no token in time: a failure like a missing header
-            failures.record_failure(address)
-            raise
-        except ApiProblem as problem:
-            if problem.status == 401:
-                failures.record_failure(address)
-            close = _CLOSE_FOR_STATUS.get(problem.status, CLOSE_UNAUTHENTICATED)
-            raise _Refusal(close, problem.code, problem.detail) from None
-        self._token = presented
-        return principal
-
-    async def _first_message_token(self) -> str:
-        wait = self._ctx.settings.api_ws_auth_timeout
-        how = (
-            'send {"type":"auth","token":"<token>"} as the first message, or the header '
-            "'Authorization: Bearer <token>'"
-        )
-        try:
-            request = await asyncio.wait_for(self._receive(), timeout=wait)
-        except TimeoutError:
-            raise _Refusal(
-                CLOSE_UNAUTHENTICATED, "auth_timeout", f"Not authenticated within {wait:g} s: {how}"
-            ) from None
-        token = request.get("token") if request.get("type") == "auth" else None
-        if not isinstance(token, str) or not token:
-            raise _Refusal(CLOSE_UNAUTHENTICATED, "unauthenticated", f"Authenticate first: {how}")
-        return token
-
     # --- the client's messages ------------------------------------------------------------------
 
     async def _read(self, principal: Principal) -> None:
         while True:
             try:
-                request = await self._receive()
+                request = await receive_request(self._ws)
             except ValueError as exc:
                 await self._error("invalid_message", str(exc))
                 continue
@@ -229,22 +166,6 @@ class LiveSession:
                     field="type",
                 )
 
-    async def _receive(self) -> dict[str, Any]:
-        """The next JSON object from the client; ValueError (with the rule) for anything else."""
-        message = await self._ws.receive()
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
-        text = message.get("text")
-        if text is None:
-            raise ValueError("Send JSON objects as text messages, not binary ones")
-        try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            raise ValueError('A message must be a JSON object, like {"type":"ping"}') from None
-        if not isinstance(request, dict):
-            raise ValueError('A message must be a JSON object, like {"type":"ping"}')
-        return request
-
     async def _subscribe(self, principal: Principal, request: dict[str, Any]) -> None:
         topics = await self._valid_topics(request.get("topics"))
         since = request.get("since")
@@ -252,7 +173,7 @@ class LiveSession:
             return
         for topic in topics:
             if not role_allows(principal.role, needed_role(topic)):
-                raise _Refusal(
+                raise Refusal(
                     CLOSE_FORBIDDEN,
                     "forbidden",
                     f"The token {principal.name!r} has role {principal.role}; topic {topic!r} "
@@ -369,12 +290,12 @@ class LiveSession:
                 await self._ctx.authority.authenticate(self._token)
             except ApiProblem as problem:
                 if problem.status == 401:
-                    raise _Refusal(CLOSE_UNAUTHENTICATED, problem.code, problem.detail) from None
+                    raise Refusal(CLOSE_UNAUTHENTICATED, problem.code, problem.detail) from None
             await self._reply("ping", {})
 
     async def _watch_speed(self) -> None:
         await self._too_slow.wait()
-        raise _Refusal(
+        raise Refusal(
             CLOSE_TOO_SLOW,
             "too_slow",
             f"More than {self._queue_limit} messages were waiting for this client: it reads "
@@ -391,7 +312,7 @@ class LiveSession:
     async def _send(self, message: dict[str, Any]) -> None:
         await self._ws.send_text(envelope(message["type"], None, self._feed.seq, message["data"]))
 
-    async def _refuse(self, refusal: _Refusal) -> None:
+    async def _refuse(self, refusal: Refusal) -> None:
         """The error message, then the close; bounded in time, since a client too slow to read
         may never make room for either."""
         data = {"code": refusal.code, "message": refusal.detail, "field": None}
@@ -399,10 +320,3 @@ class LiveSession:
             async with asyncio.timeout(_CLOSE_GRACE_S):
                 await self._ws.send_text(envelope("error", None, self._feed.seq, data))
                 await self._ws.close(refusal.close_code, refusal.code)
-
-
-def _credentials_in_url(query_string: bytes) -> bool:
-    query = query_string.decode("latin-1")
-    if "mxb_" in query:
-        return True
-    return any(key.lower() in _URL_CREDENTIALS for key, _ in parse_qsl(query))

@@ -81,6 +81,11 @@ async def test_bad_tokens_get_a_clear_error_then_4401(
     assert (code, error["data"]["code"]) == (4401, "unauthenticated")
     assert '{"type":"auth","token":"<token>"}' in error["data"]["message"]
 
+    async with await connect(http, bot) as ws:
+        await ws.send_str("mxb_not json")
+        error, code = await closing(ws)
+    assert (code, error["data"]["code"]) == (4401, "unauthenticated")
+
 
 async def test_a_silent_connection_is_closed_after_the_auth_timeout(
     make_bot: MakeBot, http: aiohttp.ClientSession
