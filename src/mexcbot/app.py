@@ -22,26 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
+from mexcbot.api.application import STOP_TIMEOUT_S, build_api, serve
 from mexcbot.api.auth import RequestRateLimit, TokenAuthority
 from mexcbot.api.context import ApiContext, ReconciliationState
-from mexcbot.api.errors import install_error_handlers
-from mexcbot.api.gate import install_request_gate
-from mexcbot.api.http_protocol import bounded_httptools
-from mexcbot.api.middleware import RequestTelemetry
-from mexcbot.api.routers import admin, market, system, trades
+from mexcbot.api.limits import FailedAuthLimit
+from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
@@ -64,19 +56,21 @@ from mexcbot.mexc.constants import DEFAULT_WS_URL
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
+from mexcbot.paper import (
+    ADMIN_TOKEN_SUFFIX,
+    exchange_credentials,
+    start_paper_exchange,
+)
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
-from mexcsim import SimConfig, SimServer
+from mexcsim import SimServer
 
 log = logging.getLogger(__name__)
 
-PAPER_API_KEY = "mexcbot-paper"
-#: Beside the paper state file: the paper exchange's admin token of the current run.
-ADMIN_TOKEN_SUFFIX = ".admin-token"
 STOP_HINT = "press Ctrl+C to stop"
 STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
-_STOP_TIMEOUT_S = 10.0
+#: The largest message a live API client may send (its requests are a few hundred bytes).
 
 
 def package_version() -> str:
@@ -84,14 +78,6 @@ def package_version() -> str:
         return version("mexcbot")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: the bot decides what a signal means."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 @dataclass(frozen=True)
@@ -104,35 +90,6 @@ class Started:
     exchange_url: str
     admin_token: str | None
     """Only on the first run (a database without tokens); shown once, never stored in clear."""
-
-
-def build_api(ctx: ApiContext) -> FastAPI:
-    """The FastAPI application over ``ctx``: routers, problem+json errors, telemetry, CORS."""
-    docs = ctx.settings.docs_public
-    api = FastAPI(
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
-        title="mexcbot",
-        version=ctx.version,
-        description="A self-hosted trading bot for the MEXC spot exchange. "
-        "Every route but /health and /ready needs `Authorization: Bearer <token>`.",
-        redirect_slashes=False,  # a redirect would build its Location from the Host header
-    )
-    api.state.ctx = ctx
-    for router in (system.router, trades.router, market.router, admin.router):
-        api.include_router(router)
-    install_error_handlers(api)
-    install_request_gate(api, ctx.authority, ctx.settings)  # before CORS: runs inside it
-    if ctx.settings.cors_origins:
-        api.add_middleware(
-            CORSMiddleware,
-            allow_origins=ctx.settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-        )
-    api.add_middleware(RequestTelemetry, metrics=ctx.metrics, audit=ctx.audit)
-    return api
 
 
 @dataclass(frozen=True)
@@ -170,8 +127,8 @@ async def start_bot(settings: Settings) -> AsyncIterator[Bot]:
 async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStack) -> Bot:
     metrics = Metrics()
     events = EventBus()
-    paper = await _paper_exchange(settings, stack) if mode is Mode.PAPER else None
-    exchange_url, key, secret = _credentials(settings, paper)
+    paper = await start_paper_exchange(settings, stack) if mode is Mode.PAPER else None
+    exchange_url, key, secret = exchange_credentials(settings, paper)
     redactor.add(key, secret)
 
     database_url = normalize_database_url(settings.database_url)
@@ -229,6 +186,10 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
 
     _subscribe_telemetry(events, metrics, reconciliation)
+    live = LiveFeed(
+        buffer_size=settings.api_ws_buffer, ticker_interval=1.0 / settings.api_ws_ticker_rate
+    )
+    live.attach(events)
     ctx = ApiContext(
         settings=settings,
         mode=mode,
@@ -243,10 +204,14 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         exchange_url=exchange_url,
         reconciliation=reconciliation,
+        live=live,
+        auth_failures=FailedAuthLimit(
+            settings.api_auth_failure_limit, settings.api_auth_failure_window
+        ),
         streams=streams,
     )
     api = build_api(ctx)
-    api_url = await _serve(api, settings, stack)
+    api_url = await serve(api, settings, stack)
     admin_token = await tokens.first_admin()
     engine = _run_engine(execution, settings.reconcile_interval, account_feed, price_feed)
     _start_task(stack, engine, "mexcbot-engine")
@@ -270,54 +235,6 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         events=events,
         paper=paper,
     )
-
-
-async def _paper_exchange(settings: Settings, stack: contextlib.AsyncExitStack) -> SimServer:
-    """The embedded paper exchange. Its admin API (`/_sim/`: funding, faults) needs a token that
-    is new on every run and written, owner-only, beside the state file: a web page in the
-    user's browser cannot use the loopback admin API, the user can."""
-    admin_token = secrets.token_urlsafe(32)
-    redactor.add(admin_token)
-    if settings.paper_state_file:
-        _write_private(Path(settings.paper_state_file + ADMIN_TOKEN_SUFFIX), admin_token + "\n")
-    sim = SimServer(
-        SimConfig(
-            port=0,
-            seed=settings.paper_seed,
-            tick_interval=settings.paper_tick_interval,
-            state_file=settings.paper_state_file or None,
-            admin_token=admin_token,
-        )
-    )
-    await sim.start()
-    stack.push_async_callback(sim.stop)
-    return sim
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by its owner only (also when it existed)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        os.fchmod(file.fileno(), 0o600)
-        file.write(text)
-
-
-def _credentials(settings: Settings, paper: SimServer | None) -> tuple[str, str, str]:
-    """Paper: the embedded exchange's persistent paper account (its secret generated on the
-    first run, kept in the state file). Live: the user's keys (`resolved_mode` checked them)."""
-    if paper is None:
-        if settings.api_key is None or settings.api_secret is None:  # pragma: no cover
-            raise RuntimeError("live mode without keys: Settings.resolved_mode() refuses this")
-        return (
-            settings.exchange_url,
-            settings.api_key.get_secret_value(),
-            settings.api_secret.get_secret_value(),
-        )
-    secret = paper.exchange.secret_for(PAPER_API_KEY)
-    if secret is None:
-        secret = secrets.token_hex(32)
-        paper.exchange.create_account(PAPER_API_KEY, secret)
-    return paper.url, PAPER_API_KEY, secret
 
 
 def _ws_url(settings: Settings, paper: SimServer | None) -> str:
@@ -361,39 +278,6 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
     events.subscribe(OrderUpdated, log_order_update)
 
 
-async def _serve(api: FastAPI, settings: Settings, stack: contextlib.AsyncExitStack) -> str:
-    """Serve the API on the configured address; its URL once it accepts connections."""
-    config = uvicorn.Config(
-        api,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-        http=bounded_httptools(settings.api_max_header_bytes, settings.api_body_timeout),
-    )
-    server = _Uvicorn(config)
-    host = settings.api_host
-    listener = _bind(host, settings.api_port)
-    task = asyncio.create_task(server.serve(sockets=[listener]), name="mexcbot-api")
-
-    async def stop() -> None:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, timeout=_STOP_TIMEOUT_S)
-
-    stack.push_async_callback(stop)
-    while not server.started:
-        if task.done():
-            task.result()
-            raise OSError(f"the API server on {host} stopped during start-up")
-        await asyncio.sleep(0.01)
-    port = listener.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
-
-
 def _start_task(
     stack: contextlib.AsyncExitStack, work: Coroutine[Any, Any, None], name: str
 ) -> None:
@@ -403,7 +287,7 @@ def _start_task(
     async def stop() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, timeout=_STOP_TIMEOUT_S)
+            await asyncio.wait_for(task, timeout=STOP_TIMEOUT_S)
 
     stack.push_async_callback(stop)
 
@@ -438,22 +322,6 @@ async def _run_engine(
         tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
         tasks.create_task(account_feed.run(), name="mexcbot-account-feed")
         tasks.create_task(prices.run(), name="mexcbot-price-feed")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """The API's listening socket, bound here so a port in use is an OSError naming it (uvicorn
-    would call sys.exit). The explicit IPPROTO_TCP matters: asyncio only turns Nagle off
-    (TCP_NODELAY) on sockets that say they are TCP; without it every response waited ~40 ms for
-    a delayed ACK (measured: GET /health 44 ms -> 1 ms)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-    except OSError as exc:
-        listener.close()
-        raise OSError(f"the API cannot listen on {host}:{port}: {exc}") from None
-    return listener
 
 
 def _retry_delays() -> Iterator[float]:

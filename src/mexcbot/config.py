@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     """Requests with a missing or invalid token one client address may make per
     `api_auth_failure_window` seconds; after that it gets 429 without any token lookup."""
     api_auth_failure_window: float = Field(default=60.0, gt=0, le=86400)
+    api_ws_queue_limit: int = Field(default=1000, ge=1, le=1_000_000)
+    """Messages one API websocket client may have waiting to be sent; past it the client is too
+    slow and is closed (code 4408) so it can never hold up the engine or grow without bound."""
+    api_ws_buffer: int = Field(default=10_000, ge=0, le=1_000_000)
+    """Recent API websocket updates kept so a reconnecting client can resume without a gap."""
+    api_ws_heartbeat: float = Field(default=15.0, gt=0, le=3600)
+    """Seconds between the server's ``{"type":"ping"}`` messages on the API websocket."""
+    api_ws_auth_timeout: float = Field(default=5.0, gt=0, le=300)
+    """Seconds an API websocket client has to authenticate before it is closed (4401)."""
+    api_ws_ticker_rate: float = Field(default=4.0, gt=0, le=100)
+    """Ticker updates a second, per symbol, at most, on the API websocket (the latest wins)."""
     reconcile_interval: float = Field(default=30.0, gt=0)
     paper_seed: int = 1
     paper_tick_interval: float = Field(default=0.25, gt=0)

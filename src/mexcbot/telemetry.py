@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -169,6 +170,12 @@ class Metrics:
 # --- logging -------------------------------------------------------------------------------------
 
 
+_TOKEN_PREFIX: Final = "mxb_"
+#: An API token (engine/tokens.py: "mxb_" + 43 URL-safe characters); client order ids are
+#: "mxb" + hex, at most 32 characters, so they never match.
+_TOKEN_SHAPE: Final = re.compile(r"mxb_[A-Za-z0-9_-]{40,}")
+
+
 class SecretRedactor:
     """The set of secret values that must never appear in a log line (thread-safe)."""
 
@@ -188,6 +195,8 @@ class SecretRedactor:
             self._secrets = self._secrets - {value for value in values if value}
 
     def redact(self, text: str) -> str:
+        if _TOKEN_PREFIX in text:  # an API token the bot never saw, e.g. in a websocket URL
+            text = _TOKEN_SHAPE.sub(REDACTED, text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)

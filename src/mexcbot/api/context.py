@@ -16,6 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mexcbot.api.auth import Principal, TokenAuthority, authorize, bearer_credentials
 from mexcbot.api.errors import ApiProblem
+from mexcbot.api.limits import FailedAuthLimit
+from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
@@ -57,6 +59,10 @@ class ApiContext:
     metrics: Metrics
     exchange_url: str
     reconciliation: ReconciliationState
+    live: LiveFeed
+    """The websocket feed (``/api/v1/ws``), subscribed to the engine's events once."""
+    auth_failures: FailedAuthLimit
+    """Failed authentications per client address: the request gate's and the websocket's."""
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

@@ -127,9 +127,13 @@ async def _answer(
     await problem_response(problem)(scope, receive, send)
 
 
-def install_request_gate(api: FastAPI, authority: TokenAuthority, settings: Settings) -> None:
+def install_request_gate(
+    api: FastAPI, authority: TokenAuthority, failures: FailedAuthLimit, settings: Settings
+) -> None:
     """Add the gate to ``api``; call it before adding CORS, so the gate runs inside it (a CORS
-    preflight never needs a token, and the gate's answers get CORS headers)."""
+    preflight never needs a token, and the gate's answers get CORS headers). ``failures`` is
+    shared with the websocket route (api/live.py), so an address over its limit is refused on
+    both."""
     public = set(ALWAYS_PUBLIC)
     for path in (api.docs_url, api.redoc_url, api.openapi_url):
         if path:
@@ -141,7 +145,7 @@ def install_request_gate(api: FastAPI, authority: TokenAuthority, settings: Sett
     api.add_middleware(
         RequestGate,
         authority=authority,
-        failures=FailedAuthLimit(settings.api_auth_failure_limit, settings.api_auth_failure_window),
+        failures=failures,
         limits=BodyLimits(settings.api_max_body_bytes, settings.api_body_timeout),
         public_paths=frozenset(public),
     )

@@ -7,6 +7,8 @@ seen on the way feed the `PriceBook`. The streams issue will answer these from l
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.ports import Exchange
@@ -48,6 +50,11 @@ class MarketData:
 
     async def balances(self) -> list[Balance]:
         return await self._exchange.balances()
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The last price seen for `symbol` (REST or stream), without asking the exchange; None
+        when none is recent. For snapshots that must not cost an exchange call per client."""
+        return self._prices.last(symbol)
 
     def _remember(self, ticker: Ticker24h) -> None:
         if ticker.last_price is not None:

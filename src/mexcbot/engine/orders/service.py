@@ -242,9 +242,9 @@ class ExecutionService:
             log.warning("refresh %s: exchange unreachable: %s", order.client_order_id, exc)
             return order
 
-    async def open_orders(self, symbol: str) -> list[Order]:
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders resting on the exchange as far as the database knows (kept current by
-        reconciliation and `get`)."""
+        reconciliation and `get`), of one symbol or (None) of all."""
         async with self._uow_factory() as uow:
             return await uow.orders.list_open(symbol)
 
