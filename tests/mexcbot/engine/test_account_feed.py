@@ -250,7 +250,12 @@ async def test_a_fill_missed_while_disconnected_is_recovered_by_the_gap_reconcil
         async def filled() -> bool:
             return await status_of(uow_factory, order) is OrderStatus.FILLED
 
+        async def reconciled_after_the_gap() -> bool:
+            # the pass commits the fill before it finishes and publishes its report
+            return len(reconciliations) > passes
+
         await eventually(filled)
+        await eventually(reconciled_after_the_gap)
         assert await fills_of(uow_factory, order.client_order_id) == [QTY]
         assert len(reconciliations) == passes + 1  # the one the reconnect triggered
         assert reconciliations[-1].report.fills_recorded == 1  # it, not the stream, stored it
