@@ -117,16 +117,25 @@ class Order:
         return cls(request=request, created_at=created_at)
 
     @classmethod
-    def for_command(cls, command: PlaceOrder, created_at: datetime) -> Order:
-        """The PENDING_NEW order for `command` (whose amounts the caller already rounded)."""
+    def for_command(
+        cls,
+        command: PlaceOrder,
+        created_at: datetime,
+        *,
+        quantity: Decimal | None,
+        quote_amount: Decimal | None,
+        price: Decimal | None,
+    ) -> Order:
+        """The PENDING_NEW order for `command`, with its amounts as the symbol rounds them (the
+        stored request says what will be sent; the command, what was asked)."""
         return cls.place(
             symbol=command.symbol,
             side=command.side,
             type=command.type,
             created_at=created_at,
-            quantity=command.quantity,
-            quote_amount=command.quote_amount,
-            price=command.price,
+            quantity=quantity,
+            quote_amount=quote_amount,
+            price=price,
             time_in_force=command.time_in_force,
             idempotency_key=command.idempotency_key,
             origin=command.origin,

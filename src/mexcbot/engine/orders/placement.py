@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
@@ -130,7 +129,10 @@ class Placement:
         `IdempotencyConflict` and sends nothing.
         """
         rules = await self._catalog.get(command.symbol)
-        order = Order.for_command(_rounded(command, rules), self._clock())
+        quantity, price, quote_amount = _rounded(command, rules)
+        order = Order.for_command(
+            command, self._clock(), quantity=quantity, price=price, quote_amount=quote_amount
+        )
         if command.idempotency_key is not None:
             earlier = await self._earlier_placement(order)
             if earlier is not None:
@@ -375,9 +377,12 @@ class Placement:
         return order
 
 
-def _rounded(command: PlaceOrder, rules: SymbolRules) -> PlaceOrder:
-    """`command` with its amounts rounded as the exchange will take them; an amount that
-    rounds to nothing is an `OrderRuleViolation`."""
+def _rounded(
+    command: PlaceOrder, rules: SymbolRules
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """`command`'s (quantity, price, quote amount) rounded as the exchange will take them; an
+    amount that rounds to nothing is an `OrderRuleViolation`. (Not a new `PlaceOrder`: that
+    would validate the command a second time, ~4 us of the ~13 us building an order takes.)"""
     quantity, price, quote_amount = command.quantity, command.price, command.quote_amount
     if quantity is not None:
         quantity = _positive(rules, "quantity", rules.quantize_quantity(quantity), quantity)
@@ -386,7 +391,7 @@ def _rounded(command: PlaceOrder, rules: SymbolRules) -> PlaceOrder:
     if quote_amount is not None:
         quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
         quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
-    return replace(command, quantity=quantity, price=price, quote_amount=quote_amount)
+    return quantity, price, quote_amount
 
 
 def _failure_of(order: Order) -> ExecutionError | None:
