@@ -199,23 +199,24 @@ class RestTransport:
     async def _exchange(
         self, endpoint: Endpoint, params: Params, weight: int, priority: Priority
     ) -> _Reply:
-        """One HTTP round trip (after waiting for budget); transport errors propagate."""
-        if priority is Priority.READ:
-            async with self._read_connections:
-                return await self._admitted(endpoint, params, weight, priority)
-        return await self._admitted(endpoint, params, weight, priority)
+        """One HTTP round trip (after waiting for budget); transport errors propagate.
 
-    async def _admitted(
-        self, endpoint: Endpoint, params: Params, weight: int, priority: Priority
-    ) -> _Reply:
+        A read takes its budget first and a read connection second, so reads waiting for one
+        endpoint's budget never hold connections that reads of other endpoints could use."""
         limiter = self.limiter
         if limiter is None:
-            return await self._round_trip(endpoint, params)
+            return await self._connected(endpoint, params, priority)
         await limiter.acquire(endpoint, weight, priority)
         try:
-            return await self._round_trip(endpoint, params)
+            return await self._connected(endpoint, params, priority)
         finally:
             limiter.release(endpoint, weight)
+
+    async def _connected(self, endpoint: Endpoint, params: Params, priority: Priority) -> _Reply:
+        if priority is Priority.READ:
+            async with self._read_connections:
+                return await self._round_trip(endpoint, params)
+        return await self._round_trip(endpoint, params)
 
     async def _round_trip(self, endpoint: Endpoint, params: Params) -> _Reply:
         if self._on_request is None:
