@@ -166,7 +166,7 @@ def report(name: str, samples: list[float]) -> str:
     return f"  {name:<12} n={len(samples):>6}  p50 {p50:8.1f} ms  p99 {p99:8.1f} ms"
 
 
-async def run(clients: int, seconds: float) -> None:
+async def run(clients: int, seconds: float, tick: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mexcbot-many-"))
     settings = Settings(
         mode=Mode.PAPER,
@@ -178,6 +178,7 @@ async def run(clients: int, seconds: float) -> None:
         log_level="WARNING",
         api_rate_limit_per_minute=10_000_000,
         read_wait_limit=READ_WAIT_LIMIT_S,
+        paper_tick_interval=tick,
     )
     async with start_bot(settings) as bot:
         while not bot.execution.ready:  # noqa: ASYNC110
@@ -253,9 +254,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--tick", type=float, default=0.25, help="paper market tick, s (the bot's default)"
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.clients, args.seconds))
+        asyncio.run(run(args.clients, args.seconds, args.tick))
 
 
 if __name__ == "__main__":
