@@ -151,6 +151,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
             recv_window_ms=settings.recv_window,
             timeout_s=settings.request_timeout,
             rate_limit=settings.exchange_rate_limit,
+            read_wait_limit_s=settings.read_wait_limit,
         ),
         on_rate_limit_wait=metrics.observe_rate_limit_wait,
         on_request=metrics.observe_exchange_request,
@@ -166,6 +167,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
+    market_data.follow(events)
     reconciliation = ReconciliationState()
     streams = {
         name: StreamHealth(name, on_message=metrics.stream_message_counter(name))

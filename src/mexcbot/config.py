@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     exchange_rate_limit: bool = True
     """Throttle our own requests to MEXC's budgets. Turn off only against a simulator whose limits
     are off (benchmarks)."""
+    read_wait_limit: float = Field(default=3.0, gt=0, le=60)
+    """Longest a market-data or account read waits for the exchange's rate-limit budget; past it
+    the API answers 503 with Retry-After at once. Orders and cancels are never bounded by it."""
     database_url: str = DEFAULT_DATABASE_URL
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)

@@ -35,6 +35,7 @@ from prometheus_client import (
 
 from mexcbot.config import LogFormat
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
+from mexcbot.engine.ports import ExchangeDiagnostics
 
 request_id_var: ContextVar[str | None] = ContextVar("mexcbot_request_id", default=None)
 client_order_id_var: ContextVar[str | None] = ContextVar("mexcbot_client_order_id", default=None)
@@ -135,6 +136,17 @@ class Metrics:
             ["stream"],
             registry=self.registry,
         )
+        self.read_wait_limit_seconds = Gauge(
+            "mexcbot_read_wait_limit_seconds",
+            "Longest a market-data or account read waits for exchange budget before the API "
+            "answers 503 (0 when unbounded).",
+            registry=self.registry,
+        )
+        self.queued_reads = Gauge(
+            "mexcbot_exchange_queued_reads",
+            "Reads waiting for exchange rate-limit budget when metrics were scraped.",
+            registry=self.registry,
+        )
 
     def observe_stream_status(self, stream: str, connected: bool, reconnects: int) -> None:
         """Follow a `StreamStatusChanged`: the gauge, and the reconnect counter up to
@@ -149,6 +161,10 @@ class Metrics:
     def stream_message_counter(self, stream: str) -> Callable[[], None]:
         """The callback that counts one push of `stream` (handed to its `StreamHealth`)."""
         return self.stream_messages.labels(stream).inc
+
+    def observe_read_budget(self, diagnostics: ExchangeDiagnostics) -> None:
+        self.read_wait_limit_seconds.set(diagnostics.read_wait_limit_seconds or 0.0)
+        self.queued_reads.set(diagnostics.queued_reads)
 
     def observe_exchange_request(self, endpoint: str, seconds: float) -> None:
         self.exchange_request_seconds.labels(endpoint).observe(seconds)

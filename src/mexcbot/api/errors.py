@@ -224,6 +224,16 @@ _RULES: dict[type[Exception], _Rule] = {
     ),
     engine_errors.TokenNameTaken: _Rule(409, "token_name_taken", "The token name is taken"),
     engine_errors.TokenNotFound: _Rule(404, "token_not_found", "No such token"),
+    ports.ExchangeBusy: _Rule(
+        503,
+        "exchange_busy",
+        "The exchange's request budget is spent for now",
+        detail=lambda _: (
+            "Answering would mean waiting too long for the exchange's rate limit; orders and "
+            "cancels keep their own budget. Try again after Retry-After seconds."
+        ),
+        retry_after=lambda exc: exc.retry_after,
+    ),
     ports.ExchangeThrottled: _Rule(
         503,
         "exchange_rate_limited",

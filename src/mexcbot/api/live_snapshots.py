@@ -65,7 +65,10 @@ async def _balances(ctx: ApiContext) -> dict[str, Any]:
             "balances": None,
             "error": "The exchange did not answer; balance updates follow as they arrive",
         }
-    return {"balances": [balance_data(balance) for balance in balances]}
+    return {
+        "balances": [balance_data(balance) for balance in balances.value],
+        "as_of": balances.as_of.isoformat(),
+    }
 
 
 def _ticker(ctx: ApiContext, symbol: str) -> dict[str, Any]:

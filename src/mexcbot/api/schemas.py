@@ -204,6 +204,9 @@ class TickerOut(BaseModel):
     volume: Money | None
     quote_volume: Money | None
     price_change_percent: Money | None
+    as_of: datetime | None = Field(
+        default=None, description="When the exchange reported this (the snapshot's time)"
+    )
 
 
 class PriceLevelOut(BaseModel):
@@ -216,6 +219,9 @@ class OrderBookOut(BaseModel):
     last_update_id: int
     bids: list[PriceLevelOut]
     asks: list[PriceLevelOut]
+    as_of: datetime | None = Field(
+        default=None, description="When the exchange reported this (the snapshot's time)"
+    )
 
 
 class KlineOut(BaseModel):
@@ -271,6 +277,9 @@ class BalanceOut(BaseModel):
     asset: str
     free: Money
     locked: Money
+    as_of: datetime | None = Field(
+        default=None, description="When the exchange reported this (the snapshot's time)"
+    )
 
 
 # --- system --------------------------------------------------------------------------------------
@@ -322,6 +331,14 @@ class StatusOut(BaseModel):
     rate_limit_headroom: dict[str, float] | None = Field(
         description="Per exchange endpoint used so far, the free share of its tightest budget "
         "(1.0 idle, 0.0 exhausted); null when client-side throttling is off"
+    )
+    read_wait_limit_seconds: float | None = Field(
+        default=None,
+        description="Longest a market-data or account read waits for exchange budget before "
+        "answering 503 with Retry-After; null when unbounded",
+    )
+    queued_reads: int = Field(
+        default=0, description="Reads waiting for exchange rate-limit budget right now"
     )
     reconciliation: dict[str, Any]
     lost_orders: int = Field(

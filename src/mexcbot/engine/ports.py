@@ -11,6 +11,8 @@ the engine can act on them without knowing which exchange produced them:
 * `SubmitNotSent`: the request never left this process (connection refused): nothing exists.
 * `ExchangeOrderMissing`: the exchange knows no order with that id.
 * `ExchangeUnreachable`: a read failed after the adapter's own retries.
+* `ExchangeBusy`: a market-data or account read was refused before sending because the exchange
+  budget would not admit it within the read wait bound; try again after `retry_after` seconds.
 
 Besides orders, the port serves everything else the bot reads from an exchange (market data,
 balances, symbol rules, its own health), so no caller above the engine needs the MEXC client.
@@ -81,6 +83,15 @@ class ExchangeOrderMissing(ExchangePortError):
 
 class ExchangeUnreachable(ExchangePortError):
     """A read kept failing; the state on the exchange is not known right now."""
+
+
+class ExchangeBusy(ExchangePortError):
+    """A read would have waited for the exchange's rate-limit budget longer than allowed, so it
+    was not sent. Orders and cancels have their own headroom and never raise this."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +206,10 @@ class ExchangeDiagnostics:
     """Total time requests waited for the exchange's rate-limit budget."""
     rate_limit_headroom: dict[str, float] | None
     """Per endpoint used so far, the free share of its tightest budget; None when off."""
+    read_wait_limit_seconds: float | None = None
+    """Longest a read waits for budget before `ExchangeBusy`; None when unbounded."""
+    queued_reads: int = 0
+    """Reads waiting for budget right now."""
 
 
 class Exchange(Protocol):
@@ -209,7 +224,8 @@ class Exchange(Protocol):
     def diagnostics(self) -> ExchangeDiagnostics:
         """Clock offset and rate-limit state as the adapter knows them now (no request)."""
 
-    # --- market data and account ---
+    # --- market data and account: what users look at. These draw on the read share of the
+    # exchange budget and raise `ExchangeBusy` rather than wait past the read wait bound. ---
 
     async def tickers(self) -> list[Ticker24h]:
         """24-hour statistics of every symbol."""

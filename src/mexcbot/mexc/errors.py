@@ -43,6 +43,17 @@ class RateLimited(MexcError):
         self.retry_after = retry_after
 
 
+class BudgetExhausted(MexcError):
+    """Raised before sending: a read would have waited for rate-limit budget longer than the
+    client's bound. Nothing was sent; ``retry_after`` is the estimated wait in seconds."""
+
+    def __init__(self, endpoint: str, retry_after: float) -> None:
+        super().__init__(
+            None, f"{endpoint}: no rate-limit budget for about {retry_after:.1f} s", None
+        )
+        self.retry_after = retry_after
+
+
 class IpBanned(RateLimited):
     """HTTP 418: the IP is banned for repeated rate-limit violations (2 minutes to 3 days)."""
 

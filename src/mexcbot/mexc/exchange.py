@@ -21,6 +21,7 @@ from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.ports import (
     AccountUpdate,
     Acknowledgement,
+    ExchangeBusy,
     ExchangeDiagnostics,
     ExchangeOrderMissing,
     ExchangeRejection,
@@ -34,6 +35,7 @@ from mexcbot.engine.ports import (
     TradeReport,
 )
 from mexcbot.mexc.errors import (
+    BudgetExhausted,
     ExchangeUnavailable,
     MexcError,
     OrderNotFound,
@@ -41,11 +43,14 @@ from mexcbot.mexc.errors import (
     RateLimited,
 )
 from mexcbot.mexc.models import ExchangeOrder, ExchangeTrade
+from mexcbot.mexc.ratelimit import Priority
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.mexc.stream_adapter import MexcStreams
 from mexcbot.mexc.streams import StreamConfig
 
 _T = TypeVar("_T")
+#: The budget lane of the port's market-data and account reads (see `Exchange`).
+_READ = Priority.READ
 #: "Invalid symbol." answers to exchangeInfo (-1121 from the matching engine, 30014/30021 docs).
 _INVALID_SYMBOL_CODES = frozenset({-1121, 30014, 30021})
 
@@ -102,6 +107,8 @@ async def _read(call: Awaitable[_T]) -> _T:
         return await call
     except OrderNotFound as exc:
         raise ExchangeOrderMissing(exc.msg) from None
+    except BudgetExhausted as exc:
+        raise ExchangeBusy(exc.msg, exc.retry_after) from None
     except MexcError as exc:
         raise ExchangeUnreachable(str(exc)) from None
 
@@ -129,25 +136,27 @@ class MexcExchange:
             clock_offset_ms=client.time_offset_ms,
             rate_limit_wait_seconds=client.rate_limit_wait_s,
             rate_limit_headroom=client.rate_limit_headroom,
+            read_wait_limit_seconds=client.read_wait_limit_s,
+            queued_reads=client.queued_reads,
         )
 
     async def tickers(self) -> list[Ticker24h]:
-        return await _read(self._client.tickers_24h())
+        return await _read(self._client.tickers_24h(priority=_READ))
 
     async def ticker(self, symbol: str) -> Ticker24h:
-        return await _read(self._client.ticker_24h(symbol))
+        return await _read(self._client.ticker_24h(symbol, priority=_READ))
 
     async def last_prices(self) -> dict[str, Decimal]:
         return {price.symbol: price.price for price in await _read(self._client.ticker_prices())}
 
     async def order_book(self, symbol: str, limit: int) -> OrderBook:
-        return await _read(self._client.depth(symbol, limit))
+        return await _read(self._client.depth(symbol, limit, priority=_READ))
 
     async def candles(self, symbol: str, interval: str, limit: int) -> list[Kline]:
-        return await _read(self._client.klines(symbol, interval, limit=limit))
+        return await _read(self._client.klines(symbol, interval, limit=limit, priority=_READ))
 
     async def balances(self) -> list[Balance]:
-        return list((await _read(self._client.account())).balances)
+        return list((await _read(self._client.account(priority=_READ))).balances)
 
     async def symbol_rules(self, symbols: Sequence[str] | None = None) -> list[SymbolRules]:
         try:

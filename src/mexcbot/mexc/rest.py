@@ -38,7 +38,7 @@ from mexcbot.mexc.models import (
     TickerPrice,
     TradeFee,
 )
-from mexcbot.mexc.ratelimit import RateLimiter, WaitObserver
+from mexcbot.mexc.ratelimit import Priority, RateLimiter, WaitObserver
 from mexcbot.mexc.signing import ParamValue
 from mexcbot.mexc.transport import (
     MexcClientConfig,
@@ -78,7 +78,9 @@ class MexcClient:
         if not config.rate_limit:
             active: RateLimiter | None = None
         else:
-            active = limiter or RateLimiter(on_wait=on_rate_limit_wait)
+            active = limiter or RateLimiter(
+                on_wait=on_rate_limit_wait, read_wait_limit_s=config.read_wait_limit_s
+            )
         self._transport = RestTransport(
             config, limiter=active, on_request=on_request, wall_clock=wall_clock
         )
@@ -103,6 +105,18 @@ class MexcClient:
     def rate_limit_wait_s(self) -> float:
         limiter = self._transport.limiter
         return limiter.total_wait_s if limiter is not None else 0.0
+
+    @property
+    def read_wait_limit_s(self) -> float | None:
+        """How long a read may wait for budget (``None``: unbounded or throttling off)."""
+        limiter = self._transport.limiter
+        return limiter.read_wait_limit_s if limiter is not None else None
+
+    @property
+    def queued_reads(self) -> int:
+        """Reads waiting for rate-limit budget right now."""
+        limiter = self._transport.limiter
+        return limiter.queued_reads() if limiter is not None else 0
 
     @property
     def rate_limit_headroom(self) -> dict[str, float] | None:
@@ -142,9 +156,12 @@ class MexcClient:
                 return rules
         raise MexcError(None, f"exchangeInfo does not list symbol {symbol}")
 
-    async def depth(self, symbol: str, limit: int | None = None) -> OrderBook:
+    async def depth(
+        self, symbol: str, limit: int | None = None, *, priority: Priority = Priority.TRADING
+    ) -> OrderBook:
         params = _with(("symbol", symbol), limit=limit)
-        return _parsed(wire.parse_depth, await self._call(ep.DEPTH, params))
+        payload = await self._call(ep.DEPTH, params, priority=priority)
+        return _parsed(wire.parse_depth, payload)
 
     async def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
         params = _with(("symbol", symbol), limit=limit)
@@ -158,6 +175,7 @@ class MexcClient:
         start_time: int | None = None,
         end_time: int | None = None,
         limit: int | None = None,
+        priority: Priority = Priority.TRADING,
     ) -> list[Kline]:
         if interval not in ep.KLINE_INTERVALS:
             allowed = ", ".join(sorted(ep.KLINE_INTERVALS))
@@ -169,17 +187,17 @@ class MexcClient:
             endTime=end_time,
             limit=limit,
         )
-        return _parsed(wire.parse_klines, await self._call(ep.KLINES, params))
+        return _parsed(wire.parse_klines, await self._call(ep.KLINES, params, priority=priority))
 
     async def avg_price(self, symbol: str) -> AvgPrice:
         payload = await self._call(ep.AVG_PRICE, [("symbol", symbol)])
         return _parsed(wire.parse_avg_price, payload)
 
-    async def ticker_24h(self, symbol: str) -> Ticker24h:
-        return (await self._tickers(ep.TICKER_24H, wire.parse_tickers_24h, symbol))[0]
+    async def ticker_24h(self, symbol: str, *, priority: Priority = Priority.TRADING) -> Ticker24h:
+        return (await self._tickers(ep.TICKER_24H, wire.parse_tickers_24h, symbol, priority))[0]
 
-    async def tickers_24h(self) -> list[Ticker24h]:
-        return await self._tickers(ep.TICKER_24H, wire.parse_tickers_24h, None)
+    async def tickers_24h(self, *, priority: Priority = Priority.TRADING) -> list[Ticker24h]:
+        return await self._tickers(ep.TICKER_24H, wire.parse_tickers_24h, None, priority)
 
     async def ticker_price(self, symbol: str) -> TickerPrice:
         return (await self._tickers(ep.TICKER_PRICE, wire.parse_ticker_prices, symbol))[0]
@@ -194,12 +212,18 @@ class MexcClient:
         return await self._tickers(ep.BOOK_TICKER, wire.parse_book_tickers, None)
 
     async def _tickers(
-        self, endpoint: Endpoint, parse: Callable[[object], list[_T]], symbol: str | None
+        self,
+        endpoint: Endpoint,
+        parse: Callable[[object], list[_T]],
+        symbol: str | None,
+        priority: Priority = Priority.TRADING,
     ) -> list[_T]:
         if symbol is None:
-            payload = await self._call(endpoint, [], weight=endpoint.weight_unfiltered)
+            payload = await self._call(
+                endpoint, [], weight=endpoint.weight_unfiltered, priority=priority
+            )
         else:
-            payload = await self._call(endpoint, [("symbol", symbol)])
+            payload = await self._call(endpoint, [("symbol", symbol)], priority=priority)
         items = _parsed(parse, payload)
         if not items:
             raise UnexpectedResponse(None, f"{endpoint.key}: empty answer")
@@ -317,8 +341,8 @@ class MexcClient:
         params = _with(("symbol", symbol), startTime=start_time, endTime=end_time, limit=limit)
         return _parsed(wire.parse_orders, await self._call(ep.ALL_ORDERS, params))
 
-    async def account(self) -> Account:
-        return _parsed(wire.parse_account, await self._call(ep.ACCOUNT, []))
+    async def account(self, *, priority: Priority = Priority.TRADING) -> Account:
+        return _parsed(wire.parse_account, await self._call(ep.ACCOUNT, [], priority=priority))
 
     async def my_trades(
         self,

@@ -47,7 +47,7 @@ from mexcbot.mexc.errors import (
     UnexpectedResponse,
     error_for,
 )
-from mexcbot.mexc.ratelimit import RateLimiter, WaitObserver
+from mexcbot.mexc.ratelimit import Priority, RateLimiter, WaitObserver
 from mexcbot.mexc.signing import ParamValue, encode_query, sign
 
 Params = list[tuple[str, ParamValue]]
@@ -79,6 +79,10 @@ class MexcClientConfig:
     read_retries: int = 3
     retry_backoff_s: float = 0.2
     max_connections: int = 100
+    read_connections_reserved: int = 10
+    """Connections ``Priority.READ`` requests may not take: the order path always finds one."""
+    read_wait_limit_s: float | None = None
+    """Longest a ``Priority.READ`` request waits for budget before ``BudgetExhausted``."""
 
     def __post_init__(self) -> None:
         if not 0 < self.recv_window_ms <= ep.MAX_RECV_WINDOW_MS:
@@ -89,6 +93,11 @@ class MexcClientConfig:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
         if self.read_retries < 0:
             raise ValueError(f"read_retries must be >= 0, got {self.read_retries}")
+        if not 0 <= self.read_connections_reserved < self.max_connections:
+            raise ValueError(
+                "read_connections_reserved must be in 0..max_connections-1, "
+                f"got {self.read_connections_reserved}"
+            )
 
 
 @dataclass(slots=True)
@@ -125,6 +134,10 @@ class RestTransport:
         # Bumped by every sync, so concurrent 700003s re-measure the clock once, not once each.
         self._clock_generation = 0
         self._clock_lock = asyncio.Lock()
+        # Reads queue here for a connection, never in the pool the order path draws from.
+        self._read_connections = asyncio.Semaphore(
+            config.max_connections - config.read_connections_reserved
+        )
 
     def open(self) -> aiohttp.ClientSession:
         """The session, created on first use."""
@@ -183,16 +196,27 @@ class RestTransport:
         url = f"{self._base}{endpoint.path}?{query}" if query else self._base + endpoint.path
         return URL(url, encoded=True)
 
-    async def _exchange(self, endpoint: Endpoint, params: Params, weight: int) -> _Reply:
-        """One HTTP round trip (after waiting for budget); transport errors propagate."""
+    async def _exchange(
+        self, endpoint: Endpoint, params: Params, weight: int, priority: Priority
+    ) -> _Reply:
+        """One HTTP round trip (after waiting for budget); transport errors propagate.
+
+        A read takes its budget first and a read connection second, so reads waiting for one
+        endpoint's budget never hold connections that reads of other endpoints could use."""
         limiter = self.limiter
         if limiter is None:
-            return await self._round_trip(endpoint, params)
-        await limiter.acquire(endpoint, weight)
+            return await self._connected(endpoint, params, priority)
+        await limiter.acquire(endpoint, weight, priority)
         try:
-            return await self._round_trip(endpoint, params)
+            return await self._connected(endpoint, params, priority)
         finally:
             limiter.release(endpoint, weight)
+
+    async def _connected(self, endpoint: Endpoint, params: Params, priority: Priority) -> _Reply:
+        if priority is Priority.READ:
+            async with self._read_connections:
+                return await self._round_trip(endpoint, params)
+        return await self._round_trip(endpoint, params)
 
     async def _round_trip(self, endpoint: Endpoint, params: Params) -> _Reply:
         if self._on_request is None:
@@ -222,8 +246,14 @@ class RestTransport:
         kind: RequestKind = RequestKind.READ,
         weight: int | None = None,
         client_order_ids: tuple[str, ...] = (),
+        priority: Priority = Priority.TRADING,
     ) -> object:
-        """Send with the retry policy of ``kind`` and return the decoded success payload."""
+        """Send with the retry policy of ``kind`` and return the decoded success payload.
+
+        ``priority`` picks the budget lane (``mexcbot.mexc.ratelimit``); only ``READ`` kinds may
+        be ``Priority.READ``, and those may raise ``BudgetExhausted`` before anything is sent."""
+        if priority is Priority.READ and kind is not RequestKind.READ:
+            raise ValueError("only reads may take the read lane of the rate-limit budget")
         cost = endpoint.weight if weight is None else weight
         attempts = 1 if kind is RequestKind.PLACE else 1 + self._config.read_retries
         ambiguous = False
@@ -236,7 +266,7 @@ class RestTransport:
             attempt += 1
             generation = self._clock_generation
             try:
-                reply = await self._exchange(endpoint, params, cost)
+                reply = await self._exchange(endpoint, params, cost, priority)
             except aiohttp.ClientConnectorError as exc:
                 # Opening the connection failed: nothing was sent, so nothing is ambiguous.
                 failure = f"{endpoint.key}: cannot connect ({type(exc).__name__})"

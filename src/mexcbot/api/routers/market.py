@@ -1,15 +1,19 @@
 """Market data and account routes: tickers, order book, klines, symbols with rules, balances.
 
 Everything comes from the engine's `MarketData` service: every symbol is checked against the
-shared symbol catalog first, so an unknown one is a 404 that costs the exchange nothing.
+shared symbol catalog first, so an unknown one is a 404 that costs the exchange nothing. Answers
+may be shared with other readers for a moment, so each says how old it is: ``as_of`` in the body
+(per item in lists) and ``X-Data-Age`` (seconds) as a header. When the exchange budget cannot serve
+a read within the read wait bound, the answer is 503 with Retry-After at once.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from mexcbot.api.context import Ctx, ReadAccess
 from mexcbot.api.errors import problem_responses
@@ -24,10 +28,11 @@ from mexcbot.api.schemas import (
     TickerOut,
 )
 from mexcbot.domain.market import Ticker24h
+from mexcbot.engine.reads import Fresh, utc_now
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
 
-_COMMON = problem_responses(401, 403, 422, 429)
+_COMMON = problem_responses(401, 403, 422, 429, 503)
 _WITH_404 = {**_COMMON, **problem_responses(404)}
 
 
@@ -45,7 +50,17 @@ class KlineInterval(StrEnum):
     MONTH1 = "1M"
 
 
-def _ticker(ticker: Ticker24h) -> TickerOut:
+DATA_AGE_HEADER = "X-Data-Age"
+_V = TypeVar("_V")
+
+
+def _aged(response: Response, fresh: Fresh[_V]) -> datetime:
+    """Tell the reader how old the answer is; return its time for the body's ``as_of``."""
+    response.headers[DATA_AGE_HEADER] = f"{fresh.age_s(utc_now()):.3f}"
+    return fresh.as_of
+
+
+def _ticker(ticker: Ticker24h, as_of: datetime) -> TickerOut:
     return TickerOut(
         symbol=ticker.symbol,
         last_price=ticker.last_price,
@@ -56,19 +71,23 @@ def _ticker(ticker: Ticker24h) -> TickerOut:
         volume=ticker.volume,
         quote_volume=ticker.quote_volume,
         price_change_percent=ticker.price_change_percent,
+        as_of=as_of,
     )
 
 
 @router.get("/market/tickers", response_model=list[TickerOut], responses=_COMMON)
-async def tickers(ctx: Ctx, caller: ReadAccess) -> list[TickerOut]:
+async def tickers(ctx: Ctx, caller: ReadAccess, response: Response) -> list[TickerOut]:
     """24-hour statistics of every symbol."""
-    return [_ticker(t) for t in await ctx.market.tickers()]
+    fresh = await ctx.market.tickers()
+    as_of = _aged(response, fresh)
+    return [_ticker(t, as_of) for t in fresh.value]
 
 
 @router.get("/market/tickers/{symbol}", response_model=TickerOut, responses=_WITH_404)
-async def ticker(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> TickerOut:
+async def ticker(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess, response: Response) -> TickerOut:
     """24-hour statistics of one symbol."""
-    return _ticker(await ctx.market.ticker(symbol))
+    fresh = await ctx.market.ticker(symbol)
+    return _ticker(fresh.value, _aged(response, fresh))
 
 
 @router.get("/market/depth/{symbol}", response_model=OrderBookOut, responses=_WITH_404)
@@ -76,15 +95,18 @@ async def order_book(
     symbol: SymbolPath,
     ctx: Ctx,
     caller: ReadAccess,
+    response: Response,
     limit: Annotated[PlainInt, Query(ge=1, le=5000)] = 100,
 ) -> OrderBookOut:
     """The order book: best bids and asks first."""
-    book = await ctx.market.order_book(symbol, limit)
+    fresh = await ctx.market.order_book(symbol, limit)
+    book = fresh.value
     return OrderBookOut(
         symbol=symbol,
         last_update_id=book.last_update_id,
         bids=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.bids],
         asks=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.asks],
+        as_of=_aged(response, fresh),
     )
 
 
@@ -93,11 +115,14 @@ async def klines(
     symbol: SymbolPath,
     ctx: Ctx,
     caller: ReadAccess,
+    response: Response,
     interval: KlineInterval = KlineInterval.M1,
     limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 100,
 ) -> list[KlineOut]:
     """Candles, oldest first."""
-    rows = await ctx.market.candles(symbol, interval.value, limit)
+    fresh = await ctx.market.candles(symbol, interval.value, limit)
+    _aged(response, fresh)
+    rows = fresh.value
     return [
         KlineOut(
             open_time=row.open_time,
@@ -126,7 +151,10 @@ async def symbol_rules(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> Symb
 
 
 @router.get("/account/balances", response_model=list[BalanceOut], responses=_COMMON)
-async def balances(ctx: Ctx, caller: ReadAccess) -> list[BalanceOut]:
+async def balances(ctx: Ctx, caller: ReadAccess, response: Response) -> list[BalanceOut]:
     """Free and locked balance of every asset the account holds."""
-    balances = await ctx.market.balances()
-    return [BalanceOut(asset=b.asset, free=b.free, locked=b.locked) for b in balances]
+    fresh = await ctx.market.balances()
+    as_of = _aged(response, fresh)
+    return [
+        BalanceOut(asset=b.asset, free=b.free, locked=b.locked, as_of=as_of) for b in fresh.value
+    ]

@@ -53,6 +53,7 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
         await principal(request, ctx, credentials)
     async with ctx.uow_factory() as uow:
         ctx.metrics.open_orders.set(len(await uow.orders.list_open()))
+    ctx.metrics.observe_read_budget(ctx.health.diagnostics())
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -72,6 +73,8 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
         clock_offset_ms=diagnostics.clock_offset_ms,
         rate_limit_wait_seconds=diagnostics.rate_limit_wait_seconds,
         rate_limit_headroom=diagnostics.rate_limit_headroom,
+        read_wait_limit_seconds=diagnostics.read_wait_limit_seconds,
+        queued_reads=diagnostics.queued_reads,
         reconciliation={
             "runs": state.runs,
             "last_finished_at": (
