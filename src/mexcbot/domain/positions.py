@@ -114,7 +114,7 @@ class Position:
     notes: str | None = None
     closed_at: datetime | None = None
     fills: list[PositionFill] = field(default_factory=list)
-    version: int = 0
+    version: int = 0  # the stored row's version: the repository manages it
 
     # --- derived -----------------------------------------------------------------------------
 
@@ -168,7 +168,6 @@ class Position:
         else:
             self._apply_exit(fill)
         self.fills.append(fill)
-        self.version += 1
         return True
 
     def _fee_in(self, fill: PositionFill) -> tuple[Decimal, Decimal]:
@@ -224,7 +223,6 @@ class Position:
         if not self.is_open or self.exit_order_id is not None:
             return False
         self._close(at)
-        self.version += 1
         return True
 
     # --- exit rules --------------------------------------------------------------------------
@@ -252,7 +250,6 @@ class Position:
                 self.stop_price, self.stop_trigger = None, None
         self.take_profits_done = min(self.take_profits_done, len(plan.take_profits))
         self._rearm_percent_stop()
-        self.version += 1
 
     def _raise_stop(self, price: Decimal, trigger: ExitTrigger) -> bool:
         if self.stop_price is None or price > self.stop_price:
@@ -284,8 +281,6 @@ class Position:
             if self.trailing_peak is not None:
                 stop = trailing.stop_for(self.trailing_peak)
                 changed = self._raise_stop(stop, ExitTrigger.TRAILING_STOP) or changed
-        if changed:
-            self.version += 1
         return changed
 
     # --- the exit in flight ------------------------------------------------------------------
@@ -298,7 +293,6 @@ class Position:
             )
         self.exit_order_id = client_order_id
         self.exit_trigger, self.exit_level = decision.trigger, decision.level
-        self.version += 1
 
     def finish_exit(self, client_order_id: str, *, executed: Decimal, reason: str | None) -> bool:
         """The exit order reached a final status; `executed` is what it sold. An exit that sold
@@ -319,7 +313,6 @@ class Position:
                 self.exit_failed_reason = reason or "exit orders sold nothing"
         self.exit_seq += 1
         self.exit_order_id = self.exit_trigger = self.exit_level = None
-        self.version += 1
         return True
 
 
