@@ -146,8 +146,9 @@ class TakeProfitLevel:
 
 @dataclass(frozen=True, slots=True)
 class ExitPlan:
-    """All exit rules of one position. The last take-profit level always takes what is left,
-    whatever its fraction, so a ladder can never leave an unsold remainder behind."""
+    """All exit rules of one position. The last take-profit level takes what is left, whatever
+    its fraction, so a ladder never leaves an unsold remainder behind; except that with a
+    trailing stop and fractions below 1 the remainder is the trailing stop's to sell."""
 
     stop_loss: StopLoss | None = None
     trailing: TrailingStop | None = None
@@ -167,6 +168,13 @@ class ExitPlan:
             raise InvalidExitPlan(
                 "max_slippage_percent must be in [0, 100)", field="max_slippage_percent"
             )
+
+    @property
+    def ladder_takes_rest(self) -> bool:
+        """Whether the last take-profit sells everything left: yes, unless a trailing stop is
+        set and the fractions leave a part for it to run (then the trailing stop sells it)."""
+        total = sum((level.fraction for level in self.take_profits), Decimal(0))
+        return self.trailing is None or total >= _ONE
 
     @property
     def is_empty(self) -> bool:
@@ -220,6 +228,7 @@ def plan_ladder(
     entered: Decimal,
     held: Decimal,
     rules: SymbolRules,
+    last_takes_rest: bool = True,
 ) -> list[LadderStep]:
     """The remaining sells of the ladder from `first_level` on, for what is `held` now.
 
@@ -235,12 +244,14 @@ def plan_ladder(
             break
         level = levels[index]
         target = level.price_for(entry)
-        if index == last:
+        if index == last and last_takes_rest:
             quantity = left.quantity
         else:
             share = rules.quantize_quantity(level.fraction * entered)
             quantity = min(left.quantity, share + left.carried)
-        if not sellable(rules, quantity, target) and index != last:
+        if not sellable(rules, quantity, target) and (index != last or not last_takes_rest):
+            if index == last:
+                break
             left.carried = quantity
             continue
         remainder = left.quantity - quantity

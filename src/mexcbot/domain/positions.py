@@ -294,6 +294,13 @@ class Position:
         self.exit_order_id = client_order_id
         self.exit_trigger, self.exit_level = decision.trigger, decision.level
 
+    def replace_exit_order(self, client_order_id: str) -> None:
+        """The exit in flight goes out as another order (a LIMIT IOC after a refused market
+        sell): the refused one is final with nothing sold, so it still is one exit at a time."""
+        if self.exit_order_id is None:
+            raise PositionError(f"position {self.id} has no exit in flight to replace")
+        self.exit_order_id = client_order_id
+
     def finish_exit(self, client_order_id: str, *, executed: Decimal, reason: str | None) -> bool:
         """The exit order reached a final status; `executed` is what it sold. An exit that sold
         nothing counts as a failure; after `MAX_EXIT_FAILURES` the position is marked failed
@@ -344,6 +351,7 @@ def decide(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecisi
         entered=position.entered_quantity,
         held=position.quantity,
         rules=rules,
+        last_takes_rest=position.exits.ladder_takes_rest,
     )
     if steps and price >= steps[0].target and sellable(rules, steps[0].quantity, price):
         step = steps[0]

@@ -234,6 +234,13 @@ class PositionRepository:
         await self._store_fills(self._tracked[position.id])
         return position.id
 
+    def save(self, position: Position, *, fills_stored: int) -> None:
+        """Write `position` (held outside this unit of work, e.g. the engine's in-memory book)
+        at commit, if the row is still at `position.version`; its fills from index
+        `fills_stored` on are new."""
+        assert position.id is not None
+        self._tracked[position.id] = _Tracked(position, {}, fills_stored)
+
     async def get(self, position_id: int, *, for_update: bool = False) -> Position | None:
         query = select(tables.positions).where(tables.positions.c.id == position_id)
         if for_update:

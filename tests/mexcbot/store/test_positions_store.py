@@ -48,7 +48,8 @@ async def test_a_position_round_trips_with_fills_and_exit_state(
         await uow.commit()
     async with uow_factory() as uow:
         closed = await uow.positions.get(pid)
-        assert closed is not None and closed.status is PositionStatus.CLOSED
+        assert closed is not None
+        assert closed.status is PositionStatus.CLOSED
         assert len(closed.fills) == 2
         assert (await uow.positions.list(status=PositionStatus.CLOSED)).total == 1
         assert await uow.positions.list_open() == []
@@ -82,7 +83,8 @@ async def test_the_trading_state_defaults_to_active_and_saves_limits(
     limits = RiskLimits(max_open_positions=3, daily_loss_limit=Decimal("12.5"))
     async with uow_factory() as uow:
         stored = await uow.trading_state.get()
-        assert stored.state is TradingState.ACTIVE and stored.version == 0
+        assert stored.state is TradingState.ACTIVE
+        assert stored.version == 0
         await uow.trading_state.save(
             state=TradingState.REDUCING, reason="test", limits=limits, changed_by="admin", version=0
         )
