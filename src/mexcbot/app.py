@@ -25,6 +25,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from mexcbot.api.errors import install_error_handlers
 from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.middleware import RequestTelemetry
-from mexcbot.api.routers import admin, market, system, trades
+from mexcbot.api.routers import admin, market, positions, risk, system, trades
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
@@ -47,7 +48,11 @@ from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.book import PositionBook
+from mexcbot.engine.positions.exits import ExitMonitor
+from mexcbot.engine.positions.trading import PositionService
 from mexcbot.engine.prices import PriceBook
+from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.engine.tokens import TokenService
 from mexcbot.mexc.exchange import MexcExchange
@@ -94,6 +99,10 @@ class Started:
     """Only on the first run (a database without tokens); shown once, never stored in clear."""
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def build_api(ctx: ApiContext) -> FastAPI:
     """The FastAPI application over ``ctx``: routers, problem+json errors, telemetry, CORS."""
     docs = ctx.settings.docs_public
@@ -108,7 +117,14 @@ def build_api(ctx: ApiContext) -> FastAPI:
         redirect_slashes=False,  # a redirect would build its Location from the Host header
     )
     api.state.ctx = ctx
-    for router in (system.router, trades.router, market.router, admin.router):
+    for router in (
+        system.router,
+        trades.router,
+        positions.router,
+        risk.router,
+        market.router,
+        admin.router,
+    ):
         api.include_router(router)
     install_error_handlers(api)
     install_request_gate(api, ctx.authority, ctx.settings)  # before CORS: runs inside it
@@ -116,7 +132,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         api.add_middleware(
             CORSMiddleware,
             allow_origins=ctx.settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     api.add_middleware(RequestTelemetry, metrics=ctx.metrics, audit=ctx.audit)
@@ -191,9 +207,29 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     exchange = MexcExchange(client)
     catalog = SymbolCatalog(exchange)
     prices = PriceBook(exchange)
+    risk_policy = RiskLimitsPolicy(uow_factory, events, prices, _utc_now)
+    await risk_policy.load()
     execution = ExecutionService(
-        exchange, uow_factory, events=events, writer=journal, catalog=catalog, prices=prices
+        exchange,
+        uow_factory,
+        events=events,
+        writer=journal,
+        catalog=catalog,
+        prices=prices,
+        risk=risk_policy,
     )
+    book = PositionBook(uow_factory, events, catalog, prices, _utc_now)
+    risk_policy.watch(book)
+    monitor = ExitMonitor(
+        book,
+        execution,
+        events=events,
+        prices=prices,
+        catalog=catalog,
+        risk=risk_policy,
+        clock=_utc_now,
+    )
+    position_service = PositionService(book, monitor, execution, uow_factory)
     authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
@@ -213,11 +249,17 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         exchange_url=exchange_url,
         reconciliation=reconciliation,
+        positions=position_service,
+        risk=risk_policy,
     )
     api = build_api(ctx)
     api_url = await _serve(api, settings, stack)
     admin_token = await tokens.first_admin()
-    _start_task(stack, _run_engine(execution, settings.reconcile_interval), "mexcbot-engine")
+    _start_task(
+        stack,
+        _run_engine(execution, monitor, settings.reconcile_interval, settings.exit_check_interval),
+        "mexcbot-engine",
+    )
     started = Started(
         api_url=api_url,
         docs_url=f"{api_url}/docs",
@@ -361,12 +403,18 @@ def _start_task(
     stack.push_async_callback(stop)
 
 
-async def _run_engine(execution: ExecutionService, reconcile_interval: float) -> None:
-    """Startup (clock, rules, prices, reconciliation) with retries, then periodic
-    reconciliation."""
+async def _run_engine(
+    execution: ExecutionService,
+    monitor: ExitMonitor,
+    reconcile_interval: float,
+    exit_check_interval: float,
+) -> None:
+    """Startup (clock, rules, prices, reconciliation, the exits re-armed) with retries, then
+    periodic reconciliation beside the exit monitor (stream prices and a REST timer)."""
     for attempt, delay in enumerate(_retry_delays(), start=1):
         try:
             await execution.start()
+            await monitor.rearm()
             break
         except asyncio.CancelledError:
             raise
@@ -379,8 +427,11 @@ async def _run_engine(execution: ExecutionService, reconcile_interval: float) ->
                 delay,
             )
             await asyncio.sleep(delay)
-    log.info("ready: startup reconciliation finished")
-    await execution.run_reconciliation_loop(reconcile_interval)
+    log.info("ready: startup reconciliation finished, exits armed")
+    async with asyncio.TaskGroup() as group:
+        group.create_task(monitor.run(), name="mexcbot-exits")
+        group.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
+        group.create_task(execution.run_reconciliation_loop(reconcile_interval))
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     `api_auth_failure_window` seconds; after that it gets 429 without any token lookup."""
     api_auth_failure_window: float = Field(default=60.0, gt=0, le=86400)
     reconcile_interval: float = Field(default=30.0, gt=0)
+    exit_check_interval: float = Field(default=2.0, gt=0)
+    """Seconds between exit evaluations on REST last prices, so stops fire without the market
+    stream (stream prices are evaluated as they arrive)."""
     paper_seed: int = 1
     paper_tick_interval: float = Field(default=0.25, gt=0)
     """Seconds between market moves of the embedded simulator in paper mode."""

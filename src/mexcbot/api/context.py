@@ -20,6 +20,8 @@ from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.trading import PositionService
+from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.tokens import TokenService
 from mexcbot.store import TokenRole, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
@@ -56,6 +58,8 @@ class ApiContext:
     metrics: Metrics
     exchange_url: str
     reconciliation: ReconciliationState
+    positions: PositionService
+    risk: RiskLimitsPolicy
 
 
 async def _context(request: Request) -> ApiContext:

@@ -40,12 +40,6 @@ _REF_PREFIX = "position:"
 _FULL_EXITS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP, ExitTrigger.CLOSE})
 
 
-class PositionNotFound(Exception):
-    def __init__(self, position_id: int) -> None:
-        super().__init__(f"no position {position_id}")
-        self.position_id = position_id
-
-
 def position_ref(position_id: int) -> str:
     """The `origin_ref` of every order placed for the position."""
     return f"{_REF_PREFIX}{position_id}"

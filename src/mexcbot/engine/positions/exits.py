@@ -35,12 +35,16 @@ from mexcbot.domain.orders import (
 from mexcbot.domain.positions import Position, close_decision, decide
 from mexcbot.domain.risk import TradingState
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.errors import ExecutionError, InvalidOrder, OrderRejectedByExchange
+from mexcbot.engine.errors import (
+    ExecutionError,
+    InvalidOrder,
+    OrderRejectedByExchange,
+    PositionNotFound,
+)
 from mexcbot.engine.events import FillRecorded, OrderUpdated, PositionChangeKind, PriceChanged
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import (
     PositionBook,
-    PositionNotFound,
     position_id_of,
     position_ref,
 )

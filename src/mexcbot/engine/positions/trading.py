@@ -16,10 +16,10 @@ from mexcbot.domain.exits import ExitPlan
 from mexcbot.domain.orders import Order, OrderSide, OrderType, PlaceOrder
 from mexcbot.domain.performance import Performance, performance
 from mexcbot.domain.positions import Position, PositionError, PositionStatus, PositionType
-from mexcbot.engine.errors import ExecutionError, InvalidOrder
+from mexcbot.engine.errors import ExecutionError, InvalidOrder, PositionNotFound
 from mexcbot.engine.events import PositionChangeKind
 from mexcbot.engine.orders.service import ExecutionService
-from mexcbot.engine.positions.book import PositionBook, PositionNotFound, position_ref
+from mexcbot.engine.positions.book import PositionBook, position_ref
 from mexcbot.engine.positions.exits import ExitMonitor
 from mexcbot.store import PositionPage, UnitOfWork
 
@@ -105,6 +105,12 @@ class PositionService:
             )
         live = [self._book.cached(p.id) or p if p.id is not None else p for p in page.positions]
         return PositionPage(live, page.total)
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The price a position is valued at: the stream's bid, else the last price."""
+        quote = self._monitor.quotes.get(symbol)
+        bid = quote.bid if quote is not None else None
+        return bid if bid is not None else self._execution.prices.last(symbol)
 
     def open_positions(self) -> _Positions:
         return sorted(self._book.open_positions(), key=lambda p: p.id or 0)
