@@ -115,6 +115,9 @@ class Position:
     closed_at: datetime | None = None
     fills: list[PositionFill] = field(default_factory=list)
     version: int = 0  # the stored row's version: the repository manages it
+    _entry_cache: tuple[Decimal, Decimal, Decimal | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # --- derived -----------------------------------------------------------------------------
 
@@ -124,10 +127,19 @@ class Position:
 
     @property
     def average_entry(self) -> Decimal | None:
-        """Cost per unit held, fees included: the break-even price."""
-        if self.quantity <= 0:
-            return None
-        return (self.cost / self.quantity).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        """Cost per unit held, fees included: the break-even price. Cached against (cost,
+        quantity): every tick of the exit monitor reads it."""
+        cost, quantity = self.cost, self.quantity
+        cached = self._entry_cache
+        if cached is not None and cached[0] is cost and cached[1] is quantity:
+            return cached[2]
+        entry = (
+            None
+            if quantity <= 0
+            else (cost / quantity).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        )
+        self._entry_cache = (cost, quantity, entry)
+        return entry
 
     def unrealised_pnl(self, price: Decimal) -> Decimal:
         return self.quantity * price - self.cost if self.quantity > 0 else _ZERO
@@ -342,8 +354,11 @@ def decide(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecisi
         trigger = position.stop_trigger or ExitTrigger.STOP_LOSS
         return ExitDecision(trigger, position.exit_seq, held, price)
     entry = position.average_entry
-    if entry is None or not position.exits.take_profits:
+    remaining = position.exits.take_profits[position.take_profits_done :]
+    if entry is None or not remaining:
         return None
+    if all(price < level.price_for(entry) for level in remaining):
+        return None  # below every target: merging only moves a sell to a higher target
     steps = plan_ladder(
         position.exits.take_profits,
         first_level=position.take_profits_done,
@@ -357,6 +372,32 @@ def decide(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecisi
         step = steps[0]
         return ExitDecision(ExitTrigger.TAKE_PROFIT, step.level, step.quantity, price)
     return None
+
+
+def quiet_band(position: Position) -> tuple[Decimal, Decimal] | None:
+    """The open price interval (floor, ceiling) in which a tick changes nothing: `observe`
+    returns False and `decide` returns None. None when there is no such interval yet (nothing
+    observed). The exit monitor skips such ticks without evaluating: the common case, since a
+    tick rarely makes a new high or low, or crosses a stop or a target.
+
+    Conservative by construction: floor is the higher of the stop and the lowest price seen;
+    ceiling the lowest of the highest price seen, the trailing activation (while inactive) and
+    every remaining take-profit target (merging only ever moves a sell to a higher target)."""
+    peak, trough = position.peak_price, position.trough_price
+    if not position.is_open or peak is None or trough is None:
+        return None
+    floor = trough if position.stop_price is None else max(trough, position.stop_price)
+    ceiling = peak
+    entry = position.average_entry
+    if entry is not None:
+        trailing = position.exits.trailing
+        if trailing is not None and position.trailing_peak is None:
+            ceiling = min(ceiling, trailing.activation_for(entry))
+        for level in position.exits.take_profits[position.take_profits_done :]:
+            ceiling = min(ceiling, level.price_for(entry))
+    if floor >= ceiling:
+        return None
+    return floor, ceiling
 
 
 def close_decision(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecision:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import OrderSide
-from mexcbot.domain.positions import decide
+from mexcbot.domain.positions import decide, quiet_band
 from tests.mexcbot.domain.positions_support import RULES, D, fill, position
 
 prices = st.integers(min_value=1, max_value=100_000).map(lambda n: Decimal(n) / 1000)
@@ -88,3 +88,26 @@ def test_exits_never_sell_more_than_held_and_the_stop_only_rises(
         p.apply_fill(fill(OrderSide.SELL, price, decision.quantity, order=cid))
         p.finish_exit(cid, executed=decision.quantity, reason=None)
     assert p.quantity >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=prices, qty=quantities, path=ticks, probe=prices)
+def test_inside_the_quiet_band_a_tick_changes_nothing(
+    entry: Decimal, qty: Decimal, path: list[Decimal], probe: Decimal
+) -> None:
+    p = position()
+    p.apply_fill(fill(OrderSide.BUY, entry, qty))
+    p.set_exits(
+        ExitPlan(
+            stop_loss=StopLoss(percent=D(10)),
+            trailing=TrailingStop(callback_percent=D(5), activation_percent=D(15)),
+            take_profits=(TakeProfitLevel(fraction=D("0.5"), percent=D(8)),),
+        )
+    )
+    for price in path:
+        p.observe(price)
+    band = quiet_band(p)
+    if band is None or not band[0] < probe < band[1]:
+        return
+    assert decide(p, probe, RULES) is None
+    assert not p.observe(probe)

@@ -30,6 +30,7 @@ from mexcbot.domain.positions import (
 )
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import PositionChanged, PositionChangeKind
+from mexcbot.engine.positions.screen import TickScreen
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.store import ConcurrentPositionUpdate, UnitOfWork
@@ -87,6 +88,7 @@ class PositionBook:
         self._by_symbol: dict[str, dict[int, Position]] = {}
         self._fills_stored: dict[int, int] = {}
         self.lock = asyncio.Lock()
+        self.screen = TickScreen(self.on_symbol)
 
     async def load(self) -> list[Position]:
         """Load every open position (startup: the exits re-arm from what was persisted)."""
@@ -171,6 +173,7 @@ class PositionBook:
             await self._reload(position.id)
             raise
         self._fills_stored[position.id] = len(position.fills)
+        self.screen.invalidate(position.symbol)
         if not position.is_open:
             self._unindex(position)
         self._publish(position, kind)
@@ -257,11 +260,13 @@ class PositionBook:
         self._open[position.id] = position
         self._by_symbol.setdefault(position.symbol, {})[position.id] = position
         self._fills_stored[position.id] = len(position.fills)
+        self.screen.invalidate(position.symbol)
 
     def _unindex(self, position: Position) -> None:
         assert position.id is not None
         self._open.pop(position.id, None)
         self._by_symbol.get(position.symbol, {}).pop(position.id, None)
+        self.screen.invalidate(position.symbol)
 
     def _publish(self, position: Position, kind: PositionChangeKind) -> None:
         self._events.publish(PositionChanged(position, kind))

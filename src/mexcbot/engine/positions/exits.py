@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -78,6 +78,12 @@ class Quote:
                 return self.last
             return (self.bid + self.ask) / 2
         return self.bid if self.bid is not None else self.last
+
+
+def _trigger_prices(positions: Iterable[Position], quote: Quote) -> set[Decimal]:
+    """The prices the positions trigger on (a position without its price is not evaluated)."""
+    kinds = {p.exits.trigger_price for p in positions}
+    return {price for kind in kinds if (price := quote.trigger(kind)) is not None}
 
 
 class ExitMonitor:
@@ -174,6 +180,10 @@ class ExitMonitor:
     async def evaluate(self, symbol: str, quote: Quote) -> list[Order]:
         """Show `quote` to every open position on `symbol`; place the exits it triggers."""
         if self._risk.state is TradingState.HALTED:
+            return []
+        positions = self._book.on_symbol(symbol)
+        screen = self._book.screen
+        if all(screen.is_quiet(symbol, price) for price in _trigger_prices(positions, quote)):
             return []
         rules = self._catalog.cached(symbol) or await self._catalog.get(symbol)
         to_place: list[tuple[Position, ExitDecision]] = []
