@@ -118,6 +118,9 @@ class Position:
     _entry_cache: tuple[Decimal, Decimal, Decimal | None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _targets_cache: tuple[tuple[Decimal, ExitPlan, int], tuple[Decimal, Decimal | None]] | None = (
+        field(default=None, init=False, repr=False, compare=False)
+    )
 
     # --- derived -----------------------------------------------------------------------------
 
@@ -284,16 +287,38 @@ class Position:
             self.peak_price, changed = price, True
         if self.trough_price is None or price < self.trough_price:
             self.trough_price, changed = price, True
-        trailing, entry = self.exits.trailing, self.average_entry
-        if trailing is not None and entry is not None:
-            if (self.trailing_peak is None and price >= trailing.activation_for(entry)) or (
-                self.trailing_peak is not None and price > self.trailing_peak
-            ):
-                self.trailing_peak, changed = price, True
-            if self.trailing_peak is not None:
-                stop = trailing.stop_for(self.trailing_peak)
-                changed = self._raise_stop(stop, ExitTrigger.TRAILING_STOP) or changed
-        return changed
+        trailing = self.exits.trailing
+        if trailing is None:
+            return changed
+        peak = self.trailing_peak
+        if peak is None:
+            entry = self.average_entry
+            if entry is None or price < self._targets(entry)[0]:
+                return changed
+        elif price <= peak:
+            return changed
+        self.trailing_peak = price
+        self._raise_stop(trailing.stop_for(price), ExitTrigger.TRAILING_STOP)
+        return True
+
+    def _targets(self, entry: Decimal) -> tuple[Decimal, Decimal | None]:
+        """(trailing activation, lowest remaining take-profit target) at `entry`, cached
+        against (entry, rules, ladder progress): the exit monitor asks on every tick."""
+        key = (entry, self.exits, self.take_profits_done)
+        cached = self._targets_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        trailing = self.exits.trailing
+        activation = trailing.activation_for(entry) if trailing is not None else entry
+        remaining = self.exits.take_profits[self.take_profits_done :]
+        lowest = min((level.price_for(entry) for level in remaining), default=None)
+        self._targets_cache = (key, (activation, lowest))
+        return activation, lowest
+
+    def lowest_target(self) -> Decimal | None:
+        """The lowest remaining take-profit target at the current average entry."""
+        entry = self.average_entry
+        return None if entry is None else self._targets(entry)[1]
 
     # --- the exit in flight ------------------------------------------------------------------
 
@@ -357,7 +382,8 @@ def decide(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecisi
     remaining = position.exits.take_profits[position.take_profits_done :]
     if entry is None or not remaining:
         return None
-    if all(price < level.price_for(entry) for level in remaining):
+    lowest = position.lowest_target()
+    if lowest is None or price < lowest:
         return None  # below every target: merging only moves a sell to a higher target
     steps = plan_ladder(
         position.exits.take_profits,
