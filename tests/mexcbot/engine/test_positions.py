@@ -3,6 +3,7 @@ the kill switch blocks entries while exits still sell, and a restart re-arms fro
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from mexcbot.domain.positions import PositionStatus, decide
 from mexcbot.domain.risk import RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
-from mexcbot.engine.events import PositionChangeKind
+from mexcbot.engine.events import PositionChangeKind, PriceChanged
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook
 from mexcbot.engine.positions.exits import ExitMonitor, Quote
@@ -218,4 +219,30 @@ async def test_an_exit_in_flight_at_a_crash_is_resolved_by_its_id_not_sent_again
     assert stored is not None
     assert stored.status is PositionStatus.CLOSED
     assert await tick(restarted, sim, "2900") == []
+    assert len(await exit_orders(uow_factory, pid)) == 1
+
+
+async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
+    desk: Desk, sim: SimServer, events: EventBus, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    pid = position.id
+    assert pid is not None
+    worker = asyncio.create_task(desk.monitor.run())
+    try:
+        sim.exchange.set_price(SYMBOL, D("2990"))
+        for n in range(50):  # a backlog of ticks, the same stop hit again and again
+            price = D("2990") - n
+            events.publish(PriceChanged(SYMBOL, price, price, price + 1, now()))
+        for _ in range(200):
+            if position.status is PositionStatus.CLOSED:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        worker.cancel()
+    assert position.status is PositionStatus.CLOSED
+    assert desk.monitor.quotes[SYMBOL].source == "stream"
     assert len(await exit_orders(uow_factory, pid)) == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 #: real traffic), 30019 (the same in the docs' table), 30041 (the symbol lacks the type).
 MARKET_REFUSED_CODES = frozenset({30019, 30041, 30051})
 _HUNDRED = Decimal(100)
+#: A symbol whose stream price is older than this is evaluated on REST last prices by the timer
+#: (`Quote.source` says which served).
+STREAM_STALE_AFTER_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +110,22 @@ class ExitMonitor:
         self._catalog = catalog
         self._risk = risk
         self._clock = clock
-        self._queue: asyncio.Queue[PriceChanged | Order] = asyncio.Queue()
+        # prices are coalesced per symbol: a backlog evaluates the newest price, never a stale one
+        self._queue: asyncio.Queue[str | Order] = asyncio.Queue()
+        self._latest: dict[str, tuple[PriceChanged, str]] = {}
+        self._stream_at: dict[str, float] = {}
         self.quotes: dict[str, Quote] = {}
         self.exits_placed = 0
-        events.subscribe(PriceChanged, self._queue.put_nowait)
+        events.subscribe(PriceChanged, self._on_price)
         events.subscribe(FillRecorded, self._on_fill)
         events.subscribe(OrderUpdated, self._on_order)
+
+    def _on_price(self, event: PriceChanged, source: str = "stream") -> None:
+        if event.symbol not in self._latest:
+            self._queue.put_nowait(event.symbol)
+        self._latest[event.symbol] = (event, source)
+        if source == "stream":
+            self._stream_at[event.symbol] = time.monotonic()
 
     def _on_fill(self, event: FillRecorded) -> None:
         if position_id_of(event.order) is not None:
@@ -141,11 +155,11 @@ class ExitMonitor:
         while True:
             item = await self._queue.get()
             try:
-                if isinstance(item, PriceChanged):
-                    source = "stream"
-                    quote = Quote(item.last, item.bid, item.ask, source)
-                    self.quotes[item.symbol] = quote
-                    await self.evaluate(item.symbol, quote)
+                if isinstance(item, str):
+                    price, source = self._latest.pop(item)
+                    quote = Quote(price.last, price.bid, price.ask, source)
+                    self.quotes[item] = quote
+                    await self.evaluate(item, quote)
                 else:
                     await self._book.sync_order(item)
                 await self._risk.check_daily_loss()
@@ -153,8 +167,9 @@ class ExitMonitor:
                 log.exception("exit monitor failed on %r", item)
 
     async def run_timer(self, interval: float) -> None:
-        """Every `interval` s refresh last prices over REST and evaluate every open position:
-        exits fire without the market stream (and after it went stale)."""
+        """Every `interval` s refresh last prices over REST and evaluate the open positions of
+        every symbol without a fresh stream price: exits fire without the market stream (and
+        after it went stale)."""
         while True:
             await asyncio.sleep(interval)
             try:
@@ -169,11 +184,10 @@ class ExitMonitor:
         await self._prices.refresh()
         for symbol in symbols:
             last = self._prices.last(symbol)
-            if last is not None:
-                quote = Quote(last, last, last, "rest")
-                await self._queue.put(
-                    PriceChanged(symbol, quote.last, quote.bid, quote.ask, self._clock())
-                )
+            seen = self._stream_at.get(symbol)
+            fresh = seen is not None and time.monotonic() - seen < STREAM_STALE_AFTER_S
+            if last is not None and not fresh and symbol not in self._latest:
+                self._on_price(PriceChanged(symbol, last, last, last, self._clock()), "rest")
 
     # --- deciding and selling ----------------------------------------------------------------
 
