@@ -42,8 +42,15 @@ from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import admin, market, positions, risk, system, trades
 from mexcbot.config import Mode, Settings
+from mexcbot.domain.risk import TradingState
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
+from mexcbot.engine.events import (
+    OrderUpdated,
+    OrderUpdateKind,
+    PositionChanged,
+    ReconciliationFinished,
+    TradingStateChanged,
+)
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
@@ -351,8 +358,17 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
         ):
             metrics.count_order_update(event.order.status.value.lower())
 
+    def on_position(event: PositionChanged) -> None:
+        metrics.position_events.labels(event.kind.value).inc()
+
+    def on_trading_state(event: TradingStateChanged) -> None:
+        for state in TradingState:
+            metrics.trading_state.labels(state.value).set(1 if state is event.state else 0)
+
     events.subscribe(ReconciliationFinished, on_reconciled)
     events.subscribe(OrderUpdated, on_order)
+    events.subscribe(PositionChanged, on_position)
+    events.subscribe(TradingStateChanged, on_trading_state)
     events.subscribe(OrderUpdated, log_order_update)
 
 

@@ -192,3 +192,23 @@ async def test_manual_close_and_a_stop_that_may_not_move_down(
     assert closed["position"]["status"] == "CLOSED"
     status, again = await trader.call("PUT", f"/api/v1/positions/{pid}/close")
     assert (status, again["code"]) == (409, "position_conflict")
+
+
+async def test_position_and_trading_state_changes_reach_the_metrics(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    tokens = await tokens_for(bot)
+    admin = Client(http, bot, tokens["admin"])
+    status, _ = await admin.call("PUT", "/api/v1/risk", {"state": "HALTED", "reason": "metrics"})
+    assert status == 200
+    status, refused = await Client(http, bot, tokens["trade"]).call(
+        "POST", "/api/v1/positions", {"symbol": SYMBOL, "quote_amount": "20"}
+    )
+    assert (status, refused["limit"]) == (422, "trading_state")
+    async with http.get(f"{api_url(bot)}/metrics", headers=auth(tokens["read"])) as response:
+        text = await response.text()
+    assert 'mexcbot_trading_state{state="HALTED"} 1.0' in text
+    assert 'mexcbot_position_events_total{kind="opened"} 1.0' in text
+    assert 'mexcbot_position_events_total{kind="deleted"} 1.0' in text  # the refused entry's
+    status, listed = await admin.call("GET", "/api/v1/positions")
+    assert listed["total"] == 0  # a refused entry leaves no position behind

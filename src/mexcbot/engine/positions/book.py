@@ -160,6 +160,20 @@ class PositionBook:
         self._publish(position, PositionChangeKind.OPENED)
         return position
 
+    async def discard(self, position: Position) -> bool:
+        """Delete a position that never held anything (its entry was refused): a refused
+        entry leaves no position behind. False (kept) once it has a fill."""
+        assert position.id is not None
+        async with self.lock:
+            if position.fills:
+                return False
+            async with self._uow_factory() as uow:
+                await uow.positions.delete(position.id)
+                await uow.commit()
+            self._unindex(position)
+        self._publish(position, PositionChangeKind.DELETED)
+        return True
+
     async def persist(self, position: Position, kind: PositionChangeKind) -> None:
         """Write the position (caller holds `lock`) and publish what changed. A concurrent
         writer (another process) wins: the position is reloaded and the change dropped."""

@@ -3,7 +3,7 @@
 Opening a manual position persists the position first, then places its entry buy with
 `origin_ref = "position:{id}"` and the deterministic key "position:{id}:entry", so the buy's
 fills find their position and a retried request cannot buy twice. A refused entry (risk limit,
-exchange) closes the empty position and re-raises the error for the caller.
+exchange) deletes the empty position and re-raises the error for the caller.
 """
 
 from __future__ import annotations
@@ -72,9 +72,7 @@ class PositionService:
         try:
             order = await self._execution.place(entry)
         except (ExecutionError, InvalidOrder):
-            async with self._book.lock:
-                if position.close_with_dust(position.opened_at):
-                    await self._book.persist(position, PositionChangeKind.CLOSED)
+            await self._book.discard(position)
             raise
         await self._book.sync_order(order)
         return position, order
