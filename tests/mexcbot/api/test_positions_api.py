@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from mexcbot.app import Bot
+from mexcbot.app import ADMIN_TOKEN_SUFFIX, Bot
 from mexcbot.domain.orders import OrderOrigin
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
 
@@ -38,9 +39,16 @@ class Client:
             return response.status, payload
 
 
-def set_price(bot: Bot, price: Decimal) -> None:
+async def set_price(http: aiohttp.ClientSession, bot: Bot, price: Decimal) -> None:
+    """Move the paper price the way a user does: the simulator's admin API."""
     assert bot.paper is not None
-    bot.paper.exchange.set_price(SYMBOL, price.quantize(D("0.01")))
+    token = Path(bot.settings.paper_state_file + ADMIN_TOKEN_SUFFIX).read_text().strip()
+    async with http.post(
+        f"{bot.paper.url}/_sim/prices",
+        json={"symbol": SYMBOL, "price": str(price.quantize(D("0.01")))},
+        headers=auth(token),
+    ) as response:
+        assert response.status == 200, await response.text()
 
 
 async def until(read: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
@@ -70,7 +78,7 @@ async def test_stop_ladder_and_trailing_each_fire_once(
 ) -> None:
     tokens = await tokens_for(bot)
     trader = Client(http, bot, tokens["trade"])
-    set_price(bot, D("3200"))
+    await set_price(http, bot, D("3200"))
     status, opened = await trader.call(
         "POST",
         "/api/v1/positions",
@@ -96,14 +104,14 @@ async def test_stop_ladder_and_trailing_each_fire_once(
     async def read() -> dict[str, Any]:
         return (await trader.call("GET", f"/api/v1/positions/{pid}"))[1]
 
-    set_price(bot, entry * D("1.07"))
+    await set_price(http, bot, entry * D("1.07"))
     await until(read, lambda p: p["take_profits_done"] == 1 and p["exit_order_id"] is None)
-    set_price(bot, entry * D("1.12"))
+    await set_price(http, bot, entry * D("1.12"))
     await until(read, lambda p: p["take_profits_done"] == 2 and p["exit_order_id"] is None)
-    set_price(bot, entry * D("1.30"))
+    await set_price(http, bot, entry * D("1.30"))
     armed = await until(read, lambda p: p["stop_trigger"] == "trailing")
     assert D(armed["stop_price"]) > entry
-    set_price(bot, entry * D("1.10"))
+    await set_price(http, bot, entry * D("1.10"))
     closed = await until(read, lambda p: p["status"] == "CLOSED")
     assert D(closed["realised_pnl"]) > 0
     assert D(closed["quantity"]) == 0
@@ -129,7 +137,7 @@ async def test_kill_switch_blocks_entries_while_a_stop_still_sells(
     tokens = await tokens_for(bot)
     trader = Client(http, bot, tokens["trade"])
     admin = Client(http, bot, tokens["admin"])
-    set_price(bot, D("3200"))
+    await set_price(http, bot, D("3200"))
     status, opened = await trader.call(
         "POST",
         "/api/v1/positions",
@@ -147,7 +155,7 @@ async def test_kill_switch_blocks_entries_while_a_stop_still_sells(
         "POST", "/api/v1/positions", {"symbol": SYMBOL, "quote_amount": "100"}
     )
     assert (status, refused["code"], refused["limit"]) == (422, "risk_rejected", "trading_state")
-    set_price(bot, D("2950"))
+    await set_price(http, bot, D("2950"))
 
     async def read() -> dict[str, Any]:
         return (await trader.call("GET", f"/api/v1/positions/{pid}"))[1]
@@ -166,7 +174,7 @@ async def test_manual_close_and_a_stop_that_may_not_move_down(
 ) -> None:
     tokens = await tokens_for(bot)
     trader = Client(http, bot, tokens["trade"])
-    set_price(bot, D("3200"))
+    await set_price(http, bot, D("3200"))
     status, opened = await trader.call(
         "POST",
         "/api/v1/positions",
