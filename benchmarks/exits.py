@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from harness import percentile
+from mexcbot.domain.exit_decisions import decide
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import OrderSide, OrderType
-from mexcbot.domain.positions import Position, PositionFill, PositionType, decide
+from mexcbot.domain.positions import Position, PositionFill, PositionType
 from mexcbot.domain.symbols import SymbolRules, SymbolStatus
 from mexcbot.engine.positions.screen import TickScreen
 from mexcbot.mexc.streams import BookTickerUpdate, decode_push

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from mexcbot.domain.exit_decisions import close_decision, decide
 from mexcbot.domain.exits import (
     ExitPlan,
     ExitTrigger,
@@ -19,8 +20,6 @@ from mexcbot.domain.positions import (
     MAX_EXIT_FAILURES,
     PositionError,
     PositionStatus,
-    close_decision,
-    decide,
 )
 from tests.mexcbot.domain.positions_support import RULES, D, fill, position
 

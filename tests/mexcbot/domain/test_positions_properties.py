@@ -7,9 +7,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mexcbot.domain.exit_decisions import decide, quiet_band
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import OrderSide
-from mexcbot.domain.positions import decide, quiet_band
 from tests.mexcbot.domain.positions_support import RULES, D, fill, position
 
 prices = st.integers(min_value=1, max_value=100_000).map(lambda n: Decimal(n) / 1000)

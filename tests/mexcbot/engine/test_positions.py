@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from mexcbot.domain.exit_decisions import decide
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import (
     OrderOrigin,
@@ -20,7 +21,7 @@ from mexcbot.domain.orders import (
     PlaceOrder,
     client_order_id_for,
 )
-from mexcbot.domain.positions import PositionStatus, decide
+from mexcbot.domain.positions import PositionStatus
 from mexcbot.domain.risk import RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected

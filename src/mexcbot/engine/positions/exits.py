@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
+from mexcbot.domain.exit_decisions import close_decision, decide
 from mexcbot.domain.exits import ExitDecision, TriggerPrice
 from mexcbot.domain.orders import (
     Order,
@@ -33,7 +34,7 @@ from mexcbot.domain.orders import (
     TimeInForce,
     client_order_id_for,
 )
-from mexcbot.domain.positions import Position, close_decision, decide
+from mexcbot.domain.positions import Position
 from mexcbot.domain.risk import TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import (

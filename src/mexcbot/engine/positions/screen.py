@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from mexcbot.domain.positions import Position, quiet_band
+from mexcbot.domain.exit_decisions import quiet_band
+from mexcbot.domain.positions import Position
 
 _Band = tuple[Decimal, Decimal] | None
 
