@@ -24,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -35,20 +36,27 @@ from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
+from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
     OrderUpdated,
     OrderUpdateKind,
+    PositionChanged,
     ReconciliationFinished,
     StreamStatusChanged,
+    TradingStateChanged,
 )
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.book import PositionBook
+from mexcbot.engine.positions.exits import ExitMonitor
+from mexcbot.engine.positions.trading import PositionService
 from mexcbot.engine.price_feed import PriceFeed
 from mexcbot.engine.prices import PriceBook
+from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.engine.tokens import TokenService
@@ -90,6 +98,10 @@ class Started:
     exchange_url: str
     admin_token: str | None
     """Only on the first run (a database without tokens); shown once, never stored in clear."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -161,9 +173,29 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     exchange = MexcExchange(client, StreamConfig(url=_ws_url(settings, paper)))
     catalog = SymbolCatalog(exchange)
     prices = PriceBook(exchange)
+    risk_policy = RiskLimitsPolicy(uow_factory, events, prices, _utc_now)
+    await risk_policy.load()
     execution = ExecutionService(
-        exchange, uow_factory, events=events, writer=journal, catalog=catalog, prices=prices
+        exchange,
+        uow_factory,
+        events=events,
+        writer=journal,
+        catalog=catalog,
+        prices=prices,
+        risk=risk_policy,
     )
+    book = PositionBook(uow_factory, events, catalog, prices, _utc_now)
+    risk_policy.watch(book)
+    monitor = ExitMonitor(
+        book,
+        execution,
+        events=events,
+        prices=prices,
+        catalog=catalog,
+        risk=risk_policy,
+        clock=_utc_now,
+    )
+    position_service = PositionService(book, monitor, execution, uow_factory)
     authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
@@ -211,11 +243,20 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
             settings.api_auth_failure_limit, settings.api_auth_failure_window
         ),
         streams=streams,
+        positions=position_service,
+        risk=risk_policy,
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
     admin_token = await tokens.first_admin()
-    engine = _run_engine(execution, settings.reconcile_interval, account_feed, price_feed)
+    engine = _run_engine(
+        execution,
+        monitor,
+        account_feed,
+        price_feed,
+        reconcile_interval=settings.reconcile_interval,
+        exit_check_interval=settings.exit_check_interval,
+    )
     _start_task(stack, engine, "mexcbot-engine")
     started = Started(
         api_url=api_url,
@@ -274,9 +315,19 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
 
     for stream in ("user", "market"):
         metrics.observe_stream_status(stream, connected=False, reconnects=0)
+
+    def on_position(event: PositionChanged) -> None:
+        metrics.position_events.labels(event.kind.value).inc()
+
+    def on_trading_state(event: TradingStateChanged) -> None:
+        for state in TradingState:
+            metrics.trading_state.labels(state.value).set(1 if state is event.state else 0)
+
     events.subscribe(ReconciliationFinished, on_reconciled)
     events.subscribe(StreamStatusChanged, on_stream)
     events.subscribe(OrderUpdated, on_order)
+    events.subscribe(PositionChanged, on_position)
+    events.subscribe(TradingStateChanged, on_trading_state)
     events.subscribe(OrderUpdated, log_order_update)
 
 
@@ -296,16 +347,21 @@ def _start_task(
 
 async def _run_engine(
     execution: ExecutionService,
-    reconcile_interval: float,
+    monitor: ExitMonitor,
     account_feed: AccountFeed,
     price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
+    *,
+    reconcile_interval: float,
+    exit_check_interval: float,
 ) -> None:
-    """Startup (clock, rules, prices, reconciliation) with retries, then periodic
-    reconciliation and the two stream feeds. The feeds start after startup, so their first
-    reconciliation runs on a synced clock; the price feed follows the symbols known then."""
+    """Startup (clock, rules, prices, reconciliation, the exits re-armed) with retries, then
+    periodic reconciliation beside the two stream feeds and the exit monitor (stream prices and
+    a REST timer). The feeds start after startup, so their first reconciliation runs on a synced
+    clock; the price feed follows the symbols known then."""
     for attempt, delay in enumerate(_retry_delays(), start=1):
         try:
             await execution.start()
+            await monitor.rearm()
             break
         except asyncio.CancelledError:
             raise
@@ -318,12 +374,14 @@ async def _run_engine(
                 delay,
             )
             await asyncio.sleep(delay)
-    log.info("ready: startup reconciliation finished")
+    log.info("ready: startup reconciliation finished, exits armed")
     prices = await price_feed()
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
         tasks.create_task(account_feed.run(), name="mexcbot-account-feed")
         tasks.create_task(prices.run(), name="mexcbot-price-feed")
+        tasks.create_task(monitor.run(), name="mexcbot-exits")
+        tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
 
 
 def _retry_delays() -> Iterator[float]:

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     api_ws_ticker_rate: float = Field(default=4.0, gt=0, le=100)
     """Ticker updates a second, per symbol, at most, on the API websocket (the latest wins)."""
     reconcile_interval: float = Field(default=30.0, gt=0)
+    exit_check_interval: float = Field(default=2.0, gt=0)
+    """Seconds between exit evaluations on REST last prices, so stops fire without the market
+    stream (stream prices are evaluated as they arrive)."""
     paper_seed: int = 1
     paper_tick_interval: float = Field(default=0.25, gt=0)
     """Seconds between market moves of the embedded simulator in paper mode."""

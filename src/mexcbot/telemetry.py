@@ -116,6 +116,19 @@ class Metrics:
             "Orders resting on the exchange as far as the database knows (NEW, PARTIALLY_FILLED).",
             registry=self.registry,
         )
+        self.position_events = Counter(
+            "mexcbot_position_events",
+            "Position changes by kind (opened, filled, exit_placed, exit_failed, closed, ...); "
+            "exit_failed means a position's exit orders kept selling nothing: look at it.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.trading_state = Gauge(
+            "mexcbot_trading_state",
+            "1 for the current trading state (ACTIVE, REDUCING, HALTED), 0 for the others.",
+            ["state"],
+            registry=self.registry,
+        )
 
         self._reconnects_counted: dict[str, int] = {}
         self.stream_connected = Gauge(

@@ -22,7 +22,7 @@ from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.live import router as live_router
 from mexcbot.api.middleware import RequestTelemetry
-from mexcbot.api.routers import admin, market, system, trades
+from mexcbot.api.routers import admin, market, positions, risk, system, trades
 from mexcbot.config import Settings
 
 STOP_TIMEOUT_S = 10.0
@@ -58,7 +58,15 @@ def build_api(ctx: ApiContext) -> FastAPI:
         redirect_slashes=False,  # a redirect would build its Location from the Host header
     )
     api.state.ctx = ctx
-    for router in (system.router, trades.router, market.router, admin.router, live_router):
+    for router in (
+        system.router,
+        trades.router,
+        positions.router,
+        risk.router,
+        market.router,
+        admin.router,
+        live_router,
+    ):
         api.include_router(router)
     install_error_handlers(api)
     install_request_gate(api, ctx.authority, ctx.auth_failures, ctx.settings)  # before CORS
@@ -66,7 +74,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         api.add_middleware(
             CORSMiddleware,
             allow_origins=ctx.settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     api.add_middleware(RequestTelemetry, metrics=ctx.metrics, audit=ctx.audit)

@@ -22,6 +22,8 @@ from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.trading import PositionService
+from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.tokens import TokenService
 from mexcbot.store import TokenRole, UnitOfWork
@@ -63,6 +65,8 @@ class ApiContext:
     """The websocket feed (``/api/v1/ws``), subscribed to the engine's events once."""
     auth_failures: FailedAuthLimit
     """Failed authentications per client address: the request gate's and the websocket's."""
+    positions: PositionService
+    risk: RiskLimitsPolicy
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

@@ -21,11 +21,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mexcbot.domain.exits import InvalidExitPlan
 from mexcbot.domain.orders import InvalidOrder
+from mexcbot.domain.positions import PositionError
+from mexcbot.domain.risk import InvalidRiskLimits
 from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.domain.tokens import InvalidTokenName
 from mexcbot.engine import errors as engine_errors
 from mexcbot.engine import ports
+from mexcbot.store import ConcurrentPositionUpdate
 from mexcbot.telemetry import request_id_var
 
 log = logging.getLogger(__name__)
@@ -221,6 +225,13 @@ _RULES: dict[type[Exception], _Rule] = {
         "The Idempotency-Key was used for a different order",
         extra=lambda exc: {"client_order_id": exc.order.client_order_id},
         field="Idempotency-Key",
+    ),
+    engine_errors.PositionNotFound: _Rule(404, "position_not_found", "No such position"),
+    PositionError: _Rule(409, "position_conflict", "The position's state forbids this"),
+    InvalidExitPlan: _Rule(422, "invalid_exits", "The exit rules are invalid"),
+    InvalidRiskLimits: _Rule(422, "invalid_risk_limits", "The risk limits are invalid"),
+    ConcurrentPositionUpdate: _Rule(
+        409, "concurrent_update", "The position changed meanwhile; reload and retry"
     ),
     engine_errors.TokenNameTaken: _Rule(409, "token_name_taken", "The token name is taken"),
     engine_errors.TokenNotFound: _Rule(404, "token_not_found", "No such token"),

@@ -32,9 +32,11 @@ from mexcbot.engine.events import (
     Event,
     FillRecorded,
     OrderUpdated,
+    PositionChanged,
     PriceChanged,
     ReconciliationFinished,
     StreamStatusChanged,
+    TradingStateChanged,
 )
 
 
@@ -114,6 +116,8 @@ class LiveFeed:
         bus.subscribe(FillRecorded, self._publish)
         bus.subscribe(BalanceChanged, self._publish)
         bus.subscribe(ReconciliationFinished, self._publish)
+        bus.subscribe(PositionChanged, self._publish)
+        bus.subscribe(TradingStateChanged, self._publish)
         bus.subscribe(StreamStatusChanged, self._on_stream)
         bus.subscribe(PriceChanged, self._on_price)
 

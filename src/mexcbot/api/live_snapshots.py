@@ -15,18 +15,22 @@ from mexcbot.api.context import ApiContext
 from mexcbot.api.live_topics import (
     BALANCES,
     ORDERS,
+    POSITIONS,
     RECONCILIATION,
+    RISK,
     STREAMS,
     TICKERS,
     balance_data,
     family,
     money,
     order_data,
+    position_data,
     price_data,
     stream_data,
     ticker_symbol,
     timestamp,
 )
+from mexcbot.api.position_schemas import RiskOut
 from mexcbot.engine.ports import ExchangePortError
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,10 @@ async def snapshot_data(ctx: ApiContext, topic: str) -> dict[str, Any] | None:
         return {"orders": [order_data(order) for order in await ctx.execution.open_orders()]}
     if topic == BALANCES:
         return await _balances(ctx)
+    if topic == POSITIONS:
+        return {"positions": [position_data(p) for p in ctx.positions.open_positions()]}
+    if topic == RISK:
+        return RiskOut.now(ctx.risk).model_dump(mode="json")
     if family(topic) == TICKERS:
         symbol = ticker_symbol(topic)
         if symbol is not None:

@@ -8,24 +8,29 @@ REST API hides, and every Decimal travels as a JSON string.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
 from mexcbot.domain.market import Balance
 from mexcbot.domain.orders import SYMBOL_PATTERN, Fill, Order
+from mexcbot.domain.positions import Position
 from mexcbot.domain.tokens import TokenRole, role_allows
 from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
     OrderUpdated,
+    PositionChanged,
     PriceChanged,
     ReconciliationFinished,
     StreamStatusChanged,
+    TradingStateChanged,
 )
 
 ORDERS: Final = "orders"
@@ -35,6 +40,9 @@ TICKERS: Final = "tickers"
 """Every symbol's ticker; ``tickers:BTCUSDT`` is one symbol's."""
 STREAMS: Final = "streams"
 RECONCILIATION: Final = "reconciliation"
+POSITIONS: Final = "positions"
+RISK: Final = "risk"
+"""The trading state (ACTIVE / REDUCING / HALTED) and the risk limits."""
 
 TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     ORDERS: TokenRole.READ,
@@ -43,6 +51,8 @@ TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     TICKERS: TokenRole.READ,
     STREAMS: TokenRole.READ,
     RECONCILIATION: TokenRole.READ,
+    POSITIONS: TokenRole.READ,
+    RISK: TokenRole.READ,
 }
 """The role a topic needs (a family: ``tickers:BTCUSDT`` needs what ``tickers`` needs)."""
 
@@ -102,6 +112,8 @@ _TOPIC_OF: Final[dict[type, str]] = {
     BalanceChanged: BALANCES,
     StreamStatusChanged: STREAMS,
     ReconciliationFinished: RECONCILIATION,
+    PositionChanged: POSITIONS,
+    TradingStateChanged: RISK,
 }
 
 
@@ -120,6 +132,8 @@ def settled(event: Event) -> Event:
             return OrderUpdated(replace(order, fees=dict(order.fees)), kind)
         case FillRecorded(order=order, fill=fill):
             return FillRecorded(replace(order, fees=dict(order.fees)), fill)
+        case PositionChanged(position=position):
+            return replace(event, position=copy.deepcopy(position))
     return event
 
 
@@ -136,11 +150,28 @@ def event_message(event: Event) -> tuple[str, dict[str, Any]]:
             return f"{TICKERS}:{event.symbol}", price_data(event)
         case StreamStatusChanged():
             return STREAMS, stream_data(event)
+        case PositionChanged(position=position, kind=kind, detail=detail):
+            return POSITIONS, {
+                "kind": kind.value,
+                "detail": detail,
+                "position": position_data(position),
+            }
+        case TradingStateChanged():
+            return RISK, {
+                "state": event.state.value,
+                "reason": event.reason,
+                "changed_by": event.changed_by,
+                "at": timestamp(event.at),
+            }
         case ReconciliationFinished(report=report):
             return RECONCILIATION, {
                 "finished_at": timestamp(report.finished_at),
                 **report.summary(),
             }
+
+
+def position_data(position: Position) -> dict[str, Any]:
+    return PositionOut.of(position, None).model_dump(mode="json")
 
 
 def order_data(order: Order) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from mexcbot.engine.events import (
     Event,
     FillRecorded,
     OrderUpdated,
+    PositionChanged,
     PriceChanged,
     ReconciliationFinished,
     StreamStatusChanged,
+    TradingStateChanged,
 )
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ _E = TypeVar(
     BalanceChanged,
     PriceChanged,
     StreamStatusChanged,
+    PositionChanged,
+    TradingStateChanged,
 )
 
 

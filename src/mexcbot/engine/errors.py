@@ -15,6 +15,7 @@
 - `OrderNeverReceived`: the submit failed in a way that left the outcome open, and the exchange
   proved it never received the order: stored as REJECTED (-2013), nothing executed (503).
 - `UnknownSymbol`: the exchange lists no such symbol (404).
+- `PositionNotFound`: no position with that id (404).
 - `TokenNameTaken` / `TokenNotFound`: token use cases (409 / 404).
 
 Each error carries what a caller needs as data (the order, the field at fault), never only text.
@@ -117,6 +118,14 @@ class IdempotencyConflict(ExecutionError):
         self.order = order
 
 
+class PositionNotFound(ExecutionError):
+    field = "id"
+
+    def __init__(self, position_id: int) -> None:
+        super().__init__(f"id: no position {position_id}")
+        self.position_id = position_id
+
+
 class TokenNameTaken(ExecutionError):
     field = "name"
 
@@ -144,6 +153,7 @@ __all__ = [
     "OrderNotFound",
     "OrderRejectedByExchange",
     "OrderRuleViolation",
+    "PositionNotFound",
     "RiskRejected",
     "TokenNameTaken",
     "TokenNotFound",

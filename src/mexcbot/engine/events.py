@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from mexcbot.domain.orders import Fill, Order
+from mexcbot.domain.positions import Position
+from mexcbot.domain.risk import RiskLimits, TradingState
 from mexcbot.engine.orders.report import ReconciliationReport
 
 
@@ -79,6 +81,36 @@ class StreamStatusChanged:
     at: datetime
 
 
+class PositionChangeKind(StrEnum):
+    """Why a `PositionChanged` was published."""
+
+    OPENED = "opened"
+    FILLED = "filled"  # an entry or exit fill moved it
+    EXITS_CHANGED = "exits_changed"  # its rules changed, or a price moved its trailing stop
+    EXIT_PLACED = "exit_placed"  # an exit order was sent
+    EXIT_FAILED = "exit_failed"  # its exit orders sold nothing, again: a human must look
+    CLOSED = "closed"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged:
+    position: Position
+    kind: PositionChangeKind
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    """The trading state or the risk limits changed (an admin, or the daily-loss switch)."""
+
+    state: TradingState
+    limits: RiskLimits
+    reason: str | None
+    changed_by: str
+    at: datetime
+
+
 Event = (
     OrderUpdated
     | FillRecorded
@@ -86,4 +118,6 @@ Event = (
     | BalanceChanged
     | PriceChanged
     | StreamStatusChanged
+    | PositionChanged
+    | TradingStateChanged
 )

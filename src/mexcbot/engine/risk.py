@@ -2,17 +2,33 @@
 
 The engine calls `RiskPolicy.check` after the order passed the symbol's rules and before its
 intent is written, so a policy sees the exact (quantized) request that would be sent.
+
+`RiskLimitsPolicy` is the bot's policy: the trading state (ACTIVE / REDUCING / HALTED) and the
+limits of `mexcbot.domain.risk`. It checks ENTRIES (buys, whatever their source); an exit
+(origin POSITION_EXIT) or any sell only reduces risk and is never blocked by a limit. HALTED, set
+only by an admin, refuses everything. The daily-loss switch moves ACTIVE to REDUCING and stays
+there until an admin sets the state back.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
-from mexcbot.domain.orders import OrderRequest
+from mexcbot.domain.orders import OrderOrigin, OrderRequest, OrderSide
+from mexcbot.domain.risk import RiskLimits, TradingState
 from mexcbot.domain.symbols import SymbolRules
+from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
+from mexcbot.engine.events import TradingStateChanged
+from mexcbot.engine.prices import PriceBook
+from mexcbot.store import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,4 +51,173 @@ class AllowAll:
         return None
 
 
-__all__ = ["AllowAll", "RiskContext", "RiskPolicy", "RiskRejected"]
+class OpenExposure(Protocol):
+    """What is at risk now: the position book provides it."""
+
+    def open_costs(self) -> Mapping[str, Decimal]:
+        """The quote cost of each open position, by its orders' `origin_ref`."""
+
+    def pnl_today(self, now: datetime) -> Decimal:
+        """Realised PnL of today (UTC) plus unrealised PnL of what is open, at last prices."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    open_positions: int
+    total_quote: Decimal
+    pnl_today: Decimal
+
+
+class RiskLimitsPolicy:
+    """The trading state and risk limits, held in memory (checked on every placement) and
+    stored in the `trading_state` row (`load` at startup, every change written and audited)."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        events: EventBus,
+        prices: PriceBook,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._events = events
+        self._prices = prices
+        self._clock = clock
+        self._exposure: OpenExposure | None = None
+        self.state = TradingState.ACTIVE
+        self.limits = RiskLimits()
+        self.reason: str | None = None
+        self.changed_by = "system"
+        self.changed_at: datetime | None = None
+        self._version = 0
+
+    def watch(self, exposure: OpenExposure) -> None:
+        self._exposure = exposure
+
+    async def load(self) -> None:
+        async with self._uow_factory() as uow:
+            stored = await uow.trading_state.get()
+        self.state, self.limits, self.reason = stored.state, stored.limits, stored.reason
+        self.changed_by, self.changed_at, self._version = (
+            stored.changed_by,
+            stored.changed_at,
+            stored.version,
+        )
+
+    def exposure(self, entering: str | None = None) -> Exposure:
+        """Open positions holding something (other than `entering`, the position an entry is
+        for, which is about to hold something), their cost, and today's PnL."""
+        now = self._clock()
+        if self._exposure is None:
+            return Exposure(0, Decimal(0), Decimal(0))
+        costs = self._exposure.open_costs()
+        holding = sum(1 for ref, cost in costs.items() if cost > 0 and ref != entering)
+        total = sum(costs.values(), Decimal(0))
+        return Exposure(holding, total, self._exposure.pnl_today(now))
+
+    # --- the check ---------------------------------------------------------------------------
+
+    def check(self, request: OrderRequest, context: RiskContext) -> None:
+        if self.state is TradingState.HALTED:
+            raise RiskRejected("trading_state", "trading is HALTED: no order is sent")
+        if request.origin is OrderOrigin.POSITION_EXIT or request.side is OrderSide.SELL:
+            return
+        if self.state is TradingState.REDUCING:
+            raise RiskRejected(
+                "trading_state",
+                f"trading is REDUCING ({self.reason or 'kill switch'}): no new entries; "
+                "exits and cancels still run",
+            )
+        notional = self._notional(request)
+        limits, exposure = self.limits, self.exposure(request.origin_ref)
+        cap = limits.max_position_quote
+        if cap is not None and notional is not None and notional > cap:
+            raise RiskRejected(
+                "max_position_quote",
+                f"the order is worth {notional} {context.rules.quote_asset}, above the "
+                f"limit of {cap}",
+            )
+        most = limits.max_open_positions
+        if most is not None and exposure.open_positions >= most:
+            raise RiskRejected(
+                "max_open_positions",
+                f"{exposure.open_positions} positions are open, the limit is {most}",
+            )
+        if limits.max_total_exposure_quote is not None and notional is not None:
+            total = exposure.total_quote + notional
+            if total > limits.max_total_exposure_quote:
+                raise RiskRejected(
+                    "max_total_exposure_quote",
+                    f"open exposure {exposure.total_quote} plus this order's {notional} is "
+                    f"{total}, above the limit of {limits.max_total_exposure_quote}",
+                )
+
+    def _notional(self, request: OrderRequest) -> Decimal | None:
+        if request.quote_amount is not None:
+            return request.quote_amount
+        price = request.price or self._prices.last(request.symbol)
+        if request.quantity is None or price is None:
+            return None
+        return request.quantity * price
+
+    # --- changing ----------------------------------------------------------------------------
+
+    async def change(
+        self,
+        *,
+        actor: str,
+        state: TradingState | None = None,
+        limits: RiskLimits | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Set the state and/or the limits (an admin's action, audited and published)."""
+        new_state = state or self.state
+        new_limits = limits or self.limits
+        async with self._uow_factory() as uow:
+            stored = await uow.trading_state.save(
+                state=new_state,
+                reason=reason,
+                limits=new_limits,
+                changed_by=actor,
+                version=self._version,
+            )
+            await uow.audit.append(
+                actor=actor,
+                action="risk.change",
+                result="ok",
+                target=new_state.value,
+                detail=reason,
+            )
+            await uow.commit()
+        self.state, self.limits, self.reason = stored.state, stored.limits, stored.reason
+        self.changed_by, self.changed_at, self._version = actor, stored.changed_at, stored.version
+        log.warning("trading state %s by %s: %s", self.state, actor, reason)
+        self._events.publish(
+            TradingStateChanged(self.state, self.limits, self.reason, actor, self._clock())
+        )
+
+    async def check_daily_loss(self) -> bool:
+        """Trip the kill switch (ACTIVE -> REDUCING) when today's loss reached the limit."""
+        limit = self.limits.daily_loss_limit
+        if limit is None or self.state is not TradingState.ACTIVE:
+            return False
+        pnl = self.exposure().pnl_today
+        if pnl > -limit:
+            return False
+        await self.change(
+            actor="system",
+            state=TradingState.REDUCING,
+            reason=f"daily loss {-pnl} reached the limit of {limit}",
+        )
+        return True
+
+
+__all__ = [
+    "AllowAll",
+    "Exposure",
+    "OpenExposure",
+    "RiskContext",
+    "RiskLimitsPolicy",
+    "RiskPolicy",
+    "RiskRejected",
+]

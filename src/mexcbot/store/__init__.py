@@ -27,6 +27,7 @@ from mexcbot.store.orders import (
     OrderPage,
     OrderRepository,
 )
+from mexcbot.store.positions import ConcurrentPositionUpdate, PositionPage, PositionRepository
 from mexcbot.store.tokens import DuplicateToken, TokenRepository
 from mexcbot.store.types import DecimalOutOfRange
 from mexcbot.store.uow import UnitOfWork
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "ConcurrentOrderUpdate",
+    "ConcurrentPositionUpdate",
     "DecimalOutOfRange",
     "DuplicateClientOrderId",
     "DuplicateToken",
@@ -44,6 +46,8 @@ __all__ = [
     "OrderJournal",
     "OrderPage",
     "OrderRepository",
+    "PositionPage",
+    "PositionRepository",
     "TokenRepository",
     "TokenRole",
     "UnitOfWork",

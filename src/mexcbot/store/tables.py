@@ -100,22 +100,69 @@ positions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("symbol", String(30), nullable=False),
+    Column("base_asset", String(20), nullable=False),
+    Column("quote_asset", String(20), nullable=False),
     Column("side", String(8), nullable=False),  # LONG (spot)
     Column("status", String(8), nullable=False),  # OPEN / CLOSED
     Column("type", String(16), nullable=False),  # MANUAL / AUTOMATIC / NEWCOIN
+    # the book: derived from the fills, kept so a list needs no replay
     Column("quantity", ExactDecimal(), nullable=False),
-    Column("entry_price", ExactDecimal(), nullable=False),
-    Column("stop_loss_price", ExactDecimal(), nullable=True),
-    Column("take_profit_price", ExactDecimal(), nullable=True),
-    Column("trailing_stop_percent", ExactDecimal(), nullable=True),
-    Column("trailing_peak_price", ExactDecimal(), nullable=True),
+    Column("entered_quantity", ExactDecimal(), nullable=False),
+    Column("cost", ExactDecimal(), nullable=False),
+    Column("spent_quote", ExactDecimal(), nullable=False),
+    Column("proceeds_quote", ExactDecimal(), nullable=False),
     Column("realized_pnl", ExactDecimal(), nullable=False),
     Column("fees_quote", ExactDecimal(), nullable=False),
+    Column("peak_price", ExactDecimal(), nullable=True),
+    Column("trough_price", ExactDecimal(), nullable=True),
+    Column("dust_quantity", ExactDecimal(), nullable=False),
+    # the exits: the rules as asked (JSON, decimals as strings) and their persisted state
+    Column("exits", Text, nullable=False),
+    Column("stop_price", ExactDecimal(), nullable=True),
+    Column("stop_trigger", String(16), nullable=True),
+    Column("trailing_peak", ExactDecimal(), nullable=True),
+    Column("take_profits_done", Integer, nullable=False),
+    Column("exit_seq", Integer, nullable=False),
+    Column("exit_order_id", String(32), nullable=True),
+    Column("exit_trigger", String(16), nullable=True),
+    Column("exit_level", Integer, nullable=True),
+    Column("exit_failures", Integer, nullable=False),
+    Column("exit_failed_reason", Text, nullable=True),
+    Column("notes", Text, nullable=True),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
     Index("ix_positions_symbol_status", "symbol", "status"),
+    Index("ix_positions_opened_at", "opened_at"),
+)
+
+position_fills = Table(
+    "position_fills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("position_id", Integer, ForeignKey("positions.id", ondelete="CASCADE"), nullable=False),
+    Column("client_order_id", String(32), nullable=False),
+    Column("exchange_trade_id", String(64), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("commission", ExactDecimal(), nullable=False),
+    Column("commission_asset", String(20), nullable=False),
+    Column("time", UtcDateTime(), nullable=False),
+    UniqueConstraint("position_id", "client_order_id", "exchange_trade_id"),
+)
+
+trading_state = Table(
+    "trading_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # one row, id 1
+    Column("state", String(10), nullable=False),  # ACTIVE / REDUCING / HALTED
+    Column("reason", Text, nullable=True),
+    Column("limits", Text, nullable=False),  # JSON object, decimals as strings
+    Column("changed_by", String(100), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
 )
 
 auto_buy_rules = Table(

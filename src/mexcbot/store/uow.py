@@ -25,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mexcbot.store.audit import AuditLog
 from mexcbot.store.orders import FillRepository, OrderRepository
+from mexcbot.store.positions import PositionRepository
 from mexcbot.store.tokens import TokenRepository
+from mexcbot.store.trading_state import TradingStateRepository
 
 
 def utc_now() -> datetime:
@@ -37,6 +39,8 @@ class UnitOfWork:
 
     orders: OrderRepository
     fills: FillRepository
+    positions: PositionRepository
+    trading_state: TradingStateRepository
     tokens: TokenRepository
     audit: AuditLog
 
@@ -59,6 +63,8 @@ class UnitOfWork:
         await self._connection.begin()
         self.orders = OrderRepository(self._connection, self._clock)
         self.fills = FillRepository(self._connection)
+        self.positions = PositionRepository(self._connection, self._clock)
+        self.trading_state = TradingStateRepository(self._connection, self._clock)
         self.tokens = TokenRepository(self._connection, self._clock)
         self.audit = AuditLog(self._connection, self._clock)
         return self
@@ -77,10 +83,11 @@ class UnitOfWork:
             await connection.close()
 
     async def commit(self) -> None:
-        """Write tracked order changes and commit. On failure everything is rolled back."""
+        """Write tracked order and position changes and commit; on failure roll everything back."""
         connection = self.connection
         try:
             await self.orders.flush()
+            await self.positions.flush()
             await connection.commit()
         except BaseException:
             await self.rollback()
@@ -89,4 +96,5 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Discard everything since the last commit; loaded orders are no longer tracked."""
         self.orders.forget()
+        self.positions.forget()
         await self.connection.rollback()

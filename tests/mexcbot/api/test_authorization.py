@@ -64,6 +64,22 @@ ROUTES = [
     Route("DELETE", "/api/v1/admin/tokens/{name}", "/api/v1/admin/tokens/nobody", A),
     Route("GET", "/api/v1/admin/audit", "/api/v1/admin/audit", A),
     Route("GET", "/api/v1/admin/config", "/api/v1/admin/config", A),
+    Route(
+        "POST",
+        "/api/v1/positions",
+        "/api/v1/positions",
+        T,
+        {"symbol": "BTCUSDT", "quote_amount": "10"},
+    ),
+    Route("GET", "/api/v1/positions", "/api/v1/positions", R),
+    Route("GET", "/api/v1/positions/open", "/api/v1/positions/open", R),
+    Route("GET", "/api/v1/positions/summary", "/api/v1/positions/summary", R),
+    Route("GET", "/api/v1/positions/{position_id}", "/api/v1/positions/999", R),
+    Route("PUT", "/api/v1/positions/{position_id}", "/api/v1/positions/999", T, {"exits": {}}),
+    Route("PUT", "/api/v1/positions/{position_id}/close", "/api/v1/positions/999/close", T),
+    Route("DELETE", "/api/v1/positions/{position_id}", "/api/v1/positions/999", T),
+    Route("GET", "/api/v1/risk", "/api/v1/risk", R),
+    Route("PUT", "/api/v1/risk", "/api/v1/risk", A, {"reason": "authorization test"}),
 ]
 
 

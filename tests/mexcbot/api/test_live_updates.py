@@ -223,3 +223,34 @@ async def test_tickers_are_throttled_per_symbol_and_the_latest_price_wins(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_positions_and_the_trading_state_stream_live(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    async with await connect(http, bot, tokens["read"]) as ws:
+        await next_message(ws, "authenticated")
+        await subscribe(ws, "positions", "risk")
+        assert (await next_message(ws, "snapshot", "positions"))["data"] == {"positions": []}
+        risk = (await next_message(ws, "snapshot", "risk"))["data"]
+        assert risk["state"] == "ACTIVE"
+
+        async with http.post(
+            f"{api_url(bot)}/api/v1/positions",
+            json={"symbol": "ETHUSDT", "quote_amount": "50"},
+            headers=auth(tokens["trade"]),
+        ) as response:
+            opened = await response.json()
+            assert response.status == 201, opened
+        update = await next_message(ws, "update", "positions")
+        assert update["data"]["position"]["id"] == opened["position"]["id"]
+        assert update["data"]["position"]["symbol"] == "ETHUSDT"
+
+        async with http.put(
+            f"{api_url(bot)}/api/v1/risk",
+            json={"state": "REDUCING", "reason": "test"},
+            headers=auth(tokens["admin"]),
+        ) as response:
+            assert response.status == 200, await response.text()
+        state = await next_message(ws, "update", "risk")
+        assert state["data"]["state"] == "REDUCING"

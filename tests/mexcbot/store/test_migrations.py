@@ -17,6 +17,8 @@ EXPECTED_TABLES = {
     "orders",
     "fills",
     "positions",
+    "position_fills",
+    "trading_state",
     "auto_buy_rules",
     "rule_executions",
     "listings",

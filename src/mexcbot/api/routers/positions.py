@@ -1,0 +1,179 @@
+"""Position routes under ``/api/v1/positions``: open with a buy, list, read, change the exits,
+close, delete, and the performance summary.
+
+Exits are evaluated by the engine (`mexcbot.engine.positions`); these routes only change what
+it evaluates. Every error is a problem document from the one table in api/errors.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from mexcbot.api.context import ApiContext, Ctx, ReadAccess, TradeAccess, audit_target
+from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.numbers import PlainInt
+from mexcbot.api.position_schemas import (
+    ClosedPositionOut,
+    OpenedPositionOut,
+    OpenPositionBody,
+    PositionOut,
+    PositionPageOut,
+    SummaryOut,
+    UpdatePositionBody,
+)
+from mexcbot.api.schemas import OrderOut, Symbol
+from mexcbot.api.symbols import require_known_symbol
+from mexcbot.domain.positions import Position, PositionStatus, PositionType
+
+router = APIRouter(prefix="/api/v1/positions", tags=["positions"])
+
+PositionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The position's id")]
+_COMMON = problem_responses(401, 403, 422, 429)
+_WITH_404 = {**_COMMON, **problem_responses(404, 409)}
+
+
+def _out(ctx: ApiContext, position: Position) -> PositionOut:
+    return PositionOut.of(position, ctx.positions.mark(position.symbol))
+
+
+def _utc(since: datetime | None) -> datetime | None:
+    if since is None:
+        return None
+    if since.tzinfo is None:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "since: needs a time zone, like 2024-05-01T12:00:00Z",
+            field="since",
+        )
+    return since.astimezone(UTC)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OpenedPositionOut,
+    responses={**_WITH_404, **problem_responses(400, 503)},
+    summary="Open a manual position with a market buy, and arm its exits",
+)
+async def open_position(
+    body: OpenPositionBody, request: Request, ctx: Ctx, caller: TradeAccess
+) -> OpenedPositionOut:
+    if (body.quote_amount is None) == (body.quantity is None):
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "quote_amount: give exactly one of quote_amount or quantity",
+            field="quote_amount",
+        )
+    await require_known_symbol(ctx, body.symbol)
+    position, order = await ctx.positions.open_with_buy(
+        body.symbol,
+        quote_amount=body.quote_amount,
+        quantity=body.quantity,
+        exits=body.exits.plan() if body.exits else None,
+        notes=body.notes,
+    )
+    audit_target(request, f"position:{position.id}")
+    return OpenedPositionOut(position=_out(ctx, position), entry_order=OrderOut.of(order))
+
+
+@router.get(
+    "", response_model=PositionPageOut, responses=_COMMON, summary="Positions, newest first"
+)
+async def list_positions(
+    ctx: Ctx,
+    caller: ReadAccess,
+    position_status: Annotated[PositionStatus | None, Query(alias="status")] = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    type: Annotated[PositionType | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; opened at or after")] = None,
+    limit: Annotated[PlainInt, Query(ge=1, le=500)] = 50,
+    offset: Annotated[PlainInt, Query(ge=0, le=1_000_000)] = 0,
+) -> PositionPageOut:
+    page = await ctx.positions.list(
+        status=position_status,
+        symbol=symbol,
+        type=type,
+        since=_utc(since),
+        limit=limit,
+        offset=offset,
+    )
+    return PositionPageOut(positions=[_out(ctx, p) for p in page.positions], total=page.total)
+
+
+@router.get("/open", response_model=list[PositionOut], responses=_COMMON, summary="Open positions")
+async def open_positions(ctx: Ctx, caller: ReadAccess) -> list[PositionOut]:
+    return [_out(ctx, p) for p in ctx.positions.open_positions()]
+
+
+@router.get(
+    "/summary",
+    response_model=SummaryOut,
+    responses=_COMMON,
+    summary="Performance of closed positions: win rate, PnL, profit factor, drawdown, by day",
+)
+async def summary(
+    ctx: Ctx,
+    caller: ReadAccess,
+    since: Annotated[datetime | None, Query(description="ISO 8601; opened at or after")] = None,
+) -> SummaryOut:
+    perf = await ctx.positions.summary(since=_utc(since))
+    return SummaryOut.of(perf, len(ctx.positions.open_positions()))
+
+
+@router.get("/{position_id}", response_model=PositionOut, responses=_WITH_404, summary="A position")
+async def get_position(position_id: PositionId, ctx: Ctx, caller: ReadAccess) -> PositionOut:
+    return _out(ctx, await ctx.positions.get(position_id))
+
+
+@router.put(
+    "/{position_id}",
+    response_model=PositionOut,
+    responses=_WITH_404,
+    summary="Change the exits (stop-loss, trailing, take-profit ladder) and notes",
+)
+async def update_position(
+    position_id: PositionId,
+    body: UpdatePositionBody,
+    request: Request,
+    ctx: Ctx,
+    caller: TradeAccess,
+) -> PositionOut:
+    audit_target(request, f"position:{position_id}")
+    position = await ctx.positions.set_exits(position_id, body.exits.plan(), notes=body.notes)
+    return _out(ctx, position)
+
+
+@router.put(
+    "/{position_id}/close",
+    response_model=ClosedPositionOut,
+    responses={**_WITH_404, **problem_responses(400, 503)},
+    summary="Sell what is left at market; dust below the exchange minimum is a 409, not hidden",
+)
+async def close_position(
+    position_id: PositionId, request: Request, ctx: Ctx, caller: TradeAccess
+) -> ClosedPositionOut:
+    audit_target(request, f"position:{position_id}")
+    position, order = await ctx.positions.close(position_id)
+    return ClosedPositionOut(
+        position=_out(ctx, position), exit_order=OrderOut.of(order) if order else None
+    )
+
+
+@router.delete(
+    "/{position_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_WITH_404,
+    summary="Delete a closed position and its fill history",
+)
+async def delete_position(
+    position_id: PositionId, request: Request, ctx: Ctx, caller: TradeAccess
+) -> Response:
+    audit_target(request, f"position:{position_id}")
+    await ctx.positions.delete(position_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,44 @@
+"""Risk routes under ``/api/v1/risk``: the trading state, the limits and the exposure.
+
+Reading needs a read token; changing the state or the limits is an admin's (the change is
+audited and pushed as `TradingStateChanged`). HALTED sends nothing, exits included; REDUCING
+(the kill switch, also set by the daily-loss limit) blocks entries only.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from mexcbot.api.context import AdminAccess, ApiContext, Ctx, ReadAccess, audit_target
+from mexcbot.api.errors import problem_responses
+from mexcbot.api.position_schemas import RiskChangeBody, RiskOut
+from mexcbot.domain.risk import PROFILES
+
+router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
+_COMMON = problem_responses(401, 403, 422, 429)
+
+
+def _out(ctx: ApiContext) -> RiskOut:
+    return RiskOut.now(ctx.risk)
+
+
+@router.get("", response_model=RiskOut, responses=_COMMON, summary="State, limits, exposure")
+async def read_risk(ctx: Ctx, caller: ReadAccess) -> RiskOut:
+    return _out(ctx)
+
+
+@router.put(
+    "",
+    response_model=RiskOut,
+    responses=_COMMON,
+    summary="Change the trading state and/or the limits (admin)",
+)
+async def change_risk(
+    body: RiskChangeBody, request: Request, ctx: Ctx, caller: AdminAccess
+) -> RiskOut:
+    limits = body.limits.limits() if body.limits else None
+    if body.profile is not None:
+        limits = PROFILES[body.profile]
+    audit_target(request, body.state.value if body.state else "limits")
+    await ctx.risk.change(actor=caller.name, state=body.state, limits=limits, reason=body.reason)
+    return _out(ctx)

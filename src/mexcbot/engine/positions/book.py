@@ -1,0 +1,286 @@
+"""PositionBook: the open positions in memory, kept in step with the database and the fills.
+
+Exit evaluation runs on every tick, so the open positions live here in memory and the database
+is written only when something a restart needs changed (a fill, the stop or trailing peak, the
+exit in flight). All changes go through `lock`, one at a time, so a tick, a fill and an API
+request never interleave on a position.
+
+Fills reach a position through its orders: every order the book's positions place carries
+`origin_ref = "position:{id}"`; `sync_order` applies the order's stored fills (idempotently) and,
+when the position's exit order is final and all its fills are in, finishes the exit. It is the
+one path for stream fills, REST reconciliation and the re-arm at startup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from mexcbot.domain.exits import ExitPlan, ExitTrigger, sellable
+from mexcbot.domain.orders import Fill, Order
+from mexcbot.domain.positions import (
+    Position,
+    PositionError,
+    PositionFill,
+    PositionStatus,
+    PositionType,
+)
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.events import PositionChanged, PositionChangeKind
+from mexcbot.engine.positions.screen import TickScreen
+from mexcbot.engine.prices import PriceBook
+from mexcbot.engine.symbols import SymbolCatalog
+from mexcbot.store import ConcurrentPositionUpdate, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+_REF_PREFIX = "position:"
+_FULL_EXITS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP, ExitTrigger.CLOSE})
+
+
+def position_ref(position_id: int) -> str:
+    """The `origin_ref` of every order placed for the position."""
+    return f"{_REF_PREFIX}{position_id}"
+
+
+def position_id_of(order: Order) -> int | None:
+    ref = order.request.origin_ref
+    if ref is None or not ref.startswith(_REF_PREFIX):
+        return None
+    tail = ref[len(_REF_PREFIX) :]
+    return int(tail) if tail.isdigit() else None
+
+
+def _position_fill(order: Order, fill: Fill) -> PositionFill:
+    return PositionFill(
+        client_order_id=fill.client_order_id,
+        exchange_trade_id=fill.exchange_trade_id,
+        side=order.request.side,
+        price=fill.price,
+        quantity=fill.qty,
+        commission=fill.commission,
+        commission_asset=fill.commission_asset,
+        time=fill.time,
+    )
+
+
+class PositionBook:
+    """The open positions of this process. Build one (in `app.py`); `load()` before use."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        events: EventBus,
+        catalog: SymbolCatalog,
+        prices: PriceBook,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._prices = prices
+        self._realised_by_day: dict[date, Decimal] = {}
+        self._events = events
+        self._catalog = catalog
+        self._clock = clock
+        self._open: dict[int, Position] = {}
+        self._by_symbol: dict[str, dict[int, Position]] = {}
+        self._fills_stored: dict[int, int] = {}
+        self.lock = asyncio.Lock()
+        self.screen = TickScreen(self.on_symbol)
+
+    async def load(self) -> list[Position]:
+        """Load every open position (startup: the exits re-arm from what was persisted)."""
+        async with self._uow_factory() as uow:
+            positions = await uow.positions.list_open()
+        self._open.clear()
+        self._by_symbol.clear()
+        for position in positions:
+            self._index(position)
+        return positions
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def open_positions(self) -> list[Position]:
+        return list(self._open.values())
+
+    def on_symbol(self, symbol: str) -> Iterable[Position]:
+        return self._by_symbol.get(symbol, {}).values()
+
+    def symbols(self) -> list[str]:
+        return [symbol for symbol, positions in self._by_symbol.items() if positions]
+
+    def cached(self, position_id: int) -> Position | None:
+        return self._open.get(position_id)
+
+    def open_costs(self) -> dict[str, Decimal]:
+        return {position_ref(pid): position.cost for pid, position in self._open.items()}
+
+    def pnl_today(self, now: datetime) -> Decimal:
+        """PnL realised today by this process, plus unrealised PnL at last prices (the risk
+        policy's daily loss). Realised PnL of earlier runs today is not counted."""
+        total = self._realised_by_day.get(now.date(), Decimal(0))
+        for position in self._open.values():
+            price = self._prices.last(position.symbol)
+            if price is not None:
+                total += position.unrealised_pnl(price)
+        return total
+
+    # --- changing ----------------------------------------------------------------------------
+
+    async def open(
+        self,
+        symbol: str,
+        type: PositionType,
+        *,
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+    ) -> Position:
+        """A new OPEN position with nothing held yet: its entry order's fills fill it."""
+        rules = await self._catalog.get(symbol)
+        position = Position(
+            symbol=symbol,
+            base_asset=rules.base_asset,
+            quote_asset=rules.quote_asset,
+            type=type,
+            opened_at=self._clock(),
+            notes=notes,
+        )
+        if exits is not None:
+            position.set_exits(exits)
+        async with self.lock:
+            async with self._uow_factory() as uow:
+                await uow.positions.add(position)
+                await uow.audit.append(
+                    actor="system", action="position.open", result="ok", target=symbol
+                )
+                await uow.commit()
+            self._index(position)
+        self._publish(position, PositionChangeKind.OPENED)
+        return position
+
+    async def discard(self, position: Position) -> bool:
+        """Delete a position that never held anything (its entry was refused): a refused
+        entry leaves no position behind. False (kept) once it has a fill."""
+        assert position.id is not None
+        async with self.lock:
+            if position.fills:
+                return False
+            async with self._uow_factory() as uow:
+                await uow.positions.delete(position.id)
+                await uow.commit()
+            self._unindex(position)
+        self._publish(position, PositionChangeKind.DELETED)
+        return True
+
+    async def persist(self, position: Position, kind: PositionChangeKind) -> None:
+        """Write the position (caller holds `lock`) and publish what changed. A concurrent
+        writer (another process) wins: the position is reloaded and the change dropped."""
+        assert position.id is not None
+        try:
+            async with self._uow_factory() as uow:
+                uow.positions.save(position, fills_stored=self._fills_stored[position.id])
+                await uow.commit()
+        except ConcurrentPositionUpdate:
+            log.warning("position %s changed elsewhere; reloading it", position.id)
+            await self._reload(position.id)
+            raise
+        self._fills_stored[position.id] = len(position.fills)
+        self.screen.invalidate(position.symbol)
+        if not position.is_open:
+            self._unindex(position)
+        self._publish(position, kind)
+
+    async def sync_order(self, order: Order) -> Position | None:
+        """Apply the order's stored fills to its position and finish its exit when it is
+        final; idempotent (a repeat changes nothing)."""
+        position_id = position_id_of(order)
+        if position_id is None:
+            return None
+        async with self.lock:
+            position = self._open.get(position_id)
+            if position is None:
+                return None
+            async with self._uow_factory() as uow:
+                fills = await uow.fills.list_for_order(order.client_order_id)
+            changed, realised_before = False, position.realised_pnl
+            for fill in fills:
+                try:
+                    changed = position.apply_fill(_position_fill(order, fill)) or changed
+                except PositionError as exc:
+                    log.error("position %s: fill %s not applied: %s", position.id, fill, exc)
+            kind = PositionChangeKind.FILLED
+            if order.is_terminal:
+                sold = sum((f.qty for f in fills), Decimal(0))
+                if position.exit_order_id == order.client_order_id and sold >= order.executed_qty:
+                    kind = self._finish_exit(position, order)
+                    changed = True
+                elif not position.fills and position.exit_order_id is None:
+                    position.close_with_dust(self._clock())  # the entry bought nothing
+                    changed = True
+            if changed:
+                if not position.is_open:
+                    kind = PositionChangeKind.CLOSED
+                await self.persist(position, kind)
+                day = self._clock().date()
+                delta = position.realised_pnl - realised_before
+                self._realised_by_day[day] = self._realised_by_day.get(day, Decimal(0)) + delta
+            return position
+
+    async def abort_exit(self, position: Position, client_order_id: str, reason: str) -> None:
+        """The exit order was never stored (refused before placement): count it as an exit
+        that sold nothing, so the next tick may try again under the next key."""
+        async with self.lock:
+            if position.finish_exit(client_order_id, executed=Decimal(0), reason=reason):
+                kind = (
+                    PositionChangeKind.EXIT_FAILED
+                    if position.exit_failed_reason is not None
+                    else PositionChangeKind.EXITS_CHANGED
+                )
+                await self.persist(position, kind)
+
+    def _finish_exit(self, position: Position, order: Order) -> PositionChangeKind:
+        trigger = position.exit_trigger
+        reason = order.reject_message or f"exit order ended {order.status} with nothing sold"
+        position.finish_exit(order.client_order_id, executed=order.executed_qty, reason=reason)
+        if position.exit_failed_reason is not None:
+            log.error("position %s FAILED TO EXIT: %s", position.id, position.exit_failed_reason)
+            return PositionChangeKind.EXIT_FAILED
+        rules = self._catalog.cached(position.symbol)
+        price = order.avg_price
+        if (
+            position.is_open
+            and trigger in _FULL_EXITS
+            and order.executed_qty > 0
+            and rules is not None
+            and price is not None
+            and not sellable(rules, rules.quantize_quantity(position.quantity), price)
+        ):
+            position.close_with_dust(self._clock())
+        return PositionChangeKind.FILLED
+
+    async def _reload(self, position_id: int) -> None:
+        async with self._uow_factory() as uow:
+            fresh = await uow.positions.get(position_id)
+        old = self._open.get(position_id)
+        if old is not None:
+            self._unindex(old)
+        if fresh is not None and fresh.status is PositionStatus.OPEN:
+            self._index(fresh)
+
+    def _index(self, position: Position) -> None:
+        assert position.id is not None
+        self._open[position.id] = position
+        self._by_symbol.setdefault(position.symbol, {})[position.id] = position
+        self._fills_stored[position.id] = len(position.fills)
+        self.screen.invalidate(position.symbol)
+
+    def _unindex(self, position: Position) -> None:
+        assert position.id is not None
+        self._open.pop(position.id, None)
+        self._by_symbol.get(position.symbol, {}).pop(position.id, None)
+        self.screen.invalidate(position.symbol)
+
+    def _publish(self, position: Position, kind: PositionChangeKind) -> None:
+        self._events.publish(PositionChanged(position, kind))

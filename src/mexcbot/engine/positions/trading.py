@@ -1,0 +1,163 @@
+"""PositionService: the position use cases the API (and later the CLI and rules) share.
+
+Opening a manual position persists the position first, then places its entry buy with
+`origin_ref = "position:{id}"` and the deterministic key "position:{id}:entry", so the buy's
+fills find their position and a retried request cannot buy twice. A refused entry (risk limit,
+exchange) deletes the empty position and re-raises the error for the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from mexcbot.domain.exits import ExitPlan
+from mexcbot.domain.orders import Order, OrderSide, OrderType, PlaceOrder
+from mexcbot.domain.performance import Performance, performance
+from mexcbot.domain.positions import Position, PositionError, PositionStatus, PositionType
+from mexcbot.engine.errors import ExecutionError, InvalidOrder, PositionNotFound
+from mexcbot.engine.events import PositionChangeKind
+from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.book import PositionBook, position_ref
+from mexcbot.engine.positions.exits import ExitMonitor
+from mexcbot.store import PositionPage, UnitOfWork
+
+#: `PositionService.list` shadows the builtin inside the class body.
+_Positions = list[Position]
+
+
+class PositionService:
+    def __init__(
+        self,
+        book: PositionBook,
+        monitor: ExitMonitor,
+        execution: ExecutionService,
+        uow_factory: Callable[[], UnitOfWork],
+    ) -> None:
+        self._book = book
+        self._monitor = monitor
+        self._execution = execution
+        self._uow_factory = uow_factory
+
+    async def open_with_buy(
+        self,
+        symbol: str,
+        *,
+        quote_amount: Decimal | None = None,
+        quantity: Decimal | None = None,
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+        type: PositionType = PositionType.MANUAL,
+    ) -> tuple[Position, Order]:
+        """Open a position with a market buy of `quote_amount` (or `quantity`)."""
+        command = PlaceOrder(  # validates the amounts before anything is stored
+            symbol=symbol,
+            side=OrderSide.BUY,
+            type=OrderType.MARKET,
+            quote_amount=quote_amount,
+            quantity=quantity,
+        )
+        position = await self._book.open(symbol, type, exits=exits, notes=notes)
+        assert position.id is not None
+        entry = PlaceOrder(
+            symbol=command.symbol,
+            side=command.side,
+            type=command.type,
+            quote_amount=command.quote_amount,
+            quantity=command.quantity,
+            origin_ref=position_ref(position.id),
+            idempotency_key=f"position:{position.id}:entry",
+        )
+        try:
+            order = await self._execution.place(entry)
+        except (ExecutionError, InvalidOrder):
+            await self._book.discard(position)
+            raise
+        await self._book.sync_order(order)
+        return position, order
+
+    async def get(self, position_id: int) -> Position:
+        cached = self._book.cached(position_id)
+        if cached is not None:
+            return cached
+        async with self._uow_factory() as uow:
+            stored = await uow.positions.get(position_id)
+        if stored is None:
+            raise PositionNotFound(position_id)
+        return stored
+
+    async def list(
+        self,
+        *,
+        status: PositionStatus | None = None,
+        symbol: str | None = None,
+        type: PositionType | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> PositionPage:
+        async with self._uow_factory() as uow:
+            page = await uow.positions.list(
+                status=status, symbol=symbol, type=type, since=since, limit=limit, offset=offset
+            )
+        live = [self._book.cached(p.id) or p if p.id is not None else p for p in page.positions]
+        return PositionPage(live, page.total)
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The price a position is valued at: the stream's bid, else the last price."""
+        quote = self._monitor.quotes.get(symbol)
+        bid = quote.bid if quote is not None else None
+        return bid if bid is not None else self._execution.prices.last(symbol)
+
+    def open_positions(self) -> _Positions:
+        return sorted(self._book.open_positions(), key=lambda p: p.id or 0)
+
+    async def set_exits(
+        self, position_id: int, exits: ExitPlan, *, notes: str | None = None
+    ) -> Position:
+        position = self._book.cached(position_id)
+        if position is None:
+            await self.get(position_id)  # 404 when unknown
+            raise PositionError(f"position {position_id} is closed: its exits cannot change")
+        async with self._book.lock:
+            position.set_exits(exits)
+            if notes is not None:
+                position.notes = notes
+            await self._book.persist(position, PositionChangeKind.EXITS_CHANGED)
+        return position
+
+    async def close(self, position_id: int) -> tuple[Position, Order | None]:
+        """Sell what is left at market; `PositionError` (dust, already closing) otherwise."""
+        if self._book.cached(position_id) is None:
+            await self.get(position_id)
+            raise PositionError(f"position {position_id} is already closed")
+        order = await self._monitor.close(position_id)
+        return await self.get(position_id), order
+
+    async def delete(self, position_id: int) -> None:
+        position = await self.get(position_id)
+        if position.is_open:
+            raise PositionError(
+                f"position {position_id} is open: close it before deleting it", field="id"
+            )
+        async with self._uow_factory() as uow:
+            await uow.positions.delete(position_id)
+            await uow.audit.append(
+                actor="system", action="position.delete", result="ok", target=str(position_id)
+            )
+            await uow.commit()
+
+    async def summary(self, *, since: datetime | None = None) -> Performance:
+        closed: _Positions = []
+        offset = 0
+        async with self._uow_factory() as uow:
+            while True:
+                page = await uow.positions.list(
+                    status=PositionStatus.CLOSED, since=since, limit=500, offset=offset
+                )
+                closed.extend(page.positions)
+                offset += len(page.positions)
+                if not page.positions or offset >= page.total:
+                    break
+        return performance(closed)

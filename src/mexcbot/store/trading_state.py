@@ -1,0 +1,127 @@
+"""TradingStateRepository: the one row holding the trading state and the risk limits.
+
+A missing row reads as ACTIVE with no limits, so a fresh database trades out of the box; the
+first change inserts it. Writes check the version, so two admins cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.store import tables
+
+_ROW_ID = 1
+
+
+class ConcurrentStateUpdate(Exception):
+    def __init__(self) -> None:
+        super().__init__("the trading state was changed concurrently; reload and retry")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTradingState:
+    state: TradingState
+    reason: str | None
+    limits: RiskLimits
+    changed_by: str
+    changed_at: datetime | None
+    version: int
+
+
+def limits_to_json(limits: RiskLimits) -> str:
+    doc: dict[str, Any] = {
+        "max_position_quote": limits.max_position_quote,
+        "max_total_exposure_quote": limits.max_total_exposure_quote,
+        "max_open_positions": limits.max_open_positions,
+        "daily_loss_limit": limits.daily_loss_limit,
+    }
+    return json.dumps(
+        {k: (str(v) if isinstance(v, Decimal) else v) for k, v in doc.items()}, sort_keys=True
+    )
+
+
+def limits_from_json(text: str) -> RiskLimits:
+    doc = json.loads(text)
+
+    def dec(name: str) -> Decimal | None:
+        value = doc.get(name)
+        return None if value is None else Decimal(value)
+
+    return RiskLimits(
+        max_position_quote=dec("max_position_quote"),
+        max_total_exposure_quote=dec("max_total_exposure_quote"),
+        max_open_positions=doc.get("max_open_positions"),
+        daily_loss_limit=dec("daily_loss_limit"),
+    )
+
+
+class TradingStateRepository:
+    """`uow.trading_state`; do not construct it yourself."""
+
+    def __init__(self, connection: AsyncConnection, clock: Callable[[], datetime]) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def get(self) -> StoredTradingState:
+        row = (
+            (
+                await self._connection.execute(
+                    select(tables.trading_state).where(tables.trading_state.c.id == _ROW_ID)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return StoredTradingState(TradingState.ACTIVE, None, RiskLimits(), "system", None, 0)
+        return StoredTradingState(
+            TradingState(row["state"]),
+            row["reason"],
+            limits_from_json(row["limits"]),
+            row["changed_by"],
+            row["changed_at"],
+            row["version"],
+        )
+
+    async def save(
+        self,
+        *,
+        state: TradingState,
+        reason: str | None,
+        limits: RiskLimits,
+        changed_by: str,
+        version: int,
+    ) -> StoredTradingState:
+        """Write the state if it is still at `version` (0: never stored)."""
+        now = self._clock()
+        values = {
+            "state": state.value,
+            "reason": reason,
+            "limits": limits_to_json(limits),
+            "changed_by": changed_by,
+            "changed_at": now,
+            "version": version + 1,
+        }
+        if version == 0:
+            await self._connection.execute(
+                insert(tables.trading_state).values(id=_ROW_ID, **values)
+            )
+        else:
+            result = await self._connection.execute(
+                update(tables.trading_state)
+                .where(tables.trading_state.c.id == _ROW_ID)
+                .where(tables.trading_state.c.version == version)
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentStateUpdate()
+        return StoredTradingState(state, reason, limits, changed_by, now, version + 1)

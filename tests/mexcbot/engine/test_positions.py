@@ -1,0 +1,249 @@
+"""Positions and exits on the real client against the simulator: each exit fires exactly once,
+the kill switch blocks entries while exits still sell, and a restart re-arms from the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from mexcbot.domain.exit_decisions import decide
+from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
+from mexcbot.domain.orders import (
+    OrderOrigin,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    client_order_id_for,
+)
+from mexcbot.domain.positions import PositionStatus
+from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.engine.bus import EventBus
+from mexcbot.engine.errors import RiskRejected
+from mexcbot.engine.events import PositionChangeKind, PriceChanged
+from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.positions.book import PositionBook
+from mexcbot.engine.positions.exits import ExitMonitor, Quote
+from mexcbot.engine.positions.trading import PositionService
+from mexcbot.engine.risk import RiskLimitsPolicy
+from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.rest import MexcClient
+from mexcbot.store import UnitOfWork
+from mexcsim import SimServer
+from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS
+
+D = Decimal
+SYMBOL = "ETHUSDT"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Desk:
+    execution: ExecutionService
+    book: PositionBook
+    monitor: ExitMonitor
+    positions: PositionService
+    risk: RiskLimitsPolicy
+
+
+async def build_desk(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+) -> Desk:
+    exchange = MexcExchange(client)
+    execution = ExecutionService(
+        exchange,
+        uow_factory,
+        events=events,
+        resolve_delays=RESOLVE_DELAYS,
+        never_received_grace=GRACE_S,
+    )
+    risk = RiskLimitsPolicy(uow_factory, events, execution.prices, now)
+    execution._placement._risk = risk
+    await execution.start()
+    await risk.load()
+    book = PositionBook(uow_factory, events, execution.catalog, execution.prices, now)
+    risk.watch(book)
+    monitor = ExitMonitor(
+        book,
+        execution,
+        events=events,
+        prices=execution.prices,
+        catalog=execution.catalog,
+        risk=risk,
+        clock=now,
+    )
+    await monitor.rearm()
+    return Desk(
+        execution, book, monitor, PositionService(book, monitor, execution, uow_factory), risk
+    )
+
+
+@pytest.fixture
+async def desk(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+) -> AsyncIterator[Desk]:
+    return await build_desk(client, uow_factory, events)
+
+
+async def tick(desk: Desk, sim: SimServer, price: str) -> list[OrderStatus]:
+    sim.exchange.set_price(SYMBOL, D(price))
+    placed = await desk.monitor.evaluate(SYMBOL, Quote(D(price), D(price), D(price), "test"))
+    return [order.status for order in placed]
+
+
+async def exit_orders(uow_factory: Callable[[], UnitOfWork], pid: int) -> list[str]:
+    async with uow_factory() as uow:
+        page = await uow.orders.list(symbol=SYMBOL, limit=100)
+    return sorted(
+        o.client_order_id
+        for o in page.orders
+        if o.request.origin is OrderOrigin.POSITION_EXIT
+        and o.request.origin_ref == f"position:{pid}"
+    )
+
+
+PLAN = ExitPlan(
+    stop_loss=StopLoss(percent=D("10")),
+    trailing=TrailingStop(callback_percent=D("5"), activation_percent=D("15")),
+    take_profits=(
+        TakeProfitLevel(fraction=D("0.3"), percent=D("5")),
+        TakeProfitLevel(fraction=D("0.3"), percent=D("10")),
+    ),
+)
+
+
+async def test_ladder_then_trailing_each_fire_once_and_the_position_closes(
+    desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, entry = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("320"), exits=PLAN)
+    assert entry.status is OrderStatus.FILLED
+    assert position.quantity > 0
+    assert position.stop_price is not None
+    entry_price = position.average_entry
+    assert entry_price is not None
+    pid = position.id
+    assert pid is not None
+    level1 = str((entry_price * D("1.06")).quantize(D("0.01")))
+    assert await tick(desk, sim, level1) == [OrderStatus.FILLED]
+    assert await tick(desk, sim, level1) == []  # the same price again: nothing more to sell
+    assert position.take_profits_done == 1
+    level2 = str((entry_price * D("1.11")).quantize(D("0.01")))
+    assert await tick(desk, sim, level2) == [OrderStatus.FILLED]
+    assert position.take_profits_done == 2
+    peak = (entry_price * D("1.30")).quantize(D("0.01"))
+    assert await tick(desk, sim, str(peak)) == []
+    assert position.stop_price == (peak * D("0.95")).quantize(D("1e-18"))
+    assert await tick(desk, sim, str((peak * D("0.94")).quantize(D("0.01")))) == [
+        OrderStatus.FILLED
+    ]
+    assert position.status is PositionStatus.CLOSED
+    assert position.realised_pnl > 0
+    assert len(await exit_orders(uow_factory, pid)) == 3
+    assert await tick(desk, sim, "1000") == []  # closed: the stop cannot sell again
+    summary = await desk.positions.summary()
+    assert (summary.closed, summary.wins) == (1, 1)
+    assert summary.realised_pnl == position.realised_pnl
+
+
+async def test_kill_switch_blocks_an_entry_while_the_stop_still_sells(
+    desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    await desk.risk.change(actor="admin", state=TradingState.REDUCING, reason="test")
+    with pytest.raises(RiskRejected, match="REDUCING"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"))
+    assert await tick(desk, sim, "2990") == [OrderStatus.FILLED]
+    assert position.status is PositionStatus.CLOSED
+    assert position.realised_pnl < 0
+
+
+async def test_limits_refuse_entries_naming_the_limit(desk: Desk, sim: SimServer) -> None:
+    limits = RiskLimits(max_position_quote=D("50"), max_open_positions=1)
+    await desk.risk.change(actor="admin", limits=limits)
+    with pytest.raises(RiskRejected, match="max_position_quote"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"))
+    first, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("40"))
+    assert first.quantity > 0
+    with pytest.raises(RiskRejected, match="max_open_positions"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("40"))
+    assert [p.id for p in desk.positions.open_positions()] == [first.id]
+
+
+async def test_an_exit_in_flight_at_a_crash_is_resolved_by_its_id_not_sent_again(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    pid = position.id
+    assert pid is not None
+    # the decision is persisted and sent, then the process dies before it learns the outcome
+    sim.exchange.set_price(SYMBOL, D("2990"))
+    position.observe(D("2990"))
+    decision = decide(position, D("2990"), await desk.execution.catalog.get(SYMBOL))
+    assert decision is not None
+    key = decision.idempotency_key(pid)
+    position.begin_exit(decision, client_order_id_for(key))
+    async with desk.book.lock:
+        await desk.book.persist(position, PositionChangeKind.EXIT_PLACED)
+    await desk.execution.place(
+        PlaceOrder(
+            symbol=SYMBOL,
+            side=OrderSide.SELL,
+            type=OrderType.MARKET,
+            quantity=decision.quantity,
+            origin=OrderOrigin.POSITION_EXIT,
+            origin_ref=f"position:{pid}",
+            idempotency_key=key,
+        )
+    )
+    restarted = await build_desk(client, uow_factory, EventBus())
+    async with uow_factory() as uow:
+        stored = await uow.positions.get(pid)
+    assert stored is not None
+    assert stored.status is PositionStatus.CLOSED
+    assert await tick(restarted, sim, "2900") == []
+    assert len(await exit_orders(uow_factory, pid)) == 1
+
+
+async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
+    desk: Desk, sim: SimServer, events: EventBus, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    pid = position.id
+    assert pid is not None
+    worker = asyncio.create_task(desk.monitor.run())
+    try:
+        sim.exchange.set_price(SYMBOL, D("2990"))
+        for n in range(50):  # a backlog of ticks, the same stop hit again and again
+            price = D("2990") - n
+            events.publish(PriceChanged(SYMBOL, price, price, price + 1, now()))
+        for _ in range(200):
+            if position.status is PositionStatus.CLOSED:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        worker.cancel()
+    assert position.status is PositionStatus.CLOSED
+    assert desk.monitor.quotes[SYMBOL].source == "stream"
+    assert len(await exit_orders(uow_factory, pid)) == 1
