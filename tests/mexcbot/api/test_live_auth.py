@@ -17,7 +17,16 @@ from mexcbot.telemetry import configure_logging
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
 from tests.fixtures.live import closing, connect, next_message, receive, subscribe
 
-READABLE = ["orders", "fills", "balances", "tickers", "streams", "reconciliation"]
+READABLE = [
+    "orders",
+    "fills",
+    "balances",
+    "tickers",
+    "streams",
+    "reconciliation",
+    "positions",
+    "risk",
+]
 
 
 async def test_a_token_in_the_header_authenticates(
