@@ -41,8 +41,9 @@ from typing import Any
 import aiohttp
 
 from harness import percentile
-from mexcbot.app import PAPER_API_KEY, Bot, start_bot
+from mexcbot.app import Bot, start_bot
 from mexcbot.config import LogFormat, Mode, Settings
+from mexcbot.paper import PAPER_API_KEY
 from mexcbot.store import TokenRole
 from mexcsim.http.rate_limits import PER_SECOND_CAPS, WEIGHT_PER_WINDOW, WINDOW_SECONDS
 from mexcsim.http.rate_limits import RateLimiter as SimRateLimiter

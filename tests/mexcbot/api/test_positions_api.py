@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mexcbot.app import ADMIN_TOKEN_SUFFIX, Bot
+from mexcbot.app import Bot
 from mexcbot.domain.orders import OrderOrigin
+from mexcbot.paper import ADMIN_TOKEN_SUFFIX
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
 
 D = Decimal
