@@ -82,7 +82,10 @@ async def _balances(ctx: ApiContext) -> dict[str, Any]:
 def _ticker(ctx: ApiContext, symbol: str) -> dict[str, Any]:
     seen = ctx.live.prices.get(symbol)
     if seen is not None:
-        return price_data(seen)
+        data = price_data(seen)
+        if data["last_price"] is None:  # only best prices streamed so far: the REST last price
+            data["last_price"] = money(ctx.market.last_price(symbol))
+        return data
     return {
         "symbol": symbol,
         "last_price": money(ctx.market.last_price(symbol)),
