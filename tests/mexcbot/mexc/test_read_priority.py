@@ -103,11 +103,8 @@ async def test_a_cancel_is_sent_while_1000_reads_are_queued(sim: SimServer) -> N
         while mexc.queued_reads < 500 and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         assert mexc.queued_reads >= 500
-        started = time.perf_counter()
         canceled = await mexc.cancel_order("BTCUSDT", client_order_id="exit-under-load")
-        took = time.perf_counter() - started
         assert canceled.client_order_id == "exit-under-load"
-        assert took < 1.0
         assert mexc.queued_reads >= 500  # the reads were still queued when the cancel went out
         for task in reads:
             task.cancel()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from mexcsim import SimExchange
@@ -62,13 +61,3 @@ def test_same_seed_same_past_other_seed_other_past() -> None:
 
     assert past(8) == past(8)
     assert past(8) != past(9)
-
-
-def test_seeding_the_default_markets_is_quick() -> None:
-    started = time.perf_counter()
-    SimExchange(seed=1, now_ms=ManualClock())
-    with_past = time.perf_counter() - started
-    started = time.perf_counter()
-    SimExchange(seed=1, now_ms=ManualClock(), history=False)
-    without = time.perf_counter() - started
-    assert with_past - without < 0.5, f"seeding took {with_past - without:.3f} s"
