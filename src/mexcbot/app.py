@@ -123,10 +123,6 @@ class Bot:
     events: EventBus
     paper: SimServer | None
 
-    @property
-    def sim(self) -> SimServer | None:
-        return self.paper
-
 
 @contextlib.asynccontextmanager
 async def start_bot(settings: Settings) -> AsyncIterator[Bot]:

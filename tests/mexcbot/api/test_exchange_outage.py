@@ -85,8 +85,8 @@ async def test_stopped_exchange_is_503_on_market_and_order_routes(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
     client_order_id = await _place_resting(http, bot, tokens["trade"])
-    assert bot.sim is not None
-    await bot.sim.stop()
+    assert bot.paper is not None
+    await bot.paper.stop()
     answers = await _market_answers(http, bot, tokens["read"])
     for path, answer in zip(MARKET_ROUTES, answers, strict=True):
         _assert_unavailable(answer, path)
@@ -111,13 +111,13 @@ async def test_failing_exchange_reads_are_503_not_500(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
     client_order_id = await _place_resting(http, bot, tokens["trade"])
-    assert bot.sim is not None
-    bot.sim.faults.set(FaultPlan(read_error_count=1000, error_status=502))
+    assert bot.paper is not None
+    bot.paper.faults.set(FaultPlan(read_error_count=1000, error_status=502))
     answers = await _market_answers(http, bot, tokens["read"])
     for path, answer in zip(MARKET_ROUTES, answers, strict=True):
         _assert_unavailable(answer, path)
     await _order_status(http, bot, tokens["read"], client_order_id)
-    bot.sim.faults.clear()
+    bot.paper.faults.clear()
     status, _, _, body = await _get(http, bot, tokens["read"], MARKET_ROUTES[1])
     assert status == 200, body  # the outage is over: the same route answers again
     assert body["symbol"] == "BTCUSDT"

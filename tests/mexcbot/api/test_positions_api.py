@@ -79,6 +79,21 @@ async def exit_orders(bot: Bot, position_id: int) -> list[str]:
     ]
 
 
+async def open_with_stop(
+    http: aiohttp.ClientSession, bot: Bot, trader: Client, quote_amount: str, stop: str
+) -> int:
+    """At a price of 3200, a position opened with a stop-loss at `stop`; its id."""
+    await set_price(http, bot, D("3200"))
+    status, opened = await trader.call(
+        "POST",
+        "/api/v1/positions",
+        {"symbol": SYMBOL, "quote_amount": quote_amount, "exits": {"stop_loss": {"price": stop}}},
+    )
+    assert status == 201, opened
+    position_id: int = opened["position"]["id"]
+    return position_id
+
+
 async def test_stop_ladder_and_trailing_each_fire_once(
     bot: Bot, http: aiohttp.ClientSession
 ) -> None:
@@ -143,14 +158,7 @@ async def test_kill_switch_blocks_entries_while_a_stop_still_sells(
     tokens = await tokens_for(bot)
     trader = Client(http, bot, tokens["trade"])
     admin = Client(http, bot, tokens["admin"])
-    await set_price(http, bot, D("3200"))
-    status, opened = await trader.call(
-        "POST",
-        "/api/v1/positions",
-        {"symbol": SYMBOL, "quote_amount": "100", "exits": {"stop_loss": {"price": "3000"}}},
-    )
-    assert status == 201, opened
-    pid = opened["position"]["id"]
+    pid = await open_with_stop(http, bot, trader, "100", "3000")
     status, _ = await trader.call("PUT", "/api/v1/risk", {"state": "REDUCING"})
     assert status == 403
     status, risk = await admin.call(
@@ -180,14 +188,7 @@ async def test_manual_close_and_a_stop_that_may_not_move_down(
 ) -> None:
     tokens = await tokens_for(bot)
     trader = Client(http, bot, tokens["trade"])
-    await set_price(http, bot, D("3200"))
-    status, opened = await trader.call(
-        "POST",
-        "/api/v1/positions",
-        {"symbol": SYMBOL, "quote_amount": "50", "exits": {"stop_loss": {"price": "3000"}}},
-    )
-    assert status == 201, opened
-    pid = opened["position"]["id"]
+    pid = await open_with_stop(http, bot, trader, "50", "3000")
     status, lowered = await trader.call(
         "PUT", f"/api/v1/positions/{pid}", {"exits": {"stop_loss": {"price": "2000"}}}
     )
