@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from mexcbot.domain.autobuy import RuleExecution
+from mexcbot.domain.listings import Listing
 from mexcbot.domain.orders import Fill, Order
 from mexcbot.domain.positions import Position
 from mexcbot.domain.risk import RiskLimits, TradingState
@@ -111,6 +113,40 @@ class TradingStateChanged:
     at: datetime
 
 
+class ListingChangeKind(StrEnum):
+    DETECTED = "detected"  # first seen (any source)
+    OPEN = "open"  # tradable through the API
+    TRADING = "trading"  # first trade seen
+    UPDATED = "updated"  # another source, or a moved open time
+
+
+@dataclass(frozen=True, slots=True)
+class ListingChanged:
+    listing: Listing
+    kind: ListingChangeKind
+
+
+@dataclass(frozen=True, slots=True)
+class SnipeFinished:
+    """A listing snipe ended (bought, not filled, gave up). Times are milliseconds relative to
+    the listing's open time (negative: before it); None when the step did not happen."""
+
+    listing: Listing
+    execution: RuleExecution
+    armed_ms: float | None
+    fired_ms: float | None
+    accepted_ms: float | None
+    filled_ms: float | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleExecuted:
+    """An auto-buy rule fired (or was stopped by a guard), with its outcome so far."""
+
+    execution: RuleExecution
+
+
 Event = (
     OrderUpdated
     | FillRecorded
@@ -120,4 +156,7 @@ Event = (
     | StreamStatusChanged
     | PositionChanged
     | TradingStateChanged
+    | ListingChanged
+    | SnipeFinished
+    | RuleExecuted
 )
