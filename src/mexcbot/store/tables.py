@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -196,12 +197,45 @@ listings = Table(
     "listings",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("symbol", String(30), nullable=False, unique=True),
+    Column("symbol", String(30), nullable=False),
+    Column("base_asset", String(20), nullable=False),
+    Column("quote_asset", String(20), nullable=False),
+    Column("full_name", String(200), nullable=True),
+    Column("status", String(10), nullable=False),  # ANNOUNCED / OPEN / TRADING
     Column("open_time", UtcDateTime(), nullable=True),
-    Column("status", String(20), nullable=False),
-    Column("source", String(30), nullable=False),
-    Column("discovered_at", UtcDateTime(), nullable=False),
+    Column("source", String(20), nullable=False),  # the first source that saw it
+    Column("sources", String(200), nullable=False),  # every source, comma-separated
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=True),
+    Column("opened_source", String(20), nullable=True),
+    Column("trading_at", UtcDateTime(), nullable=True),
+    Column("trading_source", String(20), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("symbol", "open_time"),
+    Index("ix_listings_first_seen_at", "first_seen_at"),
+)
+
+snipes = Table(
+    "snipes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("listing_id", Integer, ForeignKey("listings.id", ondelete="CASCADE"), nullable=False),
+    Column("rule_id", Integer, nullable=False),
+    Column("rule_name", String(100), nullable=False),
+    Column("execution_id", Integer, nullable=True),
+    Column("outcome", String(20), nullable=False),
+    Column("client_order_id", String(32), nullable=True),
+    Column("position_id", Integer, nullable=True),
+    # milliseconds relative to the listing's open time (negative: before it)
+    Column("armed_ms", Float, nullable=True),
+    Column("fired_ms", Float, nullable=True),
+    Column("accepted_ms", Float, nullable=True),
+    Column("filled_ms", Float, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("listing_id", "rule_id"),
 )
 
 api_tokens = Table(

@@ -24,6 +24,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mexcbot.store.audit import AuditLog
+from mexcbot.store.listings import ListingRepository, SnipeRepository
 from mexcbot.store.orders import FillRepository, OrderRepository
 from mexcbot.store.positions import PositionRepository
 from mexcbot.store.tokens import TokenRepository
@@ -67,6 +68,8 @@ class UnitOfWork:
         self.trading_state = TradingStateRepository(self._connection, self._clock)
         self.tokens = TokenRepository(self._connection, self._clock)
         self.audit = AuditLog(self._connection, self._clock)
+        self.listings = ListingRepository(self._connection, self._clock)
+        self.snipes = SnipeRepository(self._connection, self._clock)
         return self
 
     async def __aexit__(

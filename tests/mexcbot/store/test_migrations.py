@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "auto_buy_rules",
     "rule_executions",
     "listings",
+    "snipes",
     "api_tokens",
     "audit_log",
     "alembic_version",
