@@ -8,6 +8,7 @@ immediate, explained ``OrderRuleViolation`` naming the field and the rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from enum import Enum, StrEnum
 from typing import NoReturn
@@ -78,6 +79,9 @@ class SymbolRules:
     ask_multiplier_down: Decimal | None = None
     maker_commission: Decimal = Decimal(0)
     taker_commission: Decimal = Decimal(0)
+    first_open_time: datetime | None = None
+    """When the market opens (or opened) to trading, where the exchange says (exchangeInfo
+    ``firstOpenTime``)."""
 
     @property
     def is_tradable(self) -> bool:

@@ -15,12 +15,18 @@ from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
+    ListingChanged,
     OrderUpdated,
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
+    ListingChanged,
+    SnipeFinished,
+    RuleExecuted,
 )
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,9 @@ _E = TypeVar(
     StreamStatusChanged,
     PositionChanged,
     TradingStateChanged,
+    ListingChanged,
+    SnipeFinished,
+    RuleExecuted,
 )
 
 

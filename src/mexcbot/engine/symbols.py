@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
-from mexcbot.domain.symbols import SymbolRules
+from mexcbot.domain.symbols import SymbolRules, SymbolStatus, TradeSideType
 from mexcbot.engine.errors import UnknownSymbol
 from mexcbot.engine.ports import Exchange
 
@@ -86,6 +87,27 @@ class SymbolCatalog:
         """The rules held now, without any request (None when not loaded)."""
         cached = self._rules.get(symbol)
         return cached[0] if cached is not None else None
+
+    def presume_open(self, symbol: str) -> SymbolRules | None:
+        """Treat `symbol`'s cached rules as tradable from now on (until the next refresh).
+
+        For a listing at its open time: until then the exchange lists the symbol as paused, and
+        waiting for a rules refresh to say otherwise would cost the first seconds. If the exchange
+        still refuses (10007), the order is refused there, never here.
+        """
+        cached = self._rules.get(symbol)
+        if cached is None:
+            return None
+        rules, loaded_at = cached
+        if not rules.is_tradable:
+            rules = replace(
+                rules,
+                status=SymbolStatus.ONLINE,
+                spot_trading_allowed=True,
+                trade_side_type=TradeSideType.ALL,
+            )
+            self._rules[symbol] = (rules, loaded_at)
+        return rules
 
     def invalidate(self, symbol: str) -> None:
         """Forget `symbol`'s rules: the next `get` reloads them (after a rules refusal)."""

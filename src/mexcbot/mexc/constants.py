@@ -45,6 +45,8 @@ PING: Final = Endpoint("GET", "/api/v3/ping", 1, signed=False)
 TIME: Final = Endpoint("GET", "/api/v3/time", 1, signed=False)
 DEFAULT_SYMBOLS: Final = Endpoint("GET", "/api/v3/defaultSymbols", 1, signed=False)
 EXCHANGE_INFO: Final = Endpoint("GET", "/api/v3/exchangeInfo", 10, signed=False)
+# Unsigned and weight 1 assumed (the reference lists the shape, not the weight).
+ANNOUNCEMENTS: Final = Endpoint("GET", "/api/v3/announcements", 1, signed=False)
 DEPTH: Final = Endpoint("GET", "/api/v3/depth", 1, signed=False)
 TRADES: Final = Endpoint("GET", "/api/v3/trades", 5, signed=False)
 KLINES: Final = Endpoint("GET", "/api/v3/klines", 1, signed=False)
@@ -73,6 +75,11 @@ LISTEN_KEY_CREATE: Final = Endpoint("POST", "/api/v3/userDataStream", 1, signed=
 LISTEN_KEY_KEEPALIVE: Final = Endpoint("PUT", "/api/v3/userDataStream", 1, signed=True)
 LISTEN_KEY_CLOSE: Final = Endpoint("DELETE", "/api/v3/userDataStream", 1, signed=True)
 LISTEN_KEY_LIST: Final = Endpoint("GET", "/api/v3/userDataStream", 1, signed=True)
+
+#: The web routes listing discovery reads (reference section 7; unofficial, on the web host).
+WEB_CALENDAR_PATH: Final = "/api/operation/new_coin_calendar"
+WEB_SYMBOLS_PATH: Final = "/api/platform/spot/market-v2/web/symbolsV2"
+DEFAULT_WEB_URL: Final = "https://www.mexc.com"
 
 #: Kline intervals MEXC accepts (note ``60m``, not ``1h``).
 KLINE_INTERVALS: Final = frozenset({"1m", "5m", "15m", "30m", "60m", "4h", "1d", "1W", "1M"})

@@ -149,6 +149,10 @@ class MexcClient:
             params.append(("symbols", ",".join(symbols)))
         return _parsed(wire.parse_exchange_info, await self._call(ep.EXCHANGE_INFO, params))
 
+    async def announcements(self) -> object:
+        """The announcements answer as sent (its shape is unofficial: `mexc.listings` reads it)."""
+        return await self._call(ep.ANNOUNCEMENTS, [])
+
     async def symbol_rules(self, symbol: str) -> SymbolRules:
         """The rules of one symbol; ``MexcError`` if the exchange does not list it."""
         for rules in await self.exchange_info([symbol]):

@@ -6,6 +6,7 @@ A symbol whose status cannot be read is OFFLINE: never trade what cannot be read
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final
 
@@ -62,6 +63,10 @@ def _max_amount(value: object) -> Decimal | None:
     return amount if amount else None
 
 
+def _ms_time(ms: int | None) -> datetime | None:
+    return None if not ms else datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def parse_symbol_rules(payload: object) -> SymbolRules:
     """One exchangeInfo symbol; an unknown status reads as OFFLINE (never trade the unreadable)."""
     data = as_object(payload)
@@ -98,6 +103,7 @@ def parse_symbol_rules(payload: object) -> SymbolRules:
         ask_multiplier_down=ask_down,
         maker_commission=as_decimal(data.get("makerCommission")),
         taker_commission=as_decimal(data.get("takerCommission")),
+        first_open_time=_ms_time(opt_int(data.get("firstOpenTime"))),
     )
 
 
