@@ -24,9 +24,6 @@ from mexcbot.engine.events import (
     SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
-    ListingChanged,
-    SnipeFinished,
-    RuleExecuted,
 )
 
 log = logging.getLogger(__name__)
