@@ -36,6 +36,7 @@ from mexcbot.api.context import ApiContext, ReconciliationState
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
+from mexcbot.domain.listings import ListingSource
 from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
@@ -48,6 +49,10 @@ from mexcbot.engine.events import (
     TradingStateChanged,
 )
 from mexcbot.engine.health import ExchangeHealth
+from mexcbot.engine.listings.book import ListingBook
+from mexcbot.engine.listings.detector import ListingDetector
+from mexcbot.engine.listings.service import ListingService
+from mexcbot.engine.listings.sources import ListingFeedSource
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
 from mexcbot.engine.orders.service import ExecutionService
@@ -60,8 +65,15 @@ from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.engine.tokens import TokenService
-from mexcbot.mexc.constants import DEFAULT_WS_URL
+from mexcbot.mexc.constants import DEFAULT_WEB_URL, DEFAULT_WS_URL
 from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.listings import (
+    AnnouncementsSource,
+    CalendarSource,
+    ExchangeInfoSource,
+    WebSession,
+    WebSymbolsSource,
+)
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
 from mexcbot.paper import (
@@ -215,6 +227,15 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
             symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
         return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
 
+    listing_book = ListingBook(uow_factory, events, _utc_now)
+    await listing_book.load()
+    web = WebSession(_web_url(settings, paper), timeout_s=settings.request_timeout)
+    stack.push_async_callback(web.close)
+    detector = ListingDetector(_listing_sources(settings, client, web), listing_book, _utc_now)
+    listings = ListingService(
+        listing_book, detector, uow_factory, _utc_now, lambda: client.time_offset_ms
+    )
+
     _subscribe_telemetry(events, metrics, reconciliation)
     live = LiveFeed(
         buffer_size=settings.api_ws_buffer, ticker_interval=1.0 / settings.api_ws_ticker_rate
@@ -241,6 +262,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         streams=streams,
         positions=position_service,
         risk=risk_policy,
+        listings=listings,
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
@@ -250,6 +272,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         monitor,
         account_feed,
         price_feed,
+        detector,
         reconcile_interval=settings.reconcile_interval,
         exit_check_interval=settings.exit_check_interval,
     )
@@ -283,6 +306,32 @@ def _ws_url(settings: Settings, paper: SimServer | None) -> str:
     if paper is not None:
         return paper.url.replace("http://", "ws://", 1) + "/ws"
     return DEFAULT_WS_URL
+
+
+def _web_url(settings: Settings, paper: SimServer | None) -> str:
+    """The configured web host, else the embedded simulator (paper) or MEXC's (live)."""
+    if settings.exchange_web_url:
+        return settings.exchange_web_url
+    return paper.url if paper is not None else DEFAULT_WEB_URL
+
+
+def _listing_sources(
+    settings: Settings, client: MexcClient, web: WebSession
+) -> list[ListingFeedSource]:
+    quote, every = settings.listing_quote_asset, settings.listing_poll_interval
+    built: dict[ListingSource, ListingFeedSource] = {
+        ListingSource.CALENDAR: CalendarSource(
+            web, interval_s=every, quote_asset=quote, clock=_utc_now
+        ),
+        ListingSource.WEB_SYMBOLS: WebSymbolsSource(web, interval_s=every, clock=_utc_now),
+        ListingSource.EXCHANGE_INFO: ExchangeInfoSource(
+            client, interval_s=settings.listing_symbols_interval, clock=_utc_now
+        ),
+        ListingSource.ANNOUNCEMENT: AnnouncementsSource(
+            client, interval_s=every, quote_asset=quote, clock=_utc_now
+        ),
+    }
+    return [built[source] for source in settings.listing_sources]
 
 
 def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: ReconciliationState) -> None:
@@ -346,6 +395,7 @@ async def _run_engine(
     monitor: ExitMonitor,
     account_feed: AccountFeed,
     price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
+    detector: ListingDetector,
     *,
     reconcile_interval: float,
     exit_check_interval: float,
@@ -378,6 +428,7 @@ async def _run_engine(
         tasks.create_task(prices.run(), name="mexcbot-price-feed")
         tasks.create_task(monitor.run(), name="mexcbot-exits")
         tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
+        tasks.create_task(detector.run(), name="mexcbot-listings")
 
 
 def _retry_delays() -> Iterator[float]:

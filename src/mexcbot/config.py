@@ -12,6 +12,8 @@ from typing import Self
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mexcbot.domain.listings import ListingSource
+
 DEFAULT_EXCHANGE_URL = "https://api.mexc.com"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -111,6 +113,32 @@ class Settings(BaseSettings):
     paper_state_file: str = "./mexcbot-paper.json"
     """Where the paper exchange keeps its state (account, balances, orders, market) between runs,
     so a paper account survives restarts like a real one; empty: start afresh every run."""
+    exchange_web_url: str | None = None
+    """MEXC's web host, where the listing calendar and the web symbol list live. Unset:
+    https://www.mexc.com in live mode, the embedded simulator in paper mode."""
+    listing_sources: list[ListingSource] = Field(
+        default_factory=lambda: [
+            ListingSource.CALENDAR,
+            ListingSource.WEB_SYMBOLS,
+            ListingSource.EXCHANGE_INFO,
+            ListingSource.ANNOUNCEMENT,
+        ]
+    )
+    """Which listing sources to poll (calendar, web_symbols, exchange_info, announcement);
+    empty turns listing detection off."""
+    listing_poll_interval: float = Field(default=10.0, ge=0.1, le=3600)
+    """Seconds between polls of the calendar, the web symbol list and the announcements."""
+    listing_symbols_interval: float = Field(default=2.0, ge=0.1, le=3600)
+    """Seconds between polls of defaultSymbols (weight 1), which tell when a coin opens to the
+    API; exchangeInfo (weight 10) is read every 12th poll."""
+    listing_quote_asset: str = "USDT"
+    """The quote asset assumed for a calendar or announcement coin (they name the coin only)."""
+    snipe_arm_lead: float = Field(default=10.0, ge=0.5, le=3600)
+    """Seconds before a listing's open that its snipe is prepared."""
+    snipe_deadline: float = Field(default=10.0, gt=0, le=600)
+    """Seconds after the open that a snipe keeps retrying while the exchange answers 10007."""
+    snipe_late_window: float = Field(default=120.0, ge=0, le=86400)
+    """A listing first seen tradable up to this many seconds after its open is still sniped."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 
@@ -128,6 +156,28 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"exchange_url must start with http:// or https://; got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("exchange_web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"exchange_web_url must start with http:// or https://; got {value!r}")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("listing_sources")
+    @classmethod
+    def _pollable_sources(cls, value: list[ListingSource]) -> list[ListingSource]:
+        pollable = (
+            ListingSource.CALENDAR,
+            ListingSource.WEB_SYMBOLS,
+            ListingSource.EXCHANGE_INFO,
+            ListingSource.ANNOUNCEMENT,
+        )
+        for source in value:
+            if source not in pollable:
+                names = ", ".join(s.value for s in pollable)
+                raise ValueError(f"listing_sources entries must be among {names}; got {source}")
+        return list(dict.fromkeys(value))
 
     @field_validator("exchange_ws_url")
     @classmethod

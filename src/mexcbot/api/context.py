@@ -20,6 +20,7 @@ from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
 from mexcbot.engine.health import ExchangeHealth
+from mexcbot.engine.listings.service import ListingService
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.trading import PositionService
@@ -67,6 +68,7 @@ class ApiContext:
     """Failed authentications per client address: the request gate's and the websocket's."""
     positions: PositionService
     risk: RiskLimitsPolicy
+    listings: ListingService
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

@@ -227,6 +227,7 @@ _RULES: dict[type[Exception], _Rule] = {
         field="Idempotency-Key",
     ),
     engine_errors.PositionNotFound: _Rule(404, "position_not_found", "No such position"),
+    engine_errors.ListingNotFound: _Rule(404, "listing_not_found", "No such listing"),
     PositionError: _Rule(409, "position_conflict", "The position's state forbids this"),
     InvalidExitPlan: _Rule(422, "invalid_exits", "The exit rules are invalid"),
     InvalidRiskLimits: _Rule(422, "invalid_risk_limits", "The risk limits are invalid"),

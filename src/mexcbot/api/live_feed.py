@@ -31,10 +31,13 @@ from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
+    ListingChanged,
     OrderUpdated,
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -118,6 +121,9 @@ class LiveFeed:
         bus.subscribe(ReconciliationFinished, self._publish)
         bus.subscribe(PositionChanged, self._publish)
         bus.subscribe(TradingStateChanged, self._publish)
+        bus.subscribe(ListingChanged, self._publish)
+        bus.subscribe(SnipeFinished, self._publish)
+        bus.subscribe(RuleExecuted, self._publish)
         bus.subscribe(StreamStatusChanged, self._on_stream)
         bus.subscribe(PriceChanged, self._on_price)
 

@@ -15,8 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from mexcbot.api.listing_schemas import ListingOut
 from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
+from mexcbot.domain.autobuy import RuleExecution
 from mexcbot.domain.market import Balance
 from mexcbot.domain.orders import SYMBOL_PATTERN, Fill, Order
 from mexcbot.domain.positions import Position
@@ -25,10 +27,13 @@ from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
+    ListingChanged,
     OrderUpdated,
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -43,6 +48,10 @@ RECONCILIATION: Final = "reconciliation"
 POSITIONS: Final = "positions"
 RISK: Final = "risk"
 """The trading state (ACTIVE / REDUCING / HALTED) and the risk limits."""
+LISTINGS: Final = "listings"
+"""New listings (detected, open, trading) and the snipes' results with their latency."""
+AUTOBUY: Final = "autobuy"
+"""Auto-buy rule executions."""
 
 TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     ORDERS: TokenRole.READ,
@@ -53,6 +62,8 @@ TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     RECONCILIATION: TokenRole.READ,
     POSITIONS: TokenRole.READ,
     RISK: TokenRole.READ,
+    LISTINGS: TokenRole.READ,
+    AUTOBUY: TokenRole.READ,
 }
 """The role a topic needs (a family: ``tickers:BTCUSDT`` needs what ``tickers`` needs)."""
 
@@ -114,6 +125,9 @@ _TOPIC_OF: Final[dict[type, str]] = {
     ReconciliationFinished: RECONCILIATION,
     PositionChanged: POSITIONS,
     TradingStateChanged: RISK,
+    ListingChanged: LISTINGS,
+    SnipeFinished: LISTINGS,
+    RuleExecuted: AUTOBUY,
 }
 
 
@@ -168,6 +182,51 @@ def event_message(event: Event) -> tuple[str, dict[str, Any]]:
                 "finished_at": timestamp(report.finished_at),
                 **report.summary(),
             }
+        case ListingChanged(listing=listing, kind=kind):
+            return LISTINGS, {
+                "kind": kind.value,
+                "listing": ListingOut.of(listing).model_dump(mode="json"),
+            }
+        case SnipeFinished():
+            return LISTINGS, snipe_data(event)
+        case RuleExecuted(execution=execution):
+            return AUTOBUY, {"execution": execution_data(execution)}
+
+
+def snipe_data(event: SnipeFinished) -> dict[str, Any]:
+    execution = event.execution
+    return {
+        "kind": "snipe",
+        "listing": ListingOut.of(event.listing).model_dump(mode="json"),
+        "rule_id": execution.rule_id,
+        "outcome": execution.outcome.value,
+        "client_order_id": execution.client_order_id,
+        "position_id": execution.position_id,
+        "quantity": money(execution.quantity),
+        "average_price": money(execution.average_price),
+        "armed_ms": event.armed_ms,
+        "fired_ms": event.fired_ms,
+        "accepted_ms": event.accepted_ms,
+        "filled_ms": event.filled_ms,
+        "attempts": event.attempts,
+        "detail": execution.detail,
+    }
+
+
+def execution_data(execution: RuleExecution) -> dict[str, Any]:
+    return {
+        "id": execution.id,
+        "rule_id": execution.rule_id,
+        "symbol": execution.symbol,
+        "trigger_type": execution.trigger_type.value,
+        "key": execution.key,
+        "reason": execution.reason,
+        "outcome": execution.outcome.value,
+        "client_order_id": execution.client_order_id,
+        "position_id": execution.position_id,
+        "detail": execution.detail,
+        "created_at": timestamp(execution.created_at),
+    }
 
 
 def position_data(position: Position) -> dict[str, Any]:

@@ -118,6 +118,14 @@ class IdempotencyConflict(ExecutionError):
         self.order = order
 
 
+class ListingNotFound(ExecutionError):
+    field = "id"
+
+    def __init__(self, listing_id: int) -> None:
+        super().__init__(f"id: no listing {listing_id}")
+        self.listing_id = listing_id
+
+
 class PositionNotFound(ExecutionError):
     field = "id"
 
