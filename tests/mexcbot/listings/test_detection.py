@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 
 import aiohttp
@@ -30,12 +31,10 @@ def schedule(bot: Bot, base: str, in_s: float, price: str = "0.5") -> int:
     return open_ms
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    async with asyncio.timeout(10):
+        while not await check():
+            await asyncio.sleep(0.05)
 
 
 async def test_one_listing_from_several_sources_then_open(
@@ -78,8 +77,6 @@ async def test_one_listing_from_several_sources_then_open(
 
 
 def listing_time(iso: object) -> float:
-    from datetime import datetime
-
     assert isinstance(iso, str)
     return datetime.fromisoformat(iso).timestamp() * 1000
 
