@@ -32,9 +32,11 @@ def schedule(bot: Bot, base: str, in_s: float, price: str = "0.5") -> int:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    async with asyncio.timeout(10):
-        while not await check():
-            await asyncio.sleep(0.05)
+    for _ in range(200):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met within 10 s")
 
 
 async def test_one_listing_from_several_sources_then_open(
