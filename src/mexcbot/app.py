@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ from mexcbot.engine.events import (
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.book import ListingBook
 from mexcbot.engine.listings.detector import ListingDetector
+from mexcbot.engine.listings.first_trade import FirstTradeWatch
 from mexcbot.engine.listings.service import ListingService
 from mexcbot.engine.listings.sources import ListingFeedSource
 from mexcbot.engine.market import MarketData
@@ -232,6 +234,13 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     web = WebSession(_web_url(settings, paper), timeout_s=settings.request_timeout)
     stack.push_async_callback(web.close)
     detector = ListingDetector(_listing_sources(settings, client, web), listing_book, _utc_now)
+    first_trades = (
+        FirstTradeWatch(exchange, listing_book, _utc_now, lambda: _exchange_ms(client))
+        if ListingSource.MARKET_STREAM in settings.listing_sources
+        else None
+    )
+    if first_trades is not None:
+        first_trades.attach(events)
     listings = ListingService(
         listing_book, detector, uow_factory, _utc_now, lambda: client.time_offset_ms
     )
@@ -273,6 +282,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         account_feed,
         price_feed,
         detector,
+        first_trades,
         reconcile_interval=settings.reconcile_interval,
         exit_check_interval=settings.exit_check_interval,
     )
@@ -308,6 +318,11 @@ def _ws_url(settings: Settings, paper: SimServer | None) -> str:
     return DEFAULT_WS_URL
 
 
+def _exchange_ms(client: MexcClient) -> float:
+    """The exchange's clock now (epoch ms): the local clock plus the measured offset."""
+    return time.time() * 1000 + client.time_offset_ms
+
+
 def _web_url(settings: Settings, paper: SimServer | None) -> str:
     """The configured web host, else the embedded simulator (paper) or MEXC's (live)."""
     if settings.exchange_web_url:
@@ -331,7 +346,7 @@ def _listing_sources(
             client, interval_s=every, quote_asset=quote, clock=_utc_now
         ),
     }
-    return [built[source] for source in settings.listing_sources]
+    return [built[source] for source in settings.listing_sources if source in built]
 
 
 def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: ReconciliationState) -> None:
@@ -396,6 +411,7 @@ async def _run_engine(
     account_feed: AccountFeed,
     price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
     detector: ListingDetector,
+    first_trades: FirstTradeWatch | None,
     *,
     reconcile_interval: float,
     exit_check_interval: float,
@@ -429,6 +445,8 @@ async def _run_engine(
         tasks.create_task(monitor.run(), name="mexcbot-exits")
         tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
         tasks.create_task(detector.run(), name="mexcbot-listings")
+        if first_trades is not None:
+            tasks.create_task(first_trades.run(), name="mexcbot-first-trades")
 
 
 def _retry_delays() -> Iterator[float]:

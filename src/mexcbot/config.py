@@ -122,10 +122,11 @@ class Settings(BaseSettings):
             ListingSource.WEB_SYMBOLS,
             ListingSource.EXCHANGE_INFO,
             ListingSource.ANNOUNCEMENT,
+            ListingSource.MARKET_STREAM,
         ]
     )
-    """Which listing sources to poll (calendar, web_symbols, exchange_info, announcement);
-    empty turns listing detection off."""
+    """Which listing sources to use (calendar, web_symbols, exchange_info, announcement,
+    market_stream: the first trade); empty turns listing detection off."""
     listing_poll_interval: float = Field(default=10.0, ge=0.1, le=3600)
     """Seconds between polls of the calendar, the web symbol list and the announcements."""
     listing_symbols_interval: float = Field(default=2.0, ge=0.1, le=3600)
@@ -172,6 +173,7 @@ class Settings(BaseSettings):
             ListingSource.WEB_SYMBOLS,
             ListingSource.EXCHANGE_INFO,
             ListingSource.ANNOUNCEMENT,
+            ListingSource.MARKET_STREAM,
         )
         for source in value:
             if source not in pollable:
