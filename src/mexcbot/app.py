@@ -42,10 +42,12 @@ from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
+    ListingChanged,
     OrderUpdated,
     OrderUpdateKind,
     PositionChanged,
     ReconciliationFinished,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -388,6 +390,13 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
     events.subscribe(OrderUpdated, on_order)
     events.subscribe(PositionChanged, on_position)
     events.subscribe(TradingStateChanged, on_trading_state)
+    events.subscribe(
+        ListingChanged, lambda event: metrics.listing_events.labels(event.kind.value).inc()
+    )
+    events.subscribe(
+        SnipeFinished,
+        lambda event: metrics.snipes.labels(event.execution.outcome.value).inc(),
+    )
     events.subscribe(OrderUpdated, log_order_update)
 
 

@@ -123,6 +123,26 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.listing_events = Counter(
+            "mexcbot_listing_events",
+            "New listings by step (detected, open, trading, updated), from every source.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.snipes = Counter(
+            "mexcbot_snipes",
+            "Listing snipes by outcome (FILLED, PARTIALLY_FILLED, NOT_FILLED, REJECTED, FAILED).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.snipe_latency_seconds = Histogram(
+            "mexcbot_snipe_latency_seconds",
+            "A snipe's steps relative to the listing's open: fired (first order sent), accepted "
+            "(first order acknowledged), filled (its fill known).",
+            ["step"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
         self.trading_state = Gauge(
             "mexcbot_trading_state",
             "1 for the current trading state (ACTIVE, REDUCING, HALTED), 0 for the others.",
