@@ -100,7 +100,7 @@ class SnipeLog(Protocol):
         listing_id: int | None = None,
     ) -> RuleExecution | None: ...
 
-    async def find(self, rule_id: int, key: str) -> RuleExecution | None: ...
+    async def get_by_key(self, rule_id: int, key: str) -> RuleExecution | None: ...
 
     async def finish(
         self,
@@ -250,7 +250,7 @@ class Sniper:
             listing.id,
         )
         if execution is None:
-            execution = await self._executions.find(rule.id, key)
+            execution = await self._executions.get_by_key(rule.id, key)
             if execution is None or execution.outcome is not ExecutionOutcome.PENDING:
                 return  # already bought (or given up) by this or another process
             log.info("snipe of %s resumes (execution %s)", listing.symbol, execution.id)
