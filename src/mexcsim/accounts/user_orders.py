@@ -96,12 +96,15 @@ class UserOrders:
         pair: Callable[[str], TradingPair],
         tradable: Callable[[str], TradingPair],
         on_order: Callable[[Order], None] = lambda order: None,
+        on_accepted: Callable[[Order], None] = lambda order: None,
         *,
         reject_taking_limit_maker: bool = False,
     ) -> None:
-        """`on_order` hears of every order placed or canceled (fills arrive as trades)."""
+        """`on_order` hears of every order placed or canceled (fills arrive as trades);
+        `on_accepted` of every new order once it passed validation, before it meets the book."""
         self._ledger = ledger
         self._on_order = on_order
+        self._on_accepted = on_accepted
         self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = now_ms
         self._pair = pair
@@ -171,6 +174,7 @@ class UserOrders:
             locked=amount,
         )
         user.adopt(order)
+        self._on_accepted(order)
         pair.engine.submit(order, now)
         if not order.is_open:
             user.open_orders.pop(order.order_id, None)

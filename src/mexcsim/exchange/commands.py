@@ -48,6 +48,11 @@ class CommandClock:
     def in_command(self) -> bool:
         return self._pinned is not None
 
+    @property
+    def is_replaying(self) -> bool:
+        """Inside `replaying()`: the command already ran once (before a restart)."""
+        return self._replay_time is not None
+
     @contextmanager
     def command(self, op: str, args: Mapping[str, object]) -> Iterator[int]:
         """Run one command at one instant and record it when it ends (raised or not). A command
@@ -91,7 +96,13 @@ class CommandTarget(Protocol):
     def fund(self, api_key: str, asset: str, amount: Decimal) -> None: ...
     def set_price(self, symbol: str, price: Decimal) -> None: ...
     def schedule_listing(
-        self, spec: SymbolSpec, open_time_ms: int, initial_price: Decimal
+        self,
+        spec: SymbolSpec,
+        open_time_ms: int,
+        initial_price: Decimal,
+        *,
+        api_open_delay_ms: int = 0,
+        book_ramp_ms: int | None = None,
     ) -> None: ...
     def place_order(
         self, api_key: str, params: Mapping[str, str], *, test: bool = False
@@ -147,8 +158,13 @@ _REPLAY: Mapping[str, Callable[[CommandTarget, Mapping[str, object]], object]] =
         _text(a, "api_key"), _text(a, "asset"), Decimal(_text(a, "amount"))
     ),
     "set_price": lambda ex, a: ex.set_price(_text(a, "symbol"), Decimal(_text(a, "price"))),
+    # journals written before late opens and thin books existed: on time, full book at once
     "schedule_listing": lambda ex, a: ex.schedule_listing(
-        decode_spec(a["spec"]), int(_text(a, "open_time_ms")), Decimal(_text(a, "price"))
+        decode_spec(a["spec"]),
+        int(_text(a, "open_time_ms")),
+        Decimal(_text(a, "price")),
+        api_open_delay_ms=int(str(a.get("api_open_delay_ms", 0))),
+        book_ramp_ms=int(str(a.get("book_ramp_ms", 0))),
     ),
     "place_order": lambda ex, a: ex.place_order(_text(a, "api_key"), _fields(a, "params")),
     "batch_orders": lambda ex, a: ex.batch_orders(_text(a, "api_key"), _batch(a)),
