@@ -5,7 +5,6 @@ acceptance log, the 429 count, and the schedule across a SIGKILL and a restart."
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -197,8 +196,7 @@ async def test_a_skewed_clock_shows_in_server_time_timestamp_checks_and_opens(
     http: aiohttp.ClientSession,
 ) -> None:
     skew = 20_000
-    config = dataclasses.replace(sim_config(rate_limits=False), clock_skew_ms=skew)
-    async with SimServer(config) as sim:
+    async with SimServer(sim_config(rate_limits=False, clock_skew_ms=skew)) as sim:
         before = wall_ms()
         served = await server_time(http, sim.url)
         assert before + skew <= served <= wall_ms() + skew
