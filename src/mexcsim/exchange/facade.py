@@ -117,6 +117,7 @@ class SimExchange(PublicMarketView, ListingView, AccountDesk, ListenKeyDesk):
             self._tradable,
             self._order_changed,
             self._order_accepted,
+            pending=self._is_pending_listing,
             reject_taking_limit_maker=self._reject_taking_limit_maker,
         )
         self._pairs: dict[str, TradingPair] = {}
@@ -237,6 +238,10 @@ class SimExchange(PublicMarketView, ListingView, AccountDesk, ListenKeyDesk):
         if pair is None:
             raise errors.invalid_symbol()
         return pair
+
+    def _is_pending_listing(self, symbol: str) -> bool:
+        self.open_due_listings()
+        return self._listings.is_pending(symbol)
 
     def _tradable(self, symbol: str) -> TradingPair:
         """A market open to API orders; listed-but-not-open or disabled symbols get 10007."""

@@ -205,7 +205,7 @@ class SimServer:
             wait = next_tick - loop.time()
             opens = self.exchange.next_listing_open_ms()
             if opens is not None:
-                wait = min(wait, (opens - self._now_ms()) / 1000)
+                wait = min(wait, (opens - self.exchange.now_ms()) / 1000)
             if wait > 0:
                 await asyncio.sleep(wait)
             if loop.time() < next_tick:

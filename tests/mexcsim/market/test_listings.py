@@ -302,3 +302,24 @@ def test_listing_already_open_at_schedule_time(clock: ManualClock) -> None:
         ex.schedule_listing(NEW, clock.now, Decimal("0.5"))
     with pytest.raises(SimError):
         ex.schedule_listing(coin("NEG"), clock.now, Decimal("0.5"), api_open_delay_ms=-1)
+
+
+def test_order_queries_on_a_pending_listing_find_nothing_rather_than_an_invalid_symbol(
+    live_exchange: SimExchange, clock: ManualClock
+) -> None:
+    live_exchange.schedule_listing(NEW, clock.now + 60_000, Decimal("0.5"))
+    by_client_id = {"symbol": "NEWUSDT", "origClientOrderId": "snipe-1"}
+    with pytest.raises(SimError) as err:
+        live_exchange.query_order("alice", by_client_id)
+    assert err.value.code == -2013
+    with pytest.raises(SimError) as err:
+        live_exchange.cancel_order("alice", by_client_id)
+    assert err.value.code == -2011
+    symbol = {"symbol": "NEWUSDT"}
+    assert live_exchange.open_orders("alice", symbol) == []
+    assert live_exchange.all_orders("alice", symbol) == []
+    assert live_exchange.my_trades("alice", symbol) == []
+    assert live_exchange.cancel_open_orders("alice", symbol) == []
+    with pytest.raises(SimError) as err:
+        live_exchange.query_order("alice", {**by_client_id, "symbol": "NOPEUSDT"})
+    assert err.value.code == -1121
