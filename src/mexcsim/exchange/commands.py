@@ -89,7 +89,7 @@ class CommandTarget(Protocol):
     """The facade's methods that commands replay (the facade satisfies it; no import of it here)."""
 
     def open_due_listings(self) -> int: ...
-    def advance(self) -> None: ...
+    def advance(self, symbols: Sequence[str] | None = None) -> None: ...
     def create_account(
         self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None = None
     ) -> None: ...
@@ -142,6 +142,15 @@ def _funding(args: Mapping[str, object]) -> dict[str, Decimal] | None:
     return None if raw is None else {a: Decimal(v) for a, v in _fields(args, "balances").items()}
 
 
+def _symbols(args: Mapping[str, object]) -> list[str] | None:
+    """A partial tick's markets (None: a full tick, as every journal before them recorded)."""
+    raw = args.get("symbols")
+    if raw is None:
+        return None
+    assert isinstance(raw, list)
+    return [str(s) for s in raw]
+
+
 def _batch(args: Mapping[str, object]) -> list[dict[str, str]]:
     raw = args["orders"]
     assert isinstance(raw, list)
@@ -150,7 +159,7 @@ def _batch(args: Mapping[str, object]) -> list[dict[str, str]]:
 
 _REPLAY: Mapping[str, Callable[[CommandTarget, Mapping[str, object]], object]] = {
     "open_listings": lambda ex, a: ex.open_due_listings(),
-    "advance": lambda ex, a: ex.advance(),
+    "advance": lambda ex, a: ex.advance(_symbols(a)),
     "create_account": lambda ex, a: ex.create_account(
         _text(a, "api_key"), _text(a, "api_secret"), _funding(a)
     ),

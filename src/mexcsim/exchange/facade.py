@@ -348,17 +348,25 @@ class SimExchange(PublicMarketView, ListingView, AccountDesk, ListenKeyDesk):
         return list(self._user_orders.users)
 
     # --- market life ------------------------------------------------------------------------------
-    def advance(self) -> None:
-        """One market tick: every open market walks its price and refreshes its book."""
+    def advance(self, symbols: Sequence[str] | None = None) -> None:
+        """One market tick: every open market (or only those of `symbols`) walks its price and
+        refreshes its book. A tick of 50 markets takes ~10 ms, during which no order is served;
+        `market_symbols` and this let the clock spread it over several short steps."""
         if not self._provide_liquidity:
             self.open_due_listings()
             return
-        with self._commands.command("advance", {}):
+        args = {} if symbols is None else {"symbols": list(symbols)}
+        with self._commands.command("advance", args):
             now = self.open_due_listings()
             self._revision += 1
-            for pair in self._pairs.values():
+            names = self._pairs if symbols is None else [s for s in symbols if s in self._pairs]
+            for pair in [self._pairs[name] for name in names]:
                 if pair.spec.tradable:
                     pair.living.tick(now)
+
+    def market_symbols(self) -> list[str]:
+        """Every open market, in the order a full tick moves them."""
+        return list(self._pairs)
 
     def set_price(self, symbol: str, price: Decimal) -> None:
         """Re-centre the synthetic book at `price` and print a trade there."""

@@ -43,6 +43,8 @@ def _skewed(clock: Callable[[], int], skew: int) -> Callable[[], int]:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MARKETS_PER_STEP = 8
+"""Markets one step of a tick moves (~1.5 ms); a tick of more markets is split into steps."""
 
 
 @web.middleware
@@ -216,15 +218,31 @@ class SimServer:
                     await asyncio.sleep(self.config.tick_interval)
                 continue
             next_tick = loop.time() + self.config.tick_interval
-            try:
-                self.exchange.advance()
-            except Exception:
-                log.exception("exchange.advance() failed")
+            await self._advance_in_steps()
             if self.state_keeper is not None:
                 try:
                     await self.state_keeper.save_if_due()
                 except StateFileError:
                     log.exception("saving the simulator state failed; retrying at the next tick")
+
+    async def _advance_in_steps(self) -> None:
+        """One market tick, `MARKETS_PER_STEP` markets at a time with the loop free in between,
+        so an order arriving mid-tick (a sniper's, at a listing's open) waits for one short step,
+        not for 50 markets to requote."""
+        symbols = self.exchange.market_symbols()
+        if len(symbols) <= MARKETS_PER_STEP:
+            steps: list[list[str] | None] = [None]  # one full tick, as it always was
+        else:
+            steps = [
+                symbols[i : i + MARKETS_PER_STEP] for i in range(0, len(symbols), MARKETS_PER_STEP)
+            ]
+        for number, step in enumerate(steps):
+            if number:
+                await asyncio.sleep(0)
+            try:
+                self.exchange.advance(step)
+            except Exception:
+                log.exception("exchange.advance() failed")
 
     @web.middleware
     async def _apply_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:

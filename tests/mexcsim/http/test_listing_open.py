@@ -5,8 +5,10 @@ acceptance log, the 429 count, and the schedule across a SIGKILL and a restart."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +19,9 @@ import pytest
 from mexcsim import SimServer
 from mexcsim.http.faults import FaultPlan
 from mexcsim.http.rate_limits import ENDPOINT_WEIGHTS
+from mexcsim.http.server import MARKETS_PER_STEP
+from mexcsim.market.symbols import DEFAULT_SYMBOLS
+from mexcsim.world import Command
 from tests.fixtures.sim import (
     SIM_API_KEY,
     SIM_API_SECRET,
@@ -240,3 +245,28 @@ async def test_the_schedule_survives_a_sigkill_and_a_restart(
         assert (await get(http, f"{url}/api/v3/announcements"))[1] == news
     (row,) = before["listings"]
     assert (row["api_open_time"], row["book_ramp_ms"]) == (opens + 1_500, 4_000)
+
+
+async def test_a_tick_of_many_markets_is_spread_over_short_steps() -> None:
+    async with SimServer(sim_config(rate_limits=False)) as sim:
+        for n in range(12):
+            new_coin = dataclasses.replace(
+                DEFAULT_SYMBOLS[3], symbol=f"C{n:02d}USDT", base_asset=f"C{n:02d}"
+            )
+            sim.exchange.schedule_listing(new_coin, sim.now_ms(), Decimal("0.5"))
+        commands: list[Command] = []
+        sim.exchange.record_commands(commands.append)
+        for _ in range(100):
+            if sum(c.op == "advance" for c in commands) >= 3:
+                break
+            await asyncio.sleep(0.02)
+        sim.exchange.record_commands(None)
+    steps = [c.args.get("symbols") for c in commands if c.op == "advance"]
+    assert all(isinstance(s, list) and 0 < len(s) <= MARKETS_PER_STEP for s in steps)
+    first_tick: list[str] = []
+    for step in steps:
+        assert isinstance(step, list)
+        first_tick += step
+        if len(first_tick) >= 18:
+            break
+    assert sorted(first_tick) == sorted(sim.exchange.market_symbols())

@@ -16,6 +16,7 @@ from mexcsim.market.discovery import GENESIS_OPEN_MS
 from mexcsim.market.liquidity import LEVELS_PER_SIDE, OPENING_LEVELS_PER_SIDE
 from mexcsim.market.symbols import DEFAULT_SYMBOLS, SymbolSpec
 from mexcsim.state.document import decode_world, encode_world
+from mexcsim.world import Command
 from tests.fixtures.sim_core import ManualClock
 
 NEW = replace(
@@ -323,3 +324,26 @@ def test_order_queries_on_a_pending_listing_find_nothing_rather_than_an_invalid_
     with pytest.raises(SimError) as err:
         live_exchange.query_order("alice", {**by_client_id, "symbol": "NOPEUSDT"})
     assert err.value.code == -1121
+
+
+def test_a_partial_tick_moves_only_the_markets_named_and_replays_exactly(
+    clock: ManualClock,
+) -> None:
+    ex = SimExchange(seed=2, now_ms=clock, history=False)
+    base = ex.snapshot()
+    commands: list[Command] = []
+    ex.record_commands(commands.append)
+    ex.schedule_listing(NEW, clock.now, Decimal("0.5"))
+    assert ex.market_symbols()[-1] == "NEWUSDT"
+    versions = {s: ex.depth(s, 1)["lastUpdateId"] for s in ex.market_symbols()}
+    clock.advance(250)
+    ex.advance(["BTCUSDT", "NEWUSDT", "NOPEUSDT"])
+    moved = {s for s in ex.market_symbols() if ex.depth(s, 1)["lastUpdateId"] != versions[s]}
+    assert moved == {"BTCUSDT", "NEWUSDT"}
+    clock.advance(250)
+    ex.advance()
+    twin = SimExchange(seed=2, now_ms=clock, history=False)
+    twin.restore(base)
+    for command in commands:
+        twin.replay(command)
+    assert encode_world(twin.snapshot()) == encode_world(ex.snapshot())
