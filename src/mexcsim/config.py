@@ -51,3 +51,11 @@ class SimConfig:
     """Seconds after which MEXC closes every ``/ws`` connection, however busy."""
     ws_kline_interval: float = 1.0
     """Seconds between kline pushes (MEXC pushes them about once a second)."""
+    clock_skew_ms: int = 0
+    """The simulator's clock runs this many ms ahead of real time (negative: behind). It is the
+    one clock of everything: ``/api/v3/time``, the timestamp/recvWindow check of signed requests,
+    ``transactTime`` and order times, stream times, listing opens, the acceptance log. A bot that
+    does not measure and correct the offset fires early or late."""
+    listing_book_ramp_s: float = 10.0
+    """Seconds a new listing's book takes to fill in from a thin opening book (a few small levels
+    near the initial price) to the full ladder, unless the listing's schedule says otherwise."""

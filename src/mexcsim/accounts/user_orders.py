@@ -87,6 +87,9 @@ class UserOrders:
 
     `pair` resolves a symbol for queries (unknown -> -1121), `tradable` one open to API orders
     (listed-but-not-open -> 10007); both are the facade's, so listings open on time everywhere.
+    `pending` says whether a symbol is a listing whose API has not opened: queries on it answer as
+    on a market where the account has no orders (-2013 / -2011, empty lists), not -1121, so a
+    client resolving an unknown outcome around a late open gets a clear "not there".
     """
 
     def __init__(
@@ -96,12 +99,17 @@ class UserOrders:
         pair: Callable[[str], TradingPair],
         tradable: Callable[[str], TradingPair],
         on_order: Callable[[Order], None] = lambda order: None,
+        on_accepted: Callable[[Order], None] = lambda order: None,
         *,
+        pending: Callable[[str], bool] = lambda symbol: False,
         reject_taking_limit_maker: bool = False,
     ) -> None:
-        """`on_order` hears of every order placed or canceled (fills arrive as trades)."""
+        """`on_order` hears of every order placed or canceled (fills arrive as trades);
+        `on_accepted` of every new order once it passed validation, before it meets the book."""
         self._ledger = ledger
         self._on_order = on_order
+        self._on_accepted = on_accepted
+        self._pending = pending
         self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = now_ms
         self._pair = pair
@@ -171,6 +179,7 @@ class UserOrders:
             locked=amount,
         )
         user.adopt(order)
+        self._on_accepted(order)
         pair.engine.submit(order, now)
         if not order.is_open:
             user.open_orders.pop(order.order_id, None)
@@ -245,7 +254,7 @@ class UserOrders:
         names = [s.strip().upper() for s in required_str(params, "symbol").split(",") if s.strip()]
         if len(names) > MAX_CANCEL_SYMBOLS:
             raise illegal_param("symbol", f"at most {MAX_CANCEL_SYMBOLS} symbols")
-        pairs = [self._pair(name) for name in names]
+        pairs = [self._pair(name) for name in names if not self._pending(name)]
         now = self._now()
         canceled: list[dict[str, object]] = []
         for pair in pairs:
@@ -266,7 +275,10 @@ class UserOrders:
     ) -> tuple[TradingPair, Order]:
         """The account's order by id or client id; `missing()` is raised when there is none
         (-2013 for a query, -2011 for a cancel, as MEXC answers)."""
-        pair = self._pair(required_str(params, "symbol"))
+        symbol = required_str(params, "symbol")
+        if self._pending(symbol.upper()):
+            raise missing()
+        pair = self._pair(symbol)
         order_id = optional_str(params, "orderId")
         client_id = parse_client_order_id(params, "origClientOrderId")
         if order_id is None and client_id is None:
@@ -293,6 +305,8 @@ class UserOrders:
     def open_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
         user = self.user(api_key)
         symbol = optional_str(params, "symbol")
+        if symbol is not None and self._pending(symbol.upper()):
+            return []
         wanted = self._pair(symbol).spec.symbol if symbol is not None else None
         return [
             order_view(o) for o in user.open_orders.values() if wanted is None or o.symbol == wanted
@@ -312,7 +326,10 @@ class UserOrders:
 
     def all_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
         user = self.user(api_key)
-        symbol = self._pair(required_str(params, "symbol")).spec.symbol
+        name = required_str(params, "symbol")
+        if self._pending(name.upper()):
+            return []
+        symbol = self._pair(name).spec.symbol
         start, end, limit, from_start = self._window(params, 500, 1000)
         rows = [o for o in user.orders.values() if o.symbol == symbol and start <= o.time <= end]
         chosen = rows[:limit] if from_start else rows[-limit:]
@@ -320,7 +337,10 @@ class UserOrders:
 
     def my_trades(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
         user = self.user(api_key)
-        pair = self._pair(required_str(params, "symbol"))
+        name = required_str(params, "symbol")
+        if self._pending(name.upper()):
+            return []
+        pair = self._pair(name)
         order_id = optional_str(params, "orderId")
         start, end, limit, from_start = self._window(params, 100, 100)
         rows = [

@@ -48,6 +48,11 @@ class CommandClock:
     def in_command(self) -> bool:
         return self._pinned is not None
 
+    @property
+    def is_replaying(self) -> bool:
+        """Inside `replaying()`: the command already ran once (before a restart)."""
+        return self._replay_time is not None
+
     @contextmanager
     def command(self, op: str, args: Mapping[str, object]) -> Iterator[int]:
         """Run one command at one instant and record it when it ends (raised or not). A command
@@ -84,14 +89,20 @@ class CommandTarget(Protocol):
     """The facade's methods that commands replay (the facade satisfies it; no import of it here)."""
 
     def open_due_listings(self) -> int: ...
-    def advance(self) -> None: ...
+    def advance(self, symbols: Sequence[str] | None = None) -> None: ...
     def create_account(
         self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None = None
     ) -> None: ...
     def fund(self, api_key: str, asset: str, amount: Decimal) -> None: ...
     def set_price(self, symbol: str, price: Decimal) -> None: ...
     def schedule_listing(
-        self, spec: SymbolSpec, open_time_ms: int, initial_price: Decimal
+        self,
+        spec: SymbolSpec,
+        open_time_ms: int,
+        initial_price: Decimal,
+        *,
+        api_open_delay_ms: int = 0,
+        book_ramp_ms: int | None = None,
     ) -> None: ...
     def place_order(
         self, api_key: str, params: Mapping[str, str], *, test: bool = False
@@ -131,6 +142,15 @@ def _funding(args: Mapping[str, object]) -> dict[str, Decimal] | None:
     return None if raw is None else {a: Decimal(v) for a, v in _fields(args, "balances").items()}
 
 
+def _symbols(args: Mapping[str, object]) -> list[str] | None:
+    """A partial tick's markets (None: a full tick, as every journal before them recorded)."""
+    raw = args.get("symbols")
+    if raw is None:
+        return None
+    assert isinstance(raw, list)
+    return [str(s) for s in raw]
+
+
 def _batch(args: Mapping[str, object]) -> list[dict[str, str]]:
     raw = args["orders"]
     assert isinstance(raw, list)
@@ -139,7 +159,7 @@ def _batch(args: Mapping[str, object]) -> list[dict[str, str]]:
 
 _REPLAY: Mapping[str, Callable[[CommandTarget, Mapping[str, object]], object]] = {
     "open_listings": lambda ex, a: ex.open_due_listings(),
-    "advance": lambda ex, a: ex.advance(),
+    "advance": lambda ex, a: ex.advance(_symbols(a)),
     "create_account": lambda ex, a: ex.create_account(
         _text(a, "api_key"), _text(a, "api_secret"), _funding(a)
     ),
@@ -147,8 +167,13 @@ _REPLAY: Mapping[str, Callable[[CommandTarget, Mapping[str, object]], object]] =
         _text(a, "api_key"), _text(a, "asset"), Decimal(_text(a, "amount"))
     ),
     "set_price": lambda ex, a: ex.set_price(_text(a, "symbol"), Decimal(_text(a, "price"))),
+    # journals written before late opens and thin books existed: on time, full book at once
     "schedule_listing": lambda ex, a: ex.schedule_listing(
-        decode_spec(a["spec"]), int(_text(a, "open_time_ms")), Decimal(_text(a, "price"))
+        decode_spec(a["spec"]),
+        int(_text(a, "open_time_ms")),
+        Decimal(_text(a, "price")),
+        api_open_delay_ms=int(str(a.get("api_open_delay_ms", 0))),
+        book_ramp_ms=int(str(a.get("book_ramp_ms", 0))),
     ),
     "place_order": lambda ex, a: ex.place_order(_text(a, "api_key"), _fields(a, "params")),
     "batch_orders": lambda ex, a: ex.batch_orders(_text(a, "api_key"), _batch(a)),

@@ -3,7 +3,11 @@
 Synchronous, in memory and deterministic for a given seed and clock. Every answer is JSON-ready in
 MEXC's shapes (numbers as strings where MEXC sends strings); every business error raises
 `SimError(code, msg, http_status)`. Listed-but-not-open symbols: absent from defaultSymbols, present
-in exchangeInfo with status "2", orders on them get 10007 (see `mexcsim.market.listings`).
+in exchangeInfo with status "2", empty or zero public data, orders on them get 10007 (see
+`mexcsim.market.listings`); what the exchange tells about its listings is in
+`mexcsim.exchange.listing_view`, every accepted order is timed in
+`mexcsim.exchange.acceptance_log`. Accounts and listen keys are mixins of their own
+(`account_desk`, `listen_key_desk`).
 
 Order entry and order queries live in `mexcsim.accounts.user_orders`. The saveable state is a value
 of its own (`mexcsim.world.SimWorld`): `snapshot()` takes one, `restore()` rebuilds from one; the
@@ -20,12 +24,15 @@ from decimal import Decimal
 from mexcsim import errors
 from mexcsim.accounts.ledger import Ledger
 from mexcsim.accounts.listen_keys import ListenKeys
-from mexcsim.accounts.reports import account_report, trade_fee_report
 from mexcsim.accounts.user_orders import UserAccount, UserOrders
 from mexcsim.decimals import ZERO
 from mexcsim.errors import SimError, illegal_param
+from mexcsim.exchange.acceptance_log import AcceptanceLog
+from mexcsim.exchange.account_desk import AccountDesk
 from mexcsim.exchange.commands import CommandClock, CommandSink, replay_command
 from mexcsim.exchange.events import ExchangeListener
+from mexcsim.exchange.listen_key_desk import ListenKeyDesk
+from mexcsim.exchange.listing_view import ListingView
 from mexcsim.exchange.market_view import PublicMarketView
 from mexcsim.market.book import Order
 from mexcsim.market.history import seed_history
@@ -33,14 +40,12 @@ from mexcsim.market.liquidity import PROVIDER, PROVIDER_FUNDING, LivingMarket
 from mexcsim.market.listings import Listing, ListingSchedule
 from mexcsim.market.matching import MatchingEngine, Trade
 from mexcsim.market.symbols import (
-    DEFAULT_FUNDING,
     DEFAULT_SYMBOLS,
     SymbolSpec,
     encode_spec,
 )
 from mexcsim.market.tape import PublicTrade, Tape
 from mexcsim.market.trading_pair import TradingPair
-from mexcsim.request_fields import required_str
 from mexcsim.world import (
     Command,
     SimWorld,
@@ -53,16 +58,25 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SimExchange(PublicMarketView):
+def wall_clock_us() -> int:
+    return time.time_ns() // 1_000
+
+
+DEFAULT_LISTING_BOOK_RAMP_MS = 10_000
+
+
+class SimExchange(PublicMarketView, ListingView, AccountDesk, ListenKeyDesk):
     def __init__(
         self,
         *,
         seed: int = 1,
         now_ms: Callable[[], int] | None = None,
+        now_us: Callable[[], int] | None = None,
         symbols: Sequence[SymbolSpec] | None = None,
         provide_liquidity: bool = True,
         history: bool = True,
         reject_taking_limit_maker: bool = False,
+        listing_book_ramp_ms: int = DEFAULT_LISTING_BOOK_RAMP_MS,
     ) -> None:
         """`reject_taking_limit_maker=True` answers a LIMIT_MAKER that would take with -2010
         instead of accepting it and canceling it (the default, as real MEXC most likely does).
@@ -70,8 +84,17 @@ class SimExchange(PublicMarketView):
         quiet market for exact tests of the matching rules. `history=True` gives every starting
         market a seeded past day of candles and trades ending at its initial price (see
         `mexcsim.market.history`); listings opened later start without one, as real ones do.
+        `now_us` times accepted orders for the acceptance log (default: the wall clock when
+        `now_ms` is not given, else `now_ms() * 1000`); `listing_book_ramp_ms` is how long a new
+        listing's book takes to fill in when its schedule does not say.
         """
-        self._commands = CommandClock(now_ms or wall_clock_ms)
+        clock = now_ms or wall_clock_ms
+        if now_us is None:
+            now_us = wall_clock_us if now_ms is None else lambda: clock() * 1000
+        self._now_us = now_us
+        self._listing_book_ramp_ms = listing_book_ramp_ms
+        self._acceptances = AcceptanceLog()
+        self._commands = CommandClock(clock)
         self._reject_taking_limit_maker = reject_taking_limit_maker
         self._now = self._commands.now
         self._listeners: list[ExchangeListener] = []
@@ -93,6 +116,8 @@ class SimExchange(PublicMarketView):
             self._pair,
             self._tradable,
             self._order_changed,
+            self._order_accepted,
+            pending=self._is_pending_listing,
             reject_taking_limit_maker=self._reject_taking_limit_maker,
         )
         self._pairs: dict[str, TradingPair] = {}
@@ -115,12 +140,19 @@ class SimExchange(PublicMarketView):
         return pair
 
     def _open_pair(
-        self, spec: SymbolSpec, price: Decimal, now: int, *, history: bool = False
+        self,
+        spec: SymbolSpec,
+        price: Decimal,
+        now: int,
+        *,
+        history: bool = False,
+        book_ramp_ms: int = 0,
     ) -> None:
         for asset in (spec.base_asset, spec.quote_asset):
             if self._ledger.free(PROVIDER, asset) == ZERO:
                 self._ledger.deposit(PROVIDER, asset, PROVIDER_FUNDING)
         pair = self._build_pair(spec)
+        pair.living.start_opening_ramp(now, book_ramp_ms)
         if history:
             candles, trades = seed_history(spec, price, now, self._seed, self._next_trade_id)
             pair.tape.candles.extend(candles)
@@ -166,6 +198,10 @@ class SimExchange(PublicMarketView):
         for listener in self._listeners:
             listener.order_changed(order)
 
+    def _order_accepted(self, order: Order) -> None:
+        if not self._commands.is_replaying:
+            self._acceptances.accepted(order, self._now_us())
+
     def _command_finished(self) -> None:
         for listener in self._listeners:
             listener.command_finished(self)
@@ -185,11 +221,13 @@ class SimExchange(PublicMarketView):
         """Open the listings whose time has come; outside a command that is a command of its own
         (a query can be the first to notice an opening, and opening changes the state)."""
         now = self._now()
-        if not any(item.open_time_ms <= now for item in self._listings.pending()):
+        if not self._listings.is_due(now):
             return now
         with self._commands.command("open_listings", {}) as now:
             for listing in self._listings.pop_due(now):
-                self._open_pair(listing.spec, listing.initial_price, now)
+                self._open_pair(
+                    listing.spec, listing.initial_price, now, book_ramp_ms=listing.book_ramp_ms
+                )
                 self._revision += 1
         return now
 
@@ -201,15 +239,20 @@ class SimExchange(PublicMarketView):
             raise errors.invalid_symbol()
         return pair
 
+    def _is_pending_listing(self, symbol: str) -> bool:
+        self.open_due_listings()
+        return self._listings.is_pending(symbol)
+
     def _tradable(self, symbol: str) -> TradingPair:
         """A market open to API orders; listed-but-not-open or disabled symbols get 10007."""
         self.open_due_listings()
-        pair = self._pairs.get(symbol.upper())
-        if pair is None:
-            if self._listings.is_pending(symbol.upper()):
-                raise errors.symbol_not_support_api()
+        name = symbol.upper()
+        pair = self._pairs.get(name)
+        if pair is None and not self._listings.is_pending(name):
             raise errors.invalid_symbol()
-        if not pair.spec.tradable:
+        if pair is None or not pair.spec.tradable:
+            if not self._commands.is_replaying:
+                self._acceptances.refused_not_open(name)
             raise errors.symbol_not_support_api()
         return pair
 
@@ -304,66 +347,26 @@ class SimExchange(PublicMarketView):
         """The api keys of every account, oldest first (e.g. to resume a restored paper account)."""
         return list(self._user_orders.users)
 
-    # --- accounts ---------------------------------------------------------------------------------
-    def create_account(
-        self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None = None
-    ) -> None:
-        """Register an api key pair; `balances=None` gives 100,000 USDT and some of each base."""
-        funding = None if balances is None else {a: str(v) for a, v in balances.items()}
-        args = {"api_key": api_key, "api_secret": api_secret, "balances": funding}
-        with self._commands.command("create_account", args):
-            self._create_account(api_key, api_secret, balances)
-
-    def _create_account(
-        self, api_key: str, api_secret: str, balances: Mapping[str, Decimal] | None
-    ) -> None:
-        if not api_key or api_key in self._user_orders.users:
-            raise SimError(errors.ILLEGAL_PARAM, f"api key {api_key!r} is empty or already exists")
-        self._ledger.open_account(api_key, DEFAULT_FUNDING if balances is None else balances)
-        self._user_orders.users[api_key] = UserAccount(api_key, api_secret)
-        self._revision += 1
-
-    def secret_for(self, api_key: str) -> str | None:
-        user = self._user_orders.users.get(api_key)
-        return None if user is None else user.api_secret
-
-    def fund(self, api_key: str, asset: str, amount: Decimal) -> None:
-        """Add to (or with a negative amount take from, down to zero) the free balance."""
-        with self._commands.command(
-            "fund", {"api_key": api_key, "asset": asset, "amount": str(amount)}
-        ):
-            self._user(api_key)
-            self._revision += 1
-            try:
-                self._ledger.deposit(api_key, asset.upper(), amount)
-            except ValueError as exc:
-                raise SimError(errors.ILLEGAL_PARAM, str(exc)) from None
-
-    def balances(self, api_key: str) -> dict[str, tuple[Decimal, Decimal]]:
-        self._user(api_key)
-        return self._ledger.snapshot(api_key)
-
-    def account_info(self, api_key: str) -> dict[str, object]:
-        return account_report(self.balances(api_key))
-
-    def trade_fee(self, api_key: str, params: Mapping[str, str]) -> dict[str, object]:
-        """Commission rates as JSON numbers (MEXC sends numbers here; rates are not money)."""
-        self._user(api_key)
-        spec = self._pair(required_str(params, "symbol")).spec
-        return trade_fee_report(spec, self._now())
-
     # --- market life ------------------------------------------------------------------------------
-    def advance(self) -> None:
-        """One market tick: every open market walks its price and refreshes its book."""
+    def advance(self, symbols: Sequence[str] | None = None) -> None:
+        """One market tick: every open market (or only those of `symbols`) walks its price and
+        refreshes its book. A tick of 50 markets takes ~10 ms, during which no order is served;
+        `market_symbols` and this let the clock spread it over several short steps."""
         if not self._provide_liquidity:
             self.open_due_listings()
             return
-        with self._commands.command("advance", {}):
+        args = {} if symbols is None else {"symbols": list(symbols)}
+        with self._commands.command("advance", args):
             now = self.open_due_listings()
             self._revision += 1
-            for pair in self._pairs.values():
+            names = self._pairs if symbols is None else [s for s in symbols if s in self._pairs]
+            for pair in [self._pairs[name] for name in names]:
                 if pair.spec.tradable:
                     pair.living.tick(now)
+
+    def market_symbols(self) -> list[str]:
+        """Every open market, in the order a full tick moves them."""
+        return list(self._pairs)
 
     def set_price(self, symbol: str, price: Decimal) -> None:
         """Re-centre the synthetic book at `price` and print a trade there."""
@@ -373,21 +376,34 @@ class SimExchange(PublicMarketView):
             self._revision += 1
             self._recenter(self._pair(symbol).living, price, now)
 
-    def schedule_listing(self, spec: SymbolSpec, open_time_ms: int, initial_price: Decimal) -> None:
+    def schedule_listing(
+        self,
+        spec: SymbolSpec,
+        open_time_ms: int,
+        initial_price: Decimal,
+        *,
+        api_open_delay_ms: int = 0,
+        book_ramp_ms: int | None = None,
+    ) -> None:
+        """Announce `spec` to open at `open_time_ms`; its API opens `api_open_delay_ms` later and
+        its book fills in over `book_ramp_ms` (None: the exchange's default)."""
         if spec.symbol in self._pairs or self._listings.is_pending(spec.symbol):
             raise SimError(errors.ILLEGAL_PARAM, f"symbol {spec.symbol} is already listed")
+        if api_open_delay_ms < 0 or (book_ramp_ms is not None and book_ramp_ms < 0):
+            raise SimError(errors.ILLEGAL_PARAM, "delays and ramps must be >= 0")
+        ramp = self._listing_book_ramp_ms if book_ramp_ms is None else book_ramp_ms
         args = {
             "spec": encode_spec(spec),
             "open_time_ms": open_time_ms,
             "price": str(initial_price),
+            "api_open_delay_ms": api_open_delay_ms,
+            "book_ramp_ms": ramp,
         }
-        with self._commands.command("schedule_listing", args):
-            self._listings.schedule(Listing(spec, open_time_ms, initial_price))
+        with self._commands.command("schedule_listing", args) as now:
+            listing = Listing(spec, open_time_ms, initial_price, api_open_delay_ms, now, ramp)
+            self._listings.schedule(listing)
             self._revision += 1
             self.open_due_listings()
-
-    def new_coin_calendar(self) -> dict[str, object]:
-        return self._listings.calendar(self.open_due_listings())
 
     # --- orders (see mexcsim.accounts.user_orders) ------------------------------------------------
     def place_order(
@@ -439,37 +455,6 @@ class SimExchange(PublicMarketView):
 
     def my_trades(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, object]]:
         return self._user_orders.my_trades(api_key, params)
-
-    # --- user data stream keys --------------------------------------------------------------------
-    def create_listen_key(self, api_key: str) -> dict[str, object]:
-        with self._commands.command("create_listen_key", {"api_key": api_key}) as now:
-            self._user(api_key)
-            self._revision += 1
-            return {"listenKey": self._listen_keys.create(api_key, now)}
-
-    def keepalive_listen_key(self, api_key: str, listen_key: str) -> dict[str, object]:
-        args = {"api_key": api_key, "listen_key": listen_key}
-        with self._commands.command("keepalive_listen_key", args) as now:
-            self._user(api_key)
-            self._revision += 1
-            self._listen_keys.keepalive(api_key, listen_key, now)
-            return {"listenKey": listen_key}
-
-    def close_listen_key(self, api_key: str, listen_key: str) -> dict[str, object]:
-        args = {"api_key": api_key, "listen_key": listen_key}
-        with self._commands.command("close_listen_key", args) as now:
-            self._user(api_key)
-            self._revision += 1
-            self._listen_keys.close(api_key, listen_key, now)
-            return {"listenKey": listen_key}
-
-    def listen_keys(self, api_key: str) -> dict[str, object]:
-        self._user(api_key)
-        return {"listenKey": self._listen_keys.valid_keys(api_key, self._now())}
-
-    def listen_key_owner(self, listen_key: str) -> str | None:
-        """The api key a valid listen key belongs to, for the user-data websocket."""
-        return self._listen_keys.owner_of(listen_key, self._now())
 
     # --- for tests and invariants -----------------------------------------------------------------
     def total_supply(self, asset: str) -> Decimal:

@@ -1,4 +1,5 @@
-"""The simulator's own control API under ``/_sim/``: accounts, funding, listings, prices, faults.
+"""The simulator's own control API under ``/_sim/``: accounts, funding, listings, prices, faults,
+and the measurements a listing benchmark reads (the acceptance log, 10007 and 429 counts).
 
 Tests, the bot's paper mode and people at a terminal use it to arrange a scenario (fund an
 account, schedule a listing, move a price, make the exchange misbehave). Who may call it is
@@ -23,6 +24,7 @@ from aiohttp import web
 from mexcsim.decimals import fmt, parse_decimal
 from mexcsim.errors import SimError
 from mexcsim.http.faults import FaultInjector, FaultPlan, FaultPlanError
+from mexcsim.http.rate_limits import ThrottleCount
 from mexcsim.market.symbols import SymbolSpec
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 MAX_ADMIN_BODY_BYTES = 64 * 1024
 """Admin bodies are a few hundred bytes; anything bigger is a mistake or an attack."""
 _ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
+MAX_LISTING_DELAY_MS = 86_400_000
+"""A late API open or a book ramp longer than a day is a typo, not a scenario."""
 _API_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 
 #: Listing fields with their defaults when the request leaves them out (see ``_listing_spec``).
@@ -45,6 +49,7 @@ _LISTING_DEFAULTS: Mapping[str, object] = {
 }
 _SPEC_FIELDS = {f.name: f for f in fields(SymbolSpec)}
 _LISTING_SPECIAL = {"open_time", "initial_price", "symbol", "base_asset", "quote_asset"}
+_LISTING_TIMING = {"api_open_delay_ms", "book_ramp_ms"}
 
 
 class AdminInputError(Exception):
@@ -144,16 +149,15 @@ def _listing_spec(data: Mapping[str, Any]) -> tuple[SymbolSpec, int, Decimal]:
         raise AdminInputError("initial_price", "is required")
     initial_price = _decimal(data["initial_price"], "initial_price", positive=True)
 
-    unknown = sorted(set(data) - set(_SPEC_FIELDS) - _LISTING_SPECIAL)
+    unknown = sorted(set(data) - set(_SPEC_FIELDS) - _LISTING_SPECIAL - _LISTING_TIMING)
     if unknown:
-        raise AdminInputError(
-            unknown[0], f"unknown field; allowed: {', '.join(sorted(_SPEC_FIELDS))}"
-        )
+        allowed = sorted({*_SPEC_FIELDS, *_LISTING_TIMING})
+        raise AdminInputError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
     values: dict[str, object] = dict(_LISTING_DEFAULTS)
     values["quote_asset_precision"] = _price_decimals(initial_price)
     values["full_name"] = base_asset
     for name, value in data.items():
-        if name in _LISTING_SPECIAL:
+        if name in _LISTING_SPECIAL or name in _LISTING_TIMING:
             continue
         values[name] = _spec_value(name, value)
     qty_decimals = values["base_asset_precision"]
@@ -167,6 +171,20 @@ def _listing_spec(data: Mapping[str, Any]) -> tuple[SymbolSpec, int, Decimal]:
         **values,  # type: ignore[arg-type]
     )
     return spec, open_time, initial_price
+
+
+def _listing_timing(data: Mapping[str, Any]) -> tuple[int, int | None]:
+    """(api_open_delay_ms, book_ramp_ms or None for the simulator's default) of a new listing."""
+    delay = _int(data.get("api_open_delay_ms", 0), "api_open_delay_ms")
+    if delay > MAX_LISTING_DELAY_MS:
+        raise AdminInputError("api_open_delay_ms", f"must be <= {MAX_LISTING_DELAY_MS}")
+    ramp = data.get("book_ramp_ms")
+    if ramp is None:
+        return delay, None
+    ramp_ms = _int(ramp, "book_ramp_ms")
+    if ramp_ms > MAX_LISTING_DELAY_MS:
+        raise AdminInputError("book_ramp_ms", f"must be <= {MAX_LISTING_DELAY_MS}")
+    return delay, ramp_ms
 
 
 def _spec_value(name: str, value: object) -> object:
@@ -199,9 +217,12 @@ def _balances_json(balances: Mapping[str, tuple[Decimal, Decimal]]) -> list[dict
 class AdminApi:
     """The ``/_sim/`` routes bound to one exchange and its fault injector."""
 
-    def __init__(self, exchange: SimExchange, faults: FaultInjector) -> None:
+    def __init__(
+        self, exchange: SimExchange, faults: FaultInjector, throttle_count: ThrottleCount
+    ) -> None:
         self.exchange = exchange
         self.faults = faults
+        self.throttle_count = throttle_count
 
     def install(self, app: web.Application) -> None:
         router = app.router
@@ -210,6 +231,9 @@ class AdminApi:
         router.add_get("/_sim/accounts/{api_key}", self.get_account)
         router.add_post("/_sim/accounts/{api_key}/fund", self.fund)
         router.add_post("/_sim/listings", self.schedule_listing)
+        router.add_get("/_sim/listings", self.get_listings)
+        router.add_get("/_sim/orders/accepted", self.accepted_orders)
+        router.add_get("/_sim/stats", self.stats)
         router.add_post("/_sim/prices", self.set_price)
         router.add_get("/_sim/faults", self.get_faults)
         router.add_post("/_sim/faults", self.set_faults)
@@ -285,16 +309,34 @@ class AdminApi:
         try:
             data = await _json_object(request)
             spec, open_time, initial_price = _listing_spec(data)
+            delay, ramp = _listing_timing(data)
             try:
-                self.exchange.schedule_listing(spec, open_time, initial_price)
+                self.exchange.schedule_listing(
+                    spec, open_time, initial_price, api_open_delay_ms=delay, book_ramp_ms=ramp
+                )
             except (SimError, ValueError) as exc:
                 raise AdminInputError("symbol", str(exc)) from None
         except AdminInputError as error:
             return _bad_input(error)
-        return web.json_response(
-            {"symbol": spec.symbol, "open_time": open_time, "initial_price": fmt(initial_price)},
-            status=201,
-        )
+        row = next(r for r in self.exchange.listings_report() if r["symbol"] == spec.symbol)
+        return web.json_response(row, status=201)
+
+    async def get_listings(self, request: web.Request) -> web.Response:
+        """Every listing, pending and open, by announced time."""
+        return web.json_response({"listings": self.exchange.listings_report()})
+
+    async def accepted_orders(self, request: web.Request) -> web.Response:
+        """The acceptance log of ``?symbol=``, its 10007 count and the server's 429 count."""
+        symbol = request.query.get("symbol", "")
+        if not re.match(r"^[A-Za-z0-9]{2,30}$", symbol):
+            return _bad_input(AdminInputError("symbol", "is required, e.g. ?symbol=NEWUSDT"))
+        report = self.exchange.accepted_orders(symbol)
+        return web.json_response({**report, "throttled429": self.throttle_count.throttled})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """Counters since start: 429 answers, accepted and 10007-refused orders per symbol."""
+        counts = self.exchange.acceptance_counts()
+        return web.json_response({"throttled429": self.throttle_count.throttled, **counts})
 
     async def set_price(self, request: web.Request) -> web.Response:
         try:

@@ -47,6 +47,8 @@ async def serve(config: SimConfig, *, out: Callable[[str], None] = print) -> Non
             out(f"mexcsim api key: {config.api_key}")
         if config.state_file is not None:
             out(f"mexcsim state file: {config.state_file}")
+        if config.clock_skew_ms:
+            out(f"mexcsim clock skew: {config.clock_skew_ms} ms")
         await stop.wait()
 
 
@@ -102,6 +104,21 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         action="store_true",
         help="fsync the journal after every change (survives power loss; slower)",
     )
+    parser.add_argument(
+        "--clock-skew-ms",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="run the simulator's clock this many ms ahead of real time (negative: behind); "
+        "serverTime, signature windows and listing opens all follow it (default 0)",
+    )
+    parser.add_argument(
+        "--listing-book-ramp-s",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds a new listing's thin opening book takes to fill in (default 10)",
+    )
     args = parser.parse_args(argv)
     try:
         api_secret = _secret(args.api_secret, args.api_secret_file, API_SECRET_ENV)
@@ -119,6 +136,8 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         parser.error("--port must be between 0 and 65535")
     if args.state_save_interval < 0:
         parser.error("--state-save-interval must be >= 0")
+    if args.listing_book_ramp_s < 0:
+        parser.error("--listing-book-ramp-s must be >= 0")
     return SimConfig(
         host=args.host,
         port=args.port,
@@ -131,6 +150,8 @@ def parse_args(argv: Sequence[str] | None) -> SimConfig:
         state_file=args.state_file,
         state_save_interval=args.state_save_interval,
         state_fsync=args.state_fsync,
+        clock_skew_ms=args.clock_skew_ms,
+        listing_book_ramp_s=args.listing_book_ramp_s,
     )
 
 

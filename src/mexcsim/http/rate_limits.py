@@ -59,6 +59,8 @@ ENDPOINT_WEIGHTS: Mapping[str, int | tuple[int, int]] = {
     "DELETE /api/v3/userDataStream": 1,
     "GET /api/v3/userDataStream": 1,
     "GET /api/operation/new_coin_calendar": 1,
+    "GET /api/platform/spot/market-v2/web/symbolsV2": 1,
+    "GET /api/v3/announcements": 1,
 }
 
 
@@ -69,6 +71,14 @@ def endpoint_weight(endpoint: str, params: Mapping[str, str]) -> int:
         with_symbol, without_symbol = weight
         return with_symbol if params.get("symbol") else without_symbol
     return weight
+
+
+@dataclass
+class ThrottleCount:
+    """HTTP 429 answers sent on MEXC paths since the server started (rate limits and the
+    ``rate_limit_burst`` fault alike), for ``GET /_sim/stats``: a benchmark's "429s must be 0"."""
+
+    throttled: int = 0
 
 
 @dataclass(frozen=True)

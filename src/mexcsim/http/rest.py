@@ -22,6 +22,7 @@ from mexcsim.errors import SimError, illegal_param, missing_param
 from mexcsim.http.auth import API_KEY_HEADER, SIGNATURE_PARAM, SignedRequest, authenticate
 from mexcsim.http.faults import FaultInjector, OrderFault
 from mexcsim.http.rate_limits import RateLimiter, endpoint_weight
+from mexcsim.market.discovery import ANNOUNCEMENTS_PAGE_SIZE, MAX_ANNOUNCEMENTS_PAGE_SIZE
 
 if TYPE_CHECKING:
     from mexcsim.exchange import SimExchange
@@ -106,6 +107,17 @@ def _ticker_symbol(params: Params) -> str | None:
     return params.get("symbol") or None
 
 
+def _announcements(exchange: SimExchange, params: Params) -> object:
+    """``page`` from 1, ``pageSize`` 1 to 100 (default 20)."""
+    page = optional_int(params, "page")
+    size = optional_int(params, "pageSize")
+    if page is not None and page < 1:
+        raise illegal_param("page", "it must be >= 1")
+    if size is not None and not 1 <= size <= MAX_ANNOUNCEMENTS_PAGE_SIZE:
+        raise illegal_param("pageSize", f"it must be 1 to {MAX_ANNOUNCEMENTS_PAGE_SIZE}")
+    return exchange.announcements(page or 1, size or ANNOUNCEMENTS_PAGE_SIZE)
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     # public market data (reference §2)
     Endpoint("GET", "/api/v3/ping", False, lambda ex, key, p: {}),
@@ -163,9 +175,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         False,
         lambda ex, key, p: ex.book_ticker(_ticker_symbol(p)),
     ),
+    # listing discovery (reference §7: the web calendar and symbol list, announcements)
     Endpoint(
         "GET", "/api/operation/new_coin_calendar", False, lambda ex, key, p: ex.new_coin_calendar()
     ),
+    Endpoint(
+        "GET",
+        "/api/platform/spot/market-v2/web/symbolsV2",
+        False,
+        lambda ex, key, p: ex.web_symbols(),
+    ),
+    Endpoint("GET", "/api/v3/announcements", False, lambda ex, key, p: _announcements(ex, p)),
     # trading (reference §3)
     Endpoint("POST", "/api/v3/order", True, lambda ex, key, p: ex.place_order(key, p)),
     Endpoint(

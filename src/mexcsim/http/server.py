@@ -22,7 +22,7 @@ from mexcsim.config import SimConfig
 from mexcsim.http.admin import AdminApi
 from mexcsim.http.admin_guard import ADMIN_PREFIX, AdminGuard
 from mexcsim.http.faults import FaultInjector
-from mexcsim.http.rate_limits import RateLimiter
+from mexcsim.http.rate_limits import RateLimiter, ThrottleCount
 from mexcsim.http.rest import ORDER_FAULT_ABORTED, RestApi, error_response, throttled_response
 from mexcsim.http.stream_hub import StreamHub
 from mexcsim.http.websocket import serve_connection
@@ -38,7 +38,13 @@ def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _skewed(clock: Callable[[], int], skew: int) -> Callable[[], int]:
+    return clock if skew == 0 else lambda: clock() + skew
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MARKETS_PER_STEP = 8
+"""Markets one step of a tick moves (~1.5 ms); a tick of more markets is split into steps."""
 
 
 @web.middleware
@@ -71,18 +77,26 @@ class SimServer:
         rate_limiter: RateLimiter | None = None,
     ) -> None:
         """``now_ms`` is the clock for server time and signature windows: pass the same clock the
-        exchange uses when a test controls time. ``rate_limiter`` replaces the default one (e.g. to
-        inject a clock); it is ignored when ``config.rate_limits`` is off."""
+        exchange uses when a test controls time. ``config.clock_skew_ms`` is added to it (or to
+        the wall clock), and the exchange built here runs on the result. ``rate_limiter`` replaces
+        the default one (e.g. to inject a clock); it is ignored when ``config.rate_limits`` is
+        off."""
         self.config = config
-        self._now_ms = now_ms or _wall_clock_ms
+        skew = config.clock_skew_ms
+        self._now_ms = _skewed(now_ms or _wall_clock_ms, skew)
         if exchange is None:
             # imported here so that importing the server (e.g. as a pytest plugin) stays cheap
             from mexcsim.exchange import SimExchange
 
+            now_us = None
+            if now_ms is None:  # the acceptance log's microseconds, on the same skewed clock
+                now_us = _skewed(lambda: time.time_ns() // 1_000, skew * 1_000)
             exchange = SimExchange(
                 seed=config.seed,
                 now_ms=self._now_ms,
+                now_us=now_us,
                 reject_taking_limit_maker=config.reject_taking_limit_maker,
+                listing_book_ramp_ms=round(config.listing_book_ramp_s * 1000),
             )
         self.exchange = exchange
         self.faults = FaultInjector()
@@ -90,6 +104,7 @@ class SimServer:
         """The ``/ws`` pushes; the exchange tells it every trade, order change and command."""
         exchange.add_listener(self.streams)
         self.rate_limiter = (rate_limiter or RateLimiter()) if config.rate_limits else None
+        self.throttle_count = ThrottleCount()
         if (config.api_key is None) != (config.api_secret is None):
             raise ValueError("api_key and api_secret must be given together")
         self.state_keeper = (
@@ -123,7 +138,7 @@ class SimServer:
         """The aiohttp application: admin routes, MEXC routes and the fault/error middlewares."""
         guard = AdminGuard(self.config.host, self.config.admin_token)
         app = web.Application(middlewares=[_json_errors, guard.middleware, self._apply_faults])
-        AdminApi(self.exchange, self.faults).install(app)
+        AdminApi(self.exchange, self.faults, self.throttle_count).install(app)
         RestApi(self.exchange, self.faults, self.rate_limiter, self._now_ms).install(app)
         app.router.add_get("/ws", self._websocket)
         return app
@@ -183,26 +198,66 @@ class SimServer:
         await self.stop()
 
     async def _tick(self) -> None:
-        """Move the market forever; one bad tick is logged, never fatal to the server."""
+        """Move the market forever; one bad tick is logged, never fatal to the server. Between
+        ticks it also wakes at the next listing's API-open time, so the market opens (and streams
+        start) on time even when no request arrives to open it."""
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + self.config.tick_interval
         while True:
-            await asyncio.sleep(self.config.tick_interval)
-            try:
-                self.exchange.advance()
-            except Exception:
-                log.exception("exchange.advance() failed")
+            wait = next_tick - loop.time()
+            opens = self.exchange.next_listing_open_ms()
+            if opens is not None:
+                wait = min(wait, (opens - self.exchange.now_ms()) / 1000)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if loop.time() < next_tick:
+                try:
+                    self.exchange.open_due_listings()
+                except Exception:
+                    log.exception("opening due listings failed")
+                    await asyncio.sleep(self.config.tick_interval)
+                continue
+            next_tick = loop.time() + self.config.tick_interval
+            await self._advance_in_steps()
             if self.state_keeper is not None:
                 try:
                     await self.state_keeper.save_if_due()
                 except StateFileError:
                     log.exception("saving the simulator state failed; retrying at the next tick")
 
+    async def _advance_in_steps(self) -> None:
+        """One market tick, `MARKETS_PER_STEP` markets at a time with the loop free in between,
+        so an order arriving mid-tick (a sniper's, at a listing's open) waits for one short step,
+        not for 50 markets to requote."""
+        symbols = self.exchange.market_symbols()
+        if len(symbols) <= MARKETS_PER_STEP:
+            steps: list[list[str] | None] = [None]  # one full tick, as it always was
+        else:
+            steps = [
+                symbols[i : i + MARKETS_PER_STEP] for i in range(0, len(symbols), MARKETS_PER_STEP)
+            ]
+        for number, step in enumerate(steps):
+            if number:
+                await asyncio.sleep(0)
+            try:
+                self.exchange.advance(step)
+            except Exception:
+                log.exception("exchange.advance() failed")
+
     @web.middleware
     async def _apply_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Burst throttling and read errors before, latency after the request is processed (MEXC
-        paths only)."""
+        """Burst throttling and read errors before, latency after the request is processed, and
+        every 429 counted (MEXC paths only)."""
         path = request.path
         if path.startswith(ADMIN_PREFIX):
             return await handler(request)
+        response = await self._faulty(request, handler)
+        if response.status == 429:
+            self.throttle_count.throttled += 1
+        return response
+
+    async def _faulty(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
         if self.faults.take_rate_limit(path):
             return throttled_response(1, "Too many requests (simulated rate-limit burst)")
         if self.faults.take_read_error(request.method, path):

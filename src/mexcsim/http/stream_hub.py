@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mexcsim.accounts import user_pushes
 from mexcsim.accounts.user_pushes import PRIVATE_CHANNELS, Balances
@@ -54,8 +55,15 @@ class _AccountChanges:
     deals: list[tuple[Trade, Order]] = field(default_factory=list)
 
 
+class StreamMarket(MarketView, Protocol):
+    """The exchange as the hub sees it: the listener's view, and opening due listings (so that a
+    subscription right after a listing's open is not refused because no tick has opened it)."""
+
+    def open_due_listings(self) -> int: ...
+
+
 class StreamHub:
-    def __init__(self, market: MarketView, faults: FaultInjector, kline_interval: float) -> None:
+    def __init__(self, market: StreamMarket, faults: FaultInjector, kline_interval: float) -> None:
         self._market = market
         self._faults = faults
         self._kline_interval = kline_interval
@@ -92,11 +100,15 @@ class StreamHub:
             conn.close_soon()
 
     def serves(self, conn: StreamConnection, channel: str) -> bool:
-        """Whether ``channel`` is one the simulator pushes, for this connection."""
+        """Whether ``channel`` is one the simulator pushes, for this connection: a public channel
+        needs an open market ("Blocked" for a listing whose API has not opened yet)."""
         if channel in PRIVATE_CHANNELS:
             return conn.owner is not None
         match = _PUBLIC.match(channel)
-        return match is not None and self._market.open_market(_symbol_of(match)) is not None
+        if match is None:
+            return False
+        self._market.open_due_listings()
+        return self._market.open_market(_symbol_of(match)) is not None
 
     def subscribed(self, conn: StreamConnection, channel: str) -> None:
         match = _PUBLIC.match(channel)

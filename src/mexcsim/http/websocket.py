@@ -1,11 +1,12 @@
 """One ``/ws`` connection: MEXC's JSON control protocol and its connection limits (reference §6).
 
 Control frames are JSON text: SUBSCRIPTION / UNSUBSCRIPTION (``id`` optional, echoed or 0), PING
-in any letter case. A channel the simulator does not serve, a private one without a listen key and
-one past the per-connection cap are refused one by one with MEXC's exact "Blocked" text, still with
-code 0. Data frames are queued by `StreamHub` and written by the connection's own writer task, so a
-slow client never blocks the exchange. A subscription is not a state change: nothing here is
-journaled.
+in any letter case. A channel the simulator does not serve, a public one of a listing whose API has
+not opened yet, a private one without a listen key and one past the per-connection cap are refused
+one by one with MEXC's exact "Blocked" text, still with code 0 (a refused channel is not kept: the
+client subscribes again after the open). Data frames are queued by `StreamHub` and written by the
+connection's own writer task, so a slow client never blocks the exchange. A subscription is not a
+state change: nothing here is journaled.
 """
 
 from __future__ import annotations

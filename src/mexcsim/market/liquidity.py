@@ -6,6 +6,11 @@ of levels around the new price, and now and then sends a small taker order. The 
 through the real matching engine from its own internal account, so its quotes that cross user orders
 fill them for real and every public statistic comes from actual trades. The same seed gives the same
 market.
+
+A new listing opens on a thin book, as real ones do: `start_opening_ramp` makes the provider quote
+only `OPENING_LEVELS_PER_SIDE` levels per side at `OPENING_SIZE_PERCENT` of their normal size, both
+growing linearly (integer steps, at each requote) to the full ladder over the ramp. A sniper's first
+order therefore fills against little, and a large one walks the book.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ LEVEL_GAP = Decimal("0.0002")  # distance between ladder levels, as a fraction o
 TAKER_FLOW_PROBABILITY = 0.6
 MIN_NOTIONAL_PER_LEVEL = 300
 MAX_NOTIONAL_PER_LEVEL = 4_000
+OPENING_LEVELS_PER_SIDE = 3
+OPENING_SIZE_PERCENT = 10
 
 
 class LivingMarket:
@@ -49,6 +56,9 @@ class LivingMarket:
         self._next_order_id = next_order_id
         self._quotes: list[Order] = []
         self.mid_ticks = 1
+        self._ramp_start_ms = 0
+        self._ramp_ms = 0
+        self._size_percent = 100
 
     @property
     def mid_price(self) -> Decimal:
@@ -63,6 +73,23 @@ class LivingMarket:
         self.set_reference(price)
         self._requote(now)
         self._print(self.mid_price, now)
+
+    def start_opening_ramp(self, now: int, ramp_ms: int) -> None:
+        """Quote a thin book from `now`, filling in to the full ladder over `ramp_ms` (call before
+        the opening `recenter`; 0 means the full book at once)."""
+        self._ramp_start_ms, self._ramp_ms = now, max(0, ramp_ms)
+
+    @property
+    def opening_ramp(self) -> tuple[int, int]:
+        """(start ms, length ms) of the opening ramp ((0, 0) for a market that never had one)."""
+        return self._ramp_start_ms, self._ramp_ms
+
+    def _ramp_percent(self, now: int) -> int:
+        """How far the opening ramp has come, 0 to 100."""
+        elapsed = now - self._ramp_start_ms
+        if self._ramp_ms <= 0 or elapsed >= self._ramp_ms:
+            return 100
+        return max(0, elapsed * 100 // self._ramp_ms)
 
     def tick(self, now: int) -> None:
         sigma = float(self.mid_ticks * VOLATILITY_PER_TICK)
@@ -82,15 +109,23 @@ class LivingMarket:
         """The provider's resting quotes, withdrawn at the next requote."""
         return list(self._quotes)
 
-    def restore(self, rng_state: object, mid_ticks: int, quotes: list[Order]) -> None:
+    def restore(
+        self,
+        rng_state: object,
+        mid_ticks: int,
+        quotes: list[Order],
+        opening_ramp: tuple[int, int] = (0, 0),
+    ) -> None:
         """Continue from a saved state (the quotes must already rest on the engine's book)."""
         self._rng.setstate(rng_state)  # type: ignore[arg-type]
         self.mid_ticks = mid_ticks
         self._quotes = list(quotes)
+        self._ramp_start_ms, self._ramp_ms = opening_ramp
 
     # --- internals -------------------------------------------------------------------------------
     def _level_qty(self) -> Decimal:
         notional = Decimal(self._rng.randint(MIN_NOTIONAL_PER_LEVEL, MAX_NOTIONAL_PER_LEVEL))
+        notional = notional * self._size_percent / 100
         qty = round_down(notional / self.mid_price, self._spec.base_asset_precision)
         return max(qty, self._spec.base_size_precision, step(self._spec.base_asset_precision))
 
@@ -99,9 +134,12 @@ class LivingMarket:
             if order.is_open:
                 self._engine.cancel(order, now)
         self._quotes.clear()
+        ramp = self._ramp_percent(now)
+        levels = OPENING_LEVELS_PER_SIDE + (LEVELS_PER_SIDE - OPENING_LEVELS_PER_SIDE) * ramp // 100
+        self._size_percent = OPENING_SIZE_PERCENT + (100 - OPENING_SIZE_PERCENT) * ramp // 100
         gap = max(1, int(self.mid_ticks * LEVEL_GAP))
         half_spread = self._rng.randint(1, 2)
-        for level in range(LEVELS_PER_SIDE):
+        for level in range(levels):
             distance = half_spread + level * gap
             for side, ticks in (
                 (BUY, self.mid_ticks - distance),

@@ -35,6 +35,8 @@ class SavedMarket:
     last_price: Decimal | None
     trades: tuple[PublicTrade, ...]
     candles: tuple[Candle, ...]
+    opening_ramp: tuple[int, int] = (0, 0)
+    """(start ms, length ms) of a listing's thin opening book (see `LivingMarket`)."""
 
 
 @dataclass(slots=True)
@@ -59,6 +61,7 @@ class TradingPair:
             last_price=tape.last_price,
             trades=tuple(tape.recent_trades(PERSISTED_TRADES_PER_MARKET)),
             candles=tuple(dataclasses.replace(c) for c in candles),
+            opening_ramp=self.living.opening_ramp,
         )
 
     def resume(self, saved: SavedMarket, orders: Mapping[str, Order]) -> None:
@@ -72,7 +75,12 @@ class TradingPair:
                     raise ValueError(f"order {order_id} cannot rest in {self.spec.symbol} {side}")
                 book.side_of(side).add(order)
         book.version = saved.book_version
-        self.living.restore(saved.rng_state, saved.mid_ticks, [orders[i] for i in saved.quotes])
+        self.living.restore(
+            saved.rng_state,
+            saved.mid_ticks,
+            [orders[i] for i in saved.quotes],
+            saved.opening_ramp,
+        )
         self.tape.last_price = saved.last_price
         self.tape.trades.extend(saved.trades)
         self.tape.candles.extend(dataclasses.replace(c) for c in saved.candles)

@@ -65,13 +65,24 @@ def encode_listing(listing: Listing) -> dict[str, object]:
         "spec": encode_spec(listing.spec),
         "open_time_ms": listing.open_time_ms,
         "initial_price": str(listing.initial_price),
+        "api_open_delay_ms": listing.api_open_delay_ms,
+        "announced_at_ms": listing.announced_at_ms,
+        "book_ramp_ms": listing.book_ramp_ms,
     }
 
 
 def decode_listing(data: object) -> Listing:
+    """A saved listing; those saved before version 3 opened on time, on a full book, with no
+    recorded announcement time."""
     raw = as_map(data)
+    announced = raw.get("announced_at_ms")
     return Listing(
-        decode_spec(raw["spec"]), as_int(raw["open_time_ms"]), as_dec(raw["initial_price"])
+        decode_spec(raw["spec"]),
+        as_int(raw["open_time_ms"]),
+        as_dec(raw["initial_price"]),
+        api_open_delay_ms=as_int(raw.get("api_open_delay_ms", 0)),
+        announced_at_ms=None if announced is None else as_int(announced),
+        book_ramp_ms=as_int(raw.get("book_ramp_ms", 0)),
     )
 
 

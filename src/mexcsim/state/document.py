@@ -19,7 +19,11 @@ except that public history older than the persisted tape is gone.
 
 The document is the JSON form of `mexcsim.world.SimWorld`; this module never sees the exchange.
 Version 2 adds ``counters.command_seq`` (how many journaled commands the document includes, see
-`mexcsim.state.journal`); version 1 documents are still read, as ``command_seq = 0``.
+`mexcsim.state.journal`); version 1 documents are still read, as ``command_seq = 0``. Version 3
+adds each listing's ``api_open_delay_ms``, ``announced_at_ms`` and ``book_ramp_ms`` and each
+market's ``opening_ramp`` ([start ms, length ms] of its thin opening book); older documents are
+read as listings on time with a full book and no recorded announcement time. The journal's lines
+did not change: a ``schedule_listing`` without the new arguments replays as on time, full book.
 """
 
 from __future__ import annotations
@@ -53,8 +57,8 @@ from mexcsim.state.codec import (
 from mexcsim.world import SimWorld
 
 STATE_FORMAT = "mexcsim-state"
-STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class StateError(ValueError):
@@ -118,6 +122,7 @@ def _encode_market(market: SavedMarket) -> dict[str, object]:
             "mid_ticks": market.mid_ticks,
             "rng": market.rng_state,
             "quotes": list(market.quotes),
+            "opening_ramp": list(market.opening_ramp),
         },
         "tape": {
             "last_price": opt_text(market.last_price),
@@ -220,6 +225,7 @@ def _decode_market(raw: Mapping[str, Any]) -> SavedMarket:
     if gauss_next is not None and not isinstance(gauss_next, float):
         raise TypeError("rng gauss_next must be a number or null")
     tape = as_map(raw["tape"])
+    ramp_start, ramp_ms = as_list(market.get("opening_ramp", [0, 0]))
     return SavedMarket(
         spec=decode_spec(raw["spec"]),
         book_version=as_int(book["version"]),
@@ -231,4 +237,5 @@ def _decode_market(raw: Mapping[str, Any]) -> SavedMarket:
         last_price=as_opt_dec(tape["last_price"]),
         trades=tuple(decode_public_trade(t) for t in as_list(tape["trades"])),
         candles=tuple(decode_candle(c) for c in as_list(tape["candles"])),
+        opening_ramp=(as_int(ramp_start), as_int(ramp_ms)),
     )

@@ -117,7 +117,16 @@ async def test_schedule_listing_then_it_opens(sim: SimServer, http: aiohttp.Clie
         },
     )
     assert status == 201, body
-    assert body == {"symbol": "NEWUSDT", "open_time": open_time, "initial_price": "0.05"}
+    assert (body["symbol"], body["open_time"], body["initial_price"]) == (
+        "NEWUSDT",
+        open_time,
+        "0.05",
+    )
+    # on time by default, with the simulator's default book ramp (SimConfig.listing_book_ramp_s)
+    assert (body["api_open_time"], body["api_open_delay_ms"]) == (open_time, 0)
+    assert (body["book_ramp_ms"], body["status"]) == (10_000, "pending")
+    status, listed = await call(http, "GET", f"{sim.url}/_sim/listings")
+    assert (status, listed) == (200, {"listings": [body]})
     # before the open, MEXC refuses API orders on it with exactly 10007
     order = {
         "symbol": "NEWUSDT",
@@ -146,12 +155,17 @@ async def test_schedule_listing_validation(sim: SimServer, http: aiohttp.ClientS
         ("base_asset_precision", "two"),
         ("maker_commission", "cheap"),
         ("colour", "red"),
+        ("api_open_delay_ms", -1),
+        ("api_open_delay_ms", "late"),
+        ("api_open_delay_ms", 86_400_001),
+        ("book_ramp_ms", 1.5),
     ]:
         payload = {k: v for k, v in base.items() if k != field}
         if value is not None:
             payload[field] = value
         status, body = await call(http, "POST", url, payload)
         assert (status, body["field"]) == (400, field), payload
+    assert await call(http, "GET", url) == (200, {"listings": []})  # nothing was scheduled
 
 
 async def test_set_price_moves_the_market(sim: SimServer, http: aiohttp.ClientSession) -> None:

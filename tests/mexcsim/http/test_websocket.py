@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -14,6 +15,7 @@ from mexcproto.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 from mexcsim import SimConfig, SimServer
 from mexcsim.exchange import SimExchange
 from mexcsim.http.faults import FaultPlan
+from mexcsim.market.symbols import DEFAULT_SYMBOLS
 
 KEY, SECRET = "ws-key", "ws-secret"
 DEPTH = "spot@public.aggre.depth.v3.api.pb@10ms@BTCUSDT"
@@ -240,3 +242,26 @@ async def test_a_fill_pushes_deals_orders_and_account(
                     "0.4",
                 )
         assert kinds == ["privateDeals", "privateOrders", "privateAccount", "privateAccount"]
+
+
+async def test_a_pending_listing_is_blocked_until_it_opens(http: aiohttp.ClientSession) -> None:
+    config = SimConfig(rate_limits=False, tick_interval=0.05, listing_book_ramp_s=1.0)
+    async with SimServer(config, SimExchange(history=False)) as sim:
+        opens = sim.now_ms() + 300
+        new_coin = dataclasses.replace(
+            DEFAULT_SYMBOLS[3], symbol="NEWUSDT", base_asset="NEW", full_name="New Coin"
+        )
+        sim.exchange.schedule_listing(new_coin, opens, Decimal("0.05"))
+        channel = "spot@public.aggre.depth.v3.api.pb@100ms@NEWUSDT"
+        subscribe = {"method": "SUBSCRIPTION", "params": [channel], "id": 3}
+        async with http.ws_connect(ws_url(sim)) as ws:
+            await ws.send_str(json.dumps(subscribe))
+            msg = f"Not Subscribed successfully! [{channel}].  Reason： Blocked!"
+            assert json.loads(await next_text(ws)) == {"id": 3, "code": 0, "msg": msg}
+            assert sim.streams.subscribers(channel) == 0
+            await asyncio.sleep(max(0.0, (opens - sim.now_ms()) / 1000))
+            await ws.send_str(json.dumps(subscribe))
+            assert json.loads(await next_text(ws)) == {"id": 3, "code": 0, "msg": channel}
+            push = await next_push(ws, channel)  # the book filling in after the open
+            assert push.symbol == "NEWUSDT"
+            assert push.publicAggreDepths.asks or push.publicAggreDepths.bids

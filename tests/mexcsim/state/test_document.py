@@ -152,7 +152,7 @@ def test_unreadable_states_are_refused_and_leave_the_exchange_untouched() -> Non
     broken_order = json.loads(json.dumps(good))
     del broken_order["orders"][0]["locked"]
     cases = [
-        ({**good, "version": 3}, "version 3"),
+        ({**good, "version": 4}, "version 4"),
         ({**good, "format": "pickle"}, "not a mexcsim state"),
         ([1, 2], "not a mexcsim state"),
         (broken_balance, "'ledger'"),
