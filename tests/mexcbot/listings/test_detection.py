@@ -65,16 +65,18 @@ async def test_one_listing_from_several_sources_then_open(
         assert ListingSource.CALENDAR in listing["sources"]
         assert ListingSource.EXCHANGE_INFO in listing["sources"]
 
-        async def opened() -> bool:
+        async def trading() -> bool:
             found = await listed()
-            return found[0]["status"] == ListingStatus.OPEN
+            return found[0]["status"] == ListingStatus.TRADING
 
-        await eventually(opened)
+        await eventually(trading)
         (listing,) = await listed()
         assert listing["opened_at"] is not None
+        assert listing["trading_at"] is not None
+        assert ListingSource.MARKET_STREAM in listing["sources"]
         kinds = [e.kind for e in seen if e.listing.symbol == "SNPAUSDT"]
         assert kinds.count(ListingChangeKind.DETECTED) == 1
-        assert kinds.count(ListingChangeKind.OPEN) == 1
+        assert kinds.count(ListingChangeKind.TRADING) == 1
         assert abs(int(listing_time(listing["open_time"])) - open_ms) < 1000
 
 
