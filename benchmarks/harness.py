@@ -19,11 +19,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_simulator(api_key: str, api_secret: str) -> tuple[subprocess.Popen[str], str]:
-    """mexcsim on a free loopback port without rate limits, with one funded account; returns
-    the process and its base URL once it listens. The caller kills the process."""
+def start_simulator(
+    api_key: str, api_secret: str, *, rate_limits: bool = False, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[str], str]:
+    """mexcsim on a free loopback port (without rate limits unless asked), with one funded
+    account; returns the process and its base URL once it listens. The caller kills it."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "mexcsim", "--port", "0", "--no-rate-limits"]
+    command = [sys.executable, "-m", "mexcsim", "--port", "0", *extra]
+    if not rate_limits:
+        command.append("--no-rate-limits")
     command += ["--api-key", api_key, "--api-secret", api_secret]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
