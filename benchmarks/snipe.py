@@ -86,13 +86,19 @@ def _signed(symbol: str, stamp_ms: int) -> str:
     return f"{query}&signature={signature}"
 
 
+async def sleep_until(target_ms: float) -> None:
+    """Sleep until the clock reads `target_ms`, polling it for the last 2 ms."""
+    while True:
+        left = target_ms - time.time() * 1000
+        if left <= 0:
+            return
+        await asyncio.sleep((left - 2) / 1000 if left > 2 else 0)
+
+
 async def bare_snipe(session: aiohttp.ClientSession, url: str, symbol: str, open_ms: int) -> int:
     """Fire a pre-signed IOC buy at `open_ms`; re-send at once on 10007. Returns the sends."""
     path = f"{url}/api/v3/order?{_signed(symbol, open_ms)}"
-    while (left := open_ms - time.time() * 1000) > 2:
-        await asyncio.sleep((left - 2) / 1000)
-    while time.time() * 1000 < open_ms:
-        await asyncio.sleep(0)
+    await sleep_until(open_ms)
     for sends in range(1, 200):
         async with session.post(path) as response:
             body = await response.read()
@@ -133,7 +139,9 @@ async def run(n: int, spacing: float, url: str) -> None:
             aiohttp.ClientSession() as http,
             aiohttp.ClientSession(headers=headers) as bare_session,
         ):
-            while not bot.execution.ready:
+            for _ in range(600):
+                if bot.execution.ready:
+                    break
                 await asyncio.sleep(0.05)
             await create_rule(http, bot)
             first = int(time.time() * 1000 + LEAD_S * 1000)
