@@ -23,7 +23,7 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 function append(el, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -140,7 +140,11 @@ export function formValues(form) {
 export function showProblem(form, error, general) {
   for (const el of form.querySelectorAll(".field-error")) el.textContent = "";
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  const problem = error && error.problem;
+  if (!error) {
+    clear(general);
+    return;
+  }
+  const problem = error.problem;
   const items = problem && problem.errors ? problem.errors : problem && problem.field ? [{ field: problem.field, message: problem.detail }] : [];
   const leftover = [];
   for (const item of items) {

@@ -43,6 +43,7 @@ export default {
     const message = h("div", { "aria-live": "polite" });
     let status = ctx.status;
     let restBalances = null;
+    let pricesAsked = false;
 
     root.append(
       h("div", { class: "grid" },
@@ -142,6 +143,12 @@ export default {
         status = await api("GET", "/status");
         if (!store.risk) store.risk = await api("GET", "/risk");
         if (!store.balances.size) restBalances = await api("GET", "/account/balances");
+        if (!pricesAsked) {
+          pricesAsked = true; // the stream only has the symbols it follows: value the rest once
+          for (const t of await api("GET", "/market/tickers")) {
+            if (!store.tickers.has(t.symbol)) store.tickers.set(t.symbol, t);
+          }
+        }
       } catch (error) {
         clear(message, alert(errorText(error)));
       }
