@@ -101,10 +101,10 @@ def test_place_an_order_with_rounding_then_cancel_it(live_bot: BotThread, new_pa
     page.locator("[data-testid=open-orders] tbody tr").wait_for(state="detached")
     history = page.locator("[data-testid=order-history] tbody tr").first
     history.locator("[data-testid=status]", has_text="CANCELED").wait_for()
-    _status, open_orders = live_bot.api(
+    status, open_orders = live_bot.api(
         "GET", f"/trades/orders/open/{SYMBOL}", live_bot.tokens["read"]
     )
-    assert open_orders == []
+    assert (status, open_orders) == (200, [])
 
 
 def test_a_fill_arrives_without_a_reload(live_bot: BotThread, new_page: Any) -> None:
@@ -155,7 +155,8 @@ def test_a_position_opened_with_a_stop_closes_when_the_price_falls(
     closed = page.locator(f"[data-testid='closed-{position_id}']")
     expect(closed.locator("[data-testid=position-status]")).to_have_text("CLOSED")
     assert page.evaluate("window.notReloaded") is True
-    _status, position = live_bot.api("GET", f"/positions/{position_id}", live_bot.tokens["read"])
+    status, position = live_bot.api("GET", f"/positions/{position_id}", live_bot.tokens["read"])
+    assert status == 200
     assert position["status"] == "CLOSED"
     assert position["stop_trigger"] == "stop"
 
