@@ -244,7 +244,7 @@ class Exchange(Protocol):
         first."""
 
     async def recent_trades(self, symbol: str, limit: int) -> list[PublicTrade]:
-        """The market's latest trades (anyone's), newest first."""
+        """The market's latest trades (anyone's), in the exchange's order."""
 
     async def balances(self) -> list[Balance]:
         """Free and locked balance of every asset the account holds."""

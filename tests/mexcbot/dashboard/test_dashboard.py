@@ -147,7 +147,7 @@ def test_a_position_opened_with_a_stop_closes_when_the_price_falls(
     row = page.locator(f"[data-testid='position-{position_id}']")
     expect(row.locator("[data-testid=position-status]")).to_have_text("OPEN")
     page.wait_for_timeout(300)  # the candles, then the levels drawn on them
-    screenshot(page, "positions-desktop")
+    screenshot(page, "position-chart-desktop")
 
     page.evaluate("window.notReloaded = true")
     live_bot.set_price(SYMBOL, D("28000"))
@@ -267,3 +267,27 @@ def test_every_page_renders_at_desktop_and_phone_width(live_bot: BotThread, new_
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], f"{page_name} is {width}px wide"
             screenshot(page, f"{page_name}-{name}")
+
+
+def test_the_page_computes_amounts_in_exact_decimals(live_bot: BotThread, new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.goto(f"{live_bot.url}/")
+    results = page.evaluate(
+        """async () => {
+          const d = await import('/ui/decimal.js');
+          return [d.add('0.1', '0.2'), d.mul('0.1', '3'), d.floorTo('0.00123456789', 6),
+                  d.floorTo('5', 2), d.byPercent('3200', '5'), d.byPercent('3200', '-10'),
+                  d.sub('1', '1.000000000000000001'), d.cmp('0.30', '0.3'), d.step(4)];
+        }"""
+    )
+    assert results == [
+        "0.3",
+        "0.3",
+        "0.001234",
+        "5.00",
+        "3360.00",
+        "2880.00",
+        "-0.000000000000000001",
+        0,
+        "0.0001",
+    ]

@@ -81,7 +81,7 @@ export default {
             { label: "Price", num: true, cell: (t) => h("span", { class: `num ${t.is_buyer_maker ? "neg" : "pos"}` }, t.price) },
             { label: "Quantity", num: true, cell: (t) => num(t.quantity) },
           ],
-          trades, { testid: "recent-trades", empty: "No trades yet." }));
+          [...trades].sort((a, b) => b.time - a.time), { testid: "recent-trades", empty: "No trades yet." }));
       } catch (error) {
         clear(bookBox, alert(errorText(error)));
       }
