@@ -144,7 +144,10 @@ $("nav").addEventListener("click", (event) => {
     $("menu").setAttribute("aria-expanded", "false");
   }
 });
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  route();
+  $("view").focus({ preventScroll: true }); // a keyboard user lands on the new page
+});
 window.addEventListener(UNAUTHORIZED, () => app.me && logout("The token is no longer valid."));
 
 if (session.token) {

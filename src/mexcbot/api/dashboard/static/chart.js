@@ -54,7 +54,8 @@ export function drawChart(canvas, { candles = [], line = [], levels = [], marker
   const span = hi[0] - lo[0] || Math.abs(hi[0]) * 0.01 || 1;
   const top = hi[0] + span * 0.08;
   const bottom = lo[0] - span * 0.08;
-  const pad = { l: 8, r: 86, t: 10, b: 18 };
+  const axisWidth = Math.max(g.measureText(hi[1]).width, g.measureText(lo[1]).width);
+  const pad = { l: 8, r: Math.min(width * 0.4, axisWidth + 14), t: 10, b: 18 };
   const plotW = width - pad.l - pad.r;
   const plotH = height - pad.t - pad.b;
   const y = (v) => pad.t + ((top - Number(v)) / (top - bottom)) * plotH;
@@ -105,7 +106,8 @@ export function drawChart(canvas, { candles = [], line = [], levels = [], marker
     g.stroke();
   }
 
-  for (const level of levels) {
+  const taken = []; // label rows in use: a label that would overlap another moves down
+  for (const level of [...levels].sort((a, b) => Number(b.price) - Number(a.price))) {
     const yy = y(level.price);
     g.strokeStyle = g.fillStyle = level.color || COLORS.text;
     g.lineWidth = 1;
@@ -115,7 +117,14 @@ export function drawChart(canvas, { candles = [], line = [], levels = [], marker
     g.lineTo(pad.l + plotW, yy);
     g.stroke();
     g.setLineDash([]);
-    g.fillText(`${level.label} ${level.price}`, pad.l + plotW + 6, yy - 2);
+    let ly = yy - 3;
+    while (taken.some((t) => Math.abs(t - ly) < 12)) ly += 12;
+    taken.push(ly);
+    const text = `${level.label} ${level.price}`;
+    g.fillStyle = "rgba(255,255,255,0.85)";
+    g.fillRect(pad.l + 2, ly - 10, g.measureText(text).width + 6, 13);
+    g.fillStyle = level.color || COLORS.text;
+    g.fillText(text, pad.l + 5, ly);
   }
 
   for (const m of markers) {

@@ -2,7 +2,7 @@
 // the trading state (with the kill switch for admins), and the health of streams and
 // reconciliation.
 
-import { add, mul, sign } from "../decimal.js";
+import { add, mul, sign, trim } from "../decimal.js";
 import { alert, clear, errorText, h, num, pnl, section, table, throttled, time } from "../dom.js";
 import { onChange } from "../store.js";
 
@@ -92,7 +92,7 @@ export default {
       clear(
         balancesBox,
         h("div", { class: "stat-label" }, `Equity (${QUOTE}, at last prices)`),
-        h("div", { class: "stat" }, num(eq.total, { "data-testid": "equity" })),
+        h("div", { class: "stat" }, num(trim(eq.total), { "data-testid": "equity" })),
         eq.unpriced.length ? h("small", { class: "hint" }, `Not valued (no price yet): ${eq.unpriced.join(", ")}`) : null,
         store.balancesError ? alert(store.balancesError) : null,
         table(

@@ -75,7 +75,7 @@ function detail(ctx, position, onChanged) {
   const describe = () => clear(summary, `${current.symbol} · ${current.status} · quantity `, num(current.quantity), " · entry ", num(current.average_entry), " · stop ", num(current.stop_price, { "data-testid": "detail-stop" }),
     current.exit_failed_reason ? h("span", { class: "bad" }, ` · exit failed: ${current.exit_failed_reason}`) : "");
   describe();
-  box.append(h("h3", {}, `Position ${position.id}`), summary, plot.canvas, general);
+  box.append(summary, plot.canvas, general);
   if (ctx.canTrade && position.status === "OPEN") {
     const form = h("form", { "data-testid": "edit-exits-form", novalidate: true }, exitFields(position.exits), field("Notes", "notes", { value: position.notes || "" }),
       h("div", { class: "row" },
