@@ -20,8 +20,6 @@ const RANK = { read: 0, trade: 1, admin: 2 };
 
 const $ = (id) => document.getElementById(id);
 const app = { me: null, status: null, live: null, cleanup: null };
-window.mexcbot = app; // for the browser tests and the curious: the live client and the store
-app.store = store;
 
 function can(role) {
   return app.me !== null && RANK[app.me.role] >= RANK[role];

@@ -8,6 +8,9 @@ export const CORE_TOPICS = ["orders", "fills", "balances", "tickers", "positions
 export const OPTIONAL_TOPICS = ["listings", "autobuy"];
 
 const MAX_BACKOFF_MS = 15000;
+/** The server pings every 15 s (MEXCBOT_API_WS_HEARTBEAT): this long without a word and the
+ * connection is taken for dead (a sleeping laptop, a dropped route) and replaced. */
+const SILENCE_MS = 45000;
 
 export class Live extends EventTarget {
   constructor(token) {
@@ -25,11 +28,15 @@ export class Live extends EventTarget {
   start() {
     this.stopped = false;
     this.connect();
+    this.watchdog = setInterval(() => {
+      if (this.ws && this.state === "live" && Date.now() - this.heard > SILENCE_MS) this.abandon(this.ws);
+    }, 5000);
   }
 
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     if (this.ws) this.ws.close(1000, "logout");
     this.ws = null;
   }
@@ -38,12 +45,20 @@ export class Live extends EventTarget {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
     this.ws = ws;
+    this.heard = Date.now();
     ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", token: this.token })));
     ws.addEventListener("message", (event) => this.receive(ws, event));
     ws.addEventListener("close", (event) => this.closed(ws, event));
   }
 
+  /** Give up on a silent connection at once (its close handshake may never finish). */
+  abandon(ws) {
+    this.closed(ws, { code: 4000 });
+    ws.close();
+  }
+
   receive(ws, event) {
+    this.heard = Date.now();
     let message;
     try {
       message = JSON.parse(event.data);
@@ -83,6 +98,7 @@ export class Live extends EventTarget {
 
   closed(ws, event) {
     if (ws !== this.ws || this.stopped) return;
+    this.ws = null; // a second close event of the same socket is not a second loss
     if (event.code === 4401) {
       this.setState("unauthorized");
       return;
