@@ -35,8 +35,11 @@ def test_login_shows_the_paper_mode_and_balances(live_bot: BotThread, new_page: 
         """() => {
           const nav = performance.getEntriesByType('navigation')[0];
           const res = performance.getEntriesByType('resource');
-          return {transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
-                  document_bytes: nav.transferSize, resources: res.length,
+          const sum = (rows) => rows.reduce((s, r) => s + r.transferSize, 0);
+          const files = res.filter((r) => new URL(r.name).pathname.startsWith('/ui/'));
+          const api = res.filter((r) => new URL(r.name).pathname.startsWith('/api/'));
+          return {document_bytes: nav.transferSize, files: files.length, file_bytes: sum(files),
+                  api_requests: api.length, api_bytes: sum(api),
                   dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd),
                   load_ms: Math.round(nav.loadEventEnd)};
         }"""
