@@ -149,6 +149,11 @@ def test_a_position_opened_with_a_stop_closes_when_the_price_falls(
     position_id = page.evaluate("location.hash").rsplit("/", 1)[1]
     row = page.locator(f"[data-testid='position-{position_id}']")
     expect(row.locator("[data-testid=position-status]")).to_have_text("OPEN")
+    edit = page.locator("[data-testid=edit-exits-form]")
+    edit.get_by_label("Stop price").fill("28600")
+    edit.get_by_role("button", name="Save exits").click()
+    expect(detail.locator("[data-testid=detail-stop]")).to_have_text("28600")
+    expect(row.locator("[data-testid=stop]")).to_have_text("28600")
     page.wait_for_timeout(300)  # the candles, then the levels drawn on them
     screenshot(page, "position-chart-desktop")
 
@@ -162,6 +167,49 @@ def test_a_position_opened_with_a_stop_closes_when_the_price_falls(
     assert status == 200
     assert position["status"] == "CLOSED"
     assert position["stop_trigger"] == "stop"
+    assert position["exits"]["stop_loss"]["price"] == "28600"
+    assert position["exits"]["take_profits"] == [
+        {"fraction": "0.5", "price": None, "percent": "10"}
+    ]
+
+
+def test_an_admin_halts_and_resumes_trading_from_the_overview(
+    live_bot: BotThread, new_page: Any
+) -> None:
+    page = new_page(DESKTOP)
+    login(page, live_bot.url, live_bot.tokens["admin"])
+    state = page.locator("[data-testid=trading-state]")
+    expect(state).to_have_text("ACTIVE")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Halt all trading?"
+    try:
+        page.get_by_role("button", name="Kill switch: halt all").click()
+        expect(state).to_have_text("HALTED")
+        _, risk = live_bot.api("GET", "/risk", live_bot.tokens["read"])
+        assert risk["state"] == "HALTED"
+        assert risk["changed_by"] == "dash-admin"
+        screenshot(page, "overview-halted-desktop")
+        page.get_by_role("button", name="Pause entries").click()
+        expect(state).to_have_text("REDUCING")
+        page.get_by_role("button", name="Resume trading").click()
+        expect(state).to_have_text("ACTIVE")
+    finally:
+        live_bot.api("PUT", "/risk", live_bot.tokens["admin"], {"state": "ACTIVE"})
+
+
+def test_the_dashboard_works_from_the_keyboard(live_bot: BotThread, new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.goto(f"{live_bot.url}/")
+    page.get_by_label("API token").wait_for()
+    assert page.evaluate("document.activeElement.id") == "token"  # focus starts in the field
+    page.keyboard.type(live_bot.tokens["read"])
+    page.keyboard.press("Enter")
+    page.locator("body[data-live=live]").wait_for(state="attached")
+    page.get_by_role("link", name="Orders").focus()
+    page.keyboard.press("Enter")
+    page.locator("main[data-page=orders]").wait_for()
+    assert page.evaluate("document.activeElement.id") == "view"  # the new page has the focus
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON")
 
 
 def test_a_read_token_sees_no_trade_buttons_and_the_api_refuses(

@@ -1,7 +1,7 @@
 // The exit rules of a position as form fields (open and edit share them), and the levels they
 // put on a price chart.
 
-import { byPercent } from "../decimal.js";
+import { byPercent, fixed } from "../decimal.js";
 import { field, h } from "../dom.js";
 
 const TAKE_PROFIT_ROWS = 3;
@@ -31,8 +31,13 @@ export function exitsBody(values) {
   return exits;
 }
 
-/** Chart levels of a position: entry, stop (or trailing stop), take profits, trailing peak. */
-export function positionLevels(p) {
+/** Chart levels of a position: entry, stop (or trailing stop), take profits, trailing peak;
+ * labelled to the symbol's price precision when it is known (the tables show exact values). */
+export function positionLevels(p, places) {
+  return levelsOf(p).map((level) => ({ ...level, price: places === undefined ? level.price : fixed(level.price, places) }));
+}
+
+function levelsOf(p) {
   const levels = [];
   if (p.average_entry) levels.push({ price: p.average_entry, label: "entry", color: "#5b6475" });
   if (p.stop_price) levels.push({ price: p.stop_price, label: p.stop_trigger === "trailing" ? "trailing stop" : "stop", color: "#d2453d", dash: true });

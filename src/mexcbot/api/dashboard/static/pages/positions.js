@@ -66,7 +66,12 @@ function detail(ctx, position, onChanged) {
   const plot = chart({ levels: positionLevels(position) }, `Price of ${position.symbol} with the position's levels`);
   let candles = [];
   let current = position;
-  const draw = () => plot.update({ candles, levels: positionLevels(current), markers: fillMarkers(current) });
+  let places;
+  const draw = () => plot.update({ candles, levels: positionLevels(current, places), markers: fillMarkers(current) });
+  ctx.api("GET", `/market/symbols/${position.symbol}`).then((rules) => {
+    places = rules.price_precision;
+    draw();
+  }).catch(() => {});
   ctx.api("GET", `/market/klines/${position.symbol}?interval=1m&limit=120`).then((rows) => {
     candles = rows.map((k) => ({ t: k.open_time, open: k.open, high: k.high, low: k.low, close: k.close }));
     draw();
