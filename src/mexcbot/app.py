@@ -483,6 +483,7 @@ async def run_until_stopped(
             out(f"exchange: {started.exchange_url}")
         out(f"API:  {started.api_url}/api/v1")
         out(f"docs: {started.docs_url}")
+        out(f"dashboard: {started.api_url}/")
         if started.admin_token is not None:
             out("first run: an admin token was created. It is shown ONCE; keep it safe:")
             out(started.admin_token)

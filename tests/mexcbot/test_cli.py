@@ -30,6 +30,7 @@ def test_run_paper_mode_places_an_order_and_stops_on_sigterm(tmp_path: Path) -> 
         output = "\n".join(bot.lines)
         assert "PAPER mode" in output
         assert f"docs: {bot.base_url}/docs" in output
+        assert f"dashboard: {bot.base_url}/" in output
         token = bot.printed_token
         assert token is not None
         status, order = _request(

@@ -22,7 +22,16 @@ from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.live import router as live_router
 from mexcbot.api.middleware import RequestTelemetry
-from mexcbot.api.routers import admin, listings, market, positions, risk, system, trades
+from mexcbot.api.routers import (
+    admin,
+    dashboard,
+    listings,
+    market,
+    positions,
+    risk,
+    system,
+    trades,
+)
 from mexcbot.config import Settings
 
 STOP_TIMEOUT_S = 10.0
@@ -67,6 +76,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         market.router,
         admin.router,
         live_router,
+        dashboard.router,
     ):
         api.include_router(router)
     install_error_handlers(api)

@@ -25,7 +25,9 @@ from mexcbot.api.errors import ApiProblem, problem_response
 from mexcbot.api.limits import BodyLimits, ClientDisconnected, FailedAuthLimit, read_body
 from mexcbot.config import Settings
 
-ALWAYS_PUBLIC = frozenset({"/health", "/ready"})
+ALWAYS_PUBLIC = frozenset({"/health", "/ready", "/"})
+PUBLIC_PREFIXES = ("/ui/",)
+"""The dashboard's page (``/``) and files (``/ui/``) hold no data: they are served to anyone."""
 
 
 class RequestGate:
@@ -50,7 +52,9 @@ class RequestGate:
             return
         announced, chunked = _body_framing(scope)
         unbounded = chunked or announced > self.limits.max_bytes
-        if scope["method"] != "OPTIONS" and scope["path"] not in self.public_paths:
+        path = scope["path"]
+        public = path in self.public_paths or path.startswith(PUBLIC_PREFIXES)
+        if scope["method"] != "OPTIONS" and not public:
             problem = await self._authenticate(scope)
             if problem is not None:
                 await _answer(problem, scope, receive, send, close=unbounded)

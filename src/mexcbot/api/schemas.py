@@ -224,6 +224,17 @@ class OrderBookOut(BaseModel):
     )
 
 
+class PublicTradeOut(BaseModel):
+    """A trade on the market (anyone's), as the exchange reports it."""
+
+    price: Money
+    quantity: Money
+    quote_quantity: Money
+    time: int = Field(description="Milliseconds since the epoch")
+    is_buyer_maker: bool = Field(description="True: the seller took the bid (a sell)")
+    trade_id: str | None
+
+
 class KlineOut(BaseModel):
     open_time: int
     open: Money
@@ -385,6 +396,13 @@ class AuditEntryOut(BaseModel):
     action: str
     target: str | None
     result: str
+
+
+class WhoAmIOut(BaseModel):
+    """The caller's token: its name and role (what a client may offer its user to do)."""
+
+    name: str
+    role: TokenRole
 
 
 class CreatedToken(TokenOut):

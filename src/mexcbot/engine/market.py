@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
+from mexcbot.domain.market import Balance, Kline, OrderBook, PublicTrade, Ticker24h
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import BalanceChanged, FillRecorded, StreamStatusChanged
@@ -41,6 +41,7 @@ class MarketData:
         self._ticker: SharedRead[str, Ticker24h] = SharedRead(life.tickers_s)
         self._depth: SharedRead[tuple[str, int], OrderBook] = SharedRead(life.depth_s)
         self._candles: SharedRead[tuple[str, str, int], list[Kline]] = SharedRead(life.candles_s)
+        self._trades: SharedRead[tuple[str, int], list[PublicTrade]] = SharedRead(life.depth_s)
         self._balances: SharedRead[None, list[Balance]] = SharedRead(life.balances_s)
 
     def follow(self, events: EventBus) -> None:
@@ -82,6 +83,12 @@ class MarketData:
         await self._catalog.get(symbol)
         return await self._candles.get(
             (symbol, interval, limit), lambda: self._exchange.candles(symbol, interval, limit)
+        )
+
+    async def recent_trades(self, symbol: str, limit: int) -> Fresh[list[PublicTrade]]:
+        await self._catalog.get(symbol)
+        return await self._trades.get(
+            (symbol, limit), lambda: self._exchange.recent_trades(symbol, limit)
         )
 
     async def balances(self) -> Fresh[list[Balance]]:

@@ -31,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
+from mexcbot.domain.market import Balance, Kline, OrderBook, PublicTrade, Ticker24h
 from mexcbot.domain.orders import (
     Order,
     OrderRequest,
@@ -242,6 +242,9 @@ class Exchange(Protocol):
     async def candles(self, symbol: str, interval: str, limit: int) -> list[Kline]:
         """Candles of `interval` (MEXC's names: 1m, 5m, 15m, 30m, 60m, 4h, 1d, 1W, 1M), oldest
         first."""
+
+    async def recent_trades(self, symbol: str, limit: int) -> list[PublicTrade]:
+        """The market's latest trades (anyone's), in the exchange's order."""
 
     async def balances(self) -> list[Balance]:
         """Free and locked balance of every asset the account holds."""

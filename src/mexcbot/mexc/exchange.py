@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from mexcbot.domain.market import Balance, Kline, OrderBook, Ticker24h
+from mexcbot.domain.market import Balance, Kline, OrderBook, PublicTrade, Ticker24h
 from mexcbot.domain.orders import OrderRequest, OrderStatus
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.ports import (
@@ -154,6 +154,9 @@ class MexcExchange:
 
     async def candles(self, symbol: str, interval: str, limit: int) -> list[Kline]:
         return await _read(self._client.klines(symbol, interval, limit=limit, priority=_READ))
+
+    async def recent_trades(self, symbol: str, limit: int) -> list[PublicTrade]:
+        return await _read(self._client.recent_trades(symbol, limit, priority=_READ))
 
     async def balances(self) -> list[Balance]:
         return list((await _read(self._client.account(priority=_READ))).balances)

@@ -167,9 +167,12 @@ class MexcClient:
         payload = await self._call(ep.DEPTH, params, priority=priority)
         return _parsed(wire.parse_depth, payload)
 
-    async def recent_trades(self, symbol: str, limit: int | None = None) -> list[PublicTrade]:
+    async def recent_trades(
+        self, symbol: str, limit: int | None = None, *, priority: Priority = Priority.TRADING
+    ) -> list[PublicTrade]:
         params = _with(("symbol", symbol), limit=limit)
-        return _parsed(wire.parse_public_trades, await self._call(ep.TRADES, params))
+        payload = await self._call(ep.TRADES, params, priority=priority)
+        return _parsed(wire.parse_public_trades, payload)
 
     async def klines(
         self,

@@ -23,6 +23,7 @@ from mexcbot.api.schemas import (
     KlineOut,
     OrderBookOut,
     PriceLevelOut,
+    PublicTradeOut,
     SymbolOut,
     SymbolPath,
     TickerOut,
@@ -108,6 +109,35 @@ async def order_book(
         asks=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.asks],
         as_of=_aged(response, fresh),
     )
+
+
+@router.get(
+    "/market/trades/{symbol}",
+    response_model=list[PublicTradeOut],
+    responses=_WITH_404,
+    summary="The market's recent trades",
+)
+async def recent_trades(
+    symbol: SymbolPath,
+    ctx: Ctx,
+    caller: ReadAccess,
+    response: Response,
+    limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 50,
+) -> list[PublicTradeOut]:
+    """The latest trades of anyone on the market, as the exchange lists them."""
+    fresh = await ctx.market.recent_trades(symbol, limit)
+    _aged(response, fresh)
+    return [
+        PublicTradeOut(
+            price=trade.price,
+            quantity=trade.qty,
+            quote_quantity=trade.quote_qty,
+            time=trade.time,
+            is_buyer_maker=trade.is_buyer_maker,
+            trade_id=trade.trade_id,
+        )
+        for trade in fresh.value
+    ]
 
 
 @router.get("/market/klines/{symbol}", response_model=list[KlineOut], responses=_WITH_404)

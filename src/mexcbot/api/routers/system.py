@@ -14,6 +14,7 @@ from mexcbot.api.schemas import (
     Health,
     StatusOut,
     StreamStatusOut,
+    WhoAmIOut,
 )
 from mexcbot.engine.stream_health import StreamHealth
 
@@ -99,6 +100,18 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
         ),
         streams={name: _stream_status(health) for name, health in ctx.streams.items()},
     )
+
+
+@router.get(
+    "/api/v1/auth/whoami",
+    response_model=WhoAmIOut,
+    responses=problem_responses(401, 429),
+    summary="The calling token's name and role",
+)
+async def whoami(caller: ReadAccess) -> WhoAmIOut:
+    """Who the bearer token is: a client (the dashboard) shows only what its role may do; the
+    server checks every request's role anyway."""
+    return WhoAmIOut(name=caller.name, role=caller.role)
 
 
 def _stream_status(health: StreamHealth) -> StreamStatusOut:
