@@ -81,6 +81,16 @@ ROUTES = [
     Route("PUT", "/api/v1/positions/{position_id}/close", "/api/v1/positions/999/close", T),
     Route("DELETE", "/api/v1/positions/{position_id}", "/api/v1/positions/999", T),
     Route("GET", "/api/v1/risk", "/api/v1/risk", R),
+    Route("GET", "/api/v1/listings", "/api/v1/listings", R),
+    Route("GET", "/api/v1/listings/sources", "/api/v1/listings/sources", R),
+    Route("GET", "/api/v1/listings/{listing_id}", "/api/v1/listings/999", R),
+    Route(
+        "POST",
+        "/api/v1/listings",
+        "/api/v1/listings",
+        T,
+        {"base_asset": "AUTHZ", "open_time": "2030-01-01T00:00:00Z"},
+    ),
     Route("PUT", "/api/v1/risk", "/api/v1/risk", A, {"reason": "authorization test"}),
 ]
 
