@@ -15,10 +15,13 @@ from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
+    ListingChanged,
     OrderUpdated,
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -35,6 +38,9 @@ _E = TypeVar(
     StreamStatusChanged,
     PositionChanged,
     TradingStateChanged,
+    ListingChanged,
+    SnipeFinished,
+    RuleExecuted,
 )
 
 
