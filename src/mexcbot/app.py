@@ -32,18 +32,25 @@ from fastapi import FastAPI
 
 from mexcbot.api.application import STOP_TIMEOUT_S, build_api, serve
 from mexcbot.api.auth import RequestRateLimit, TokenAuthority
-from mexcbot.api.context import ApiContext, ReconciliationState
+from mexcbot.api.context import ApiContext, AutoBuyServices, ReconciliationState
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
+from mexcbot.domain.autobuy import ExecutionOutcome
 from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
+from mexcbot.engine.autobuy.buying import AutoBuyer
+from mexcbot.engine.autobuy.evaluation import DryRun
+from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.rules import AutoBuyRules
+from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
     OrderUpdated,
     OrderUpdateKind,
     PositionChanged,
     ReconciliationFinished,
+    RuleExecuted,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -210,10 +217,27 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         health=streams["user"],
     )
 
+    autobuy_rules = AutoBuyRules(uow_factory, _utc_now)
+    await autobuy_rules.load()
+    autobuy_log = ExecutionLog(uow_factory, events, _utc_now, on_stats=autobuy_rules.note_stats)
+    buyer = AutoBuyer(
+        autobuy_rules, autobuy_log, position_service, catalog, market_data, risk_policy, _utc_now
+    )
+    async with uow_factory() as uow:
+        feed_symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
+    feed = PriceFeed(
+        exchange,
+        prices,
+        events,
+        feed_symbols | set(autobuy_rules.watched_symbols()),
+        health=streams["market"],
+    )
+    trigger_watch = TriggerWatch(autobuy_rules, buyer, follow=feed.follow)
+    trigger_watch.attach(events)
+    dry_run = DryRun(autobuy_rules, buyer, market_data, _utc_now, watch=trigger_watch)
+
     async def price_feed() -> PriceFeed:
-        async with uow_factory() as uow:
-            symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
-        return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
+        return feed
 
     _subscribe_telemetry(events, metrics, reconciliation)
     live = LiveFeed(
@@ -241,6 +265,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         streams=streams,
         positions=position_service,
         risk=risk_policy,
+        autobuy=AutoBuyServices(autobuy_rules, autobuy_log, dry_run),
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
@@ -250,6 +275,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         monitor,
         account_feed,
         price_feed,
+        AutoBuyEngine(buyer, trigger_watch),
         reconcile_interval=settings.reconcile_interval,
         exit_check_interval=settings.exit_check_interval,
     )
@@ -274,6 +300,14 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         events=events,
         paper=paper,
     )
+
+
+@dataclass(frozen=True)
+class AutoBuyEngine:
+    """What the engine task runs for the auto-buy rules: recovery at startup, the triggers."""
+
+    buyer: AutoBuyer
+    watch: TriggerWatch
 
 
 def _ws_url(settings: Settings, paper: SimServer | None) -> str:
@@ -315,6 +349,11 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
     def on_position(event: PositionChanged) -> None:
         metrics.position_events.labels(event.kind.value).inc()
 
+    def on_rule_executed(event: RuleExecuted) -> None:
+        outcome = event.execution.outcome
+        if outcome is not ExecutionOutcome.PENDING:
+            metrics.autobuy_executions.labels(outcome.value.lower()).inc()
+
     def on_trading_state(event: TradingStateChanged) -> None:
         for state in TradingState:
             metrics.trading_state.labels(state.value).set(1 if state is event.state else 0)
@@ -324,6 +363,7 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
     events.subscribe(OrderUpdated, on_order)
     events.subscribe(PositionChanged, on_position)
     events.subscribe(TradingStateChanged, on_trading_state)
+    events.subscribe(RuleExecuted, on_rule_executed)
     events.subscribe(OrderUpdated, log_order_update)
 
 
@@ -346,6 +386,7 @@ async def _run_engine(
     monitor: ExitMonitor,
     account_feed: AccountFeed,
     price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
+    autobuy: AutoBuyEngine,
     *,
     reconcile_interval: float,
     exit_check_interval: float,
@@ -358,6 +399,7 @@ async def _run_engine(
         try:
             await execution.start()
             await monitor.rearm()
+            await autobuy.buyer.recover()
             break
         except asyncio.CancelledError:
             raise
@@ -378,6 +420,7 @@ async def _run_engine(
         tasks.create_task(prices.run(), name="mexcbot-price-feed")
         tasks.create_task(monitor.run(), name="mexcbot-exits")
         tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
+        tasks.create_task(autobuy.watch.run(), name="mexcbot-autobuy-triggers")
 
 
 def _retry_delays() -> Iterator[float]:

@@ -19,6 +19,9 @@ from mexcbot.api.errors import ApiProblem
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
+from mexcbot.engine.autobuy.evaluation import DryRun
+from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
@@ -40,6 +43,15 @@ class ReconciliationState:
     last_report: dict[str, Any] = field(default_factory=dict)
     lost_on_exchange: int = 0
     """Orders marked LOST since this process started."""
+
+
+@dataclass(frozen=True)
+class AutoBuyServices:
+    """The auto-buy rules, their executions and the dry run."""
+
+    rules: AutoBuyRules
+    executions: ExecutionLog
+    dry_run: DryRun
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class ApiContext:
     """Failed authentications per client address: the request gate's and the websocket's."""
     positions: PositionService
     risk: RiskLimitsPolicy
+    autobuy: AutoBuyServices
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

@@ -35,6 +35,7 @@ from mexcbot.engine.events import (
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -118,6 +119,7 @@ class LiveFeed:
         bus.subscribe(ReconciliationFinished, self._publish)
         bus.subscribe(PositionChanged, self._publish)
         bus.subscribe(TradingStateChanged, self._publish)
+        bus.subscribe(RuleExecuted, self._publish)
         bus.subscribe(StreamStatusChanged, self._on_stream)
         bus.subscribe(PriceChanged, self._on_price)
 

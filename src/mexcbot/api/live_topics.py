@@ -15,8 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from mexcbot.api.autobuy_schemas import ExecutionOut
 from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
+from mexcbot.domain.autobuy import RuleExecution
 from mexcbot.domain.market import Balance
 from mexcbot.domain.orders import SYMBOL_PATTERN, Fill, Order
 from mexcbot.domain.positions import Position
@@ -29,6 +31,7 @@ from mexcbot.engine.events import (
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    RuleExecuted,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -43,6 +46,8 @@ RECONCILIATION: Final = "reconciliation"
 POSITIONS: Final = "positions"
 RISK: Final = "risk"
 """The trading state (ACTIVE / REDUCING / HALTED) and the risk limits."""
+AUTOBUY: Final = "autobuy"
+"""Auto-buy rule executions (each begin and finish)."""
 
 TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     ORDERS: TokenRole.READ,
@@ -53,6 +58,7 @@ TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     RECONCILIATION: TokenRole.READ,
     POSITIONS: TokenRole.READ,
     RISK: TokenRole.READ,
+    AUTOBUY: TokenRole.READ,
 }
 """The role a topic needs (a family: ``tickers:BTCUSDT`` needs what ``tickers`` needs)."""
 
@@ -114,6 +120,7 @@ _TOPIC_OF: Final[dict[type, str]] = {
     ReconciliationFinished: RECONCILIATION,
     PositionChanged: POSITIONS,
     TradingStateChanged: RISK,
+    RuleExecuted: AUTOBUY,
 }
 
 
@@ -168,6 +175,13 @@ def event_message(event: Event) -> tuple[str, dict[str, Any]]:
                 "finished_at": timestamp(report.finished_at),
                 **report.summary(),
             }
+        case RuleExecuted(execution=execution):
+            return AUTOBUY, {"execution": execution_data(execution)}
+    raise TypeError(f"no live topic carries {type(event).__name__}")
+
+
+def execution_data(execution: RuleExecution) -> dict[str, Any]:
+    return ExecutionOut.of(execution).model_dump(mode="json")
 
 
 def position_data(position: Position) -> dict[str, Any]:

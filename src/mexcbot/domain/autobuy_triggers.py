@@ -58,7 +58,8 @@ def guard_reason(rule: AutoBuyRule, stats: RuleStats, now: datetime) -> str | No
         ready_at = stats.last_executed_at + rule.cooldown
         if now < ready_at:
             left = (ready_at - now).total_seconds()
-            return f"in its cooldown for {left:.1f} s more (cooldown {rule.cooldown.total_seconds():g} s)"
+            total = rule.cooldown.total_seconds()
+            return f"in its cooldown for {left:.1f} s more (cooldown {total:g} s)"
     return None
 
 

@@ -68,10 +68,7 @@ class PriceFeed:
                 log.info("no symbols to follow on the market stream yet")
                 await self._followed.wait()
                 continue
-            symbols = self.symbols
-            streaming = asyncio.create_task(
-                follow(lambda: self._exchange.price_updates(symbols), self.handle, self._failed)
-            )
+            streaming = asyncio.create_task(self._follow(self.symbols))
             more = asyncio.create_task(self._followed.wait())
             try:
                 await asyncio.wait({streaming, more}, return_when=asyncio.FIRST_COMPLETED)
@@ -84,6 +81,9 @@ class PriceFeed:
                 if error is not None:
                     raise error
             log.info("market stream reopened to follow %s", ", ".join(self.symbols))
+
+    async def _follow(self, symbols: tuple[str, ...]) -> None:
+        await follow(lambda: self._exchange.price_updates(symbols), self.handle, self._failed)
 
     def follow(self, *symbols: str) -> None:
         """Follow `symbols` too (an auto-buy rule's, a listing's): a new one reopens the

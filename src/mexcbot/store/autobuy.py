@@ -187,9 +187,7 @@ class AutoBuyRuleRepository:
 
     async def delete(self, rule_id: int) -> bool:
         await self._connection.execute(
-            delete(tables.autobuy_executions).where(
-                tables.autobuy_executions.c.rule_id == rule_id
-            )
+            delete(tables.autobuy_executions).where(tables.autobuy_executions.c.rule_id == rule_id)
         )
         result = await self._connection.execute(
             delete(tables.autobuy_rules).where(tables.autobuy_rules.c.id == rule_id)
@@ -306,9 +304,7 @@ class AutoBuyExecutionRepository:
 
     async def get(self, execution_id: int) -> RuleExecution | None:
         found = await self._load(
-            select(tables.autobuy_executions).where(
-                tables.autobuy_executions.c.id == execution_id
-            )
+            select(tables.autobuy_executions).where(tables.autobuy_executions.c.id == execution_id)
         )
         return found[0] if found else None
 

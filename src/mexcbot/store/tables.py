@@ -199,9 +199,7 @@ autobuy_executions = Table(
     "autobuy_executions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "rule_id", Integer, ForeignKey("autobuy_rules.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("rule_id", Integer, ForeignKey("autobuy_rules.id", ondelete="CASCADE"), nullable=False),
     Column("symbol", String(30), nullable=False),
     Column("trigger_type", String(20), nullable=False),
     Column("key", String(200), nullable=False),  # the cause: a listing, a trigger moment

@@ -182,11 +182,9 @@ class AutoBuyer:
     ) -> PreparedBuy | Skip:
         """The buy `rule` would send on `symbol` now, or why it would not. `symbol_rules`
         lets a sniper pass rules it holds already (before the symbol is in exchangeInfo)."""
-        if reference_price is not None and rule.max_buy_price is not None:
-            if reference_price > rule.max_buy_price:
-                return Skip(
-                    f"max_buy_price: the price {reference_price} is above {rule.max_buy_price}"
-                )
+        cap = rule.max_buy_price
+        if reference_price is not None and cap is not None and reference_price > cap:
+            return Skip(f"max_buy_price: the price {reference_price} is above {cap}")
         try:
             rules = symbol_rules or await self._catalog.get(symbol)
         except UnknownSymbol:

@@ -83,7 +83,11 @@ class AutoBuyRules:
     ) -> RulePage:
         async with self._uow_factory() as uow:
             return await uow.autobuy_rules.list(
-                enabled=enabled, symbol=symbol, trigger_type=trigger_type, limit=limit, offset=offset
+                enabled=enabled,
+                symbol=symbol,
+                trigger_type=trigger_type,
+                limit=limit,
+                offset=offset,
             )
 
     async def update(self, rule_id: int, rule: AutoBuyRule) -> StoredRule:

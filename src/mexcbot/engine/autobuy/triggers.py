@@ -117,11 +117,6 @@ class TriggerWatch:
             task.add_done_callback(self._bought)
         return fired
 
-    async def idle(self) -> None:
-        """Wait until the queued prices are evaluated and the buys they started ended."""
-        while not self._queue.empty() or self._buying:
-            await asyncio.sleep(0.01)
-
     # --- bus and rule callbacks (synchronous, on the publisher's task) -----------------------
 
     def _on_price(self, event: PriceChanged) -> None:
