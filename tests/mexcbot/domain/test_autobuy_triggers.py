@@ -44,7 +44,8 @@ def test_price_below_fires_once_per_crossing_with_the_moment_as_key() -> None:
 def test_price_above_fires_on_the_first_price_above() -> None:
     state = TriggerState(Trigger(TriggerType.PRICE_ABOVE, D("100")))
     hit = state.observe(at(0), D("100.01"), D(0))
-    assert hit is not None and hit.reference_price == D("100.01")
+    assert hit is not None
+    assert hit.reference_price == D("100.01")
     assert state.observe(at(1), D("100"), D(0)) is None  # equal is not above
 
 
@@ -112,10 +113,13 @@ def test_guards_name_max_executions_cooldown_and_disabled() -> None:
     assert guard_reason(rule(), RuleStats(), now) is None
     capped = rule(max_executions=2)
     reason = guard_reason(capped, RuleStats(2, at(0)), now)
-    assert reason is not None and "max_executions" in reason
+    assert reason is not None
+    assert "max_executions" in reason
     cooling = rule(cooldown=timedelta(seconds=300))
     reason = guard_reason(cooling, RuleStats(1, at(0)), now)
-    assert reason is not None and "cooldown" in reason and "200.0 s more" in reason
+    assert reason is not None
+    assert "cooldown" in reason
+    assert "200.0 s more" in reason
     assert guard_reason(cooling, RuleStats(1, at(0)), at(300)) is None
     reason = guard_reason(rule(enabled=False), RuleStats(), now)
     assert reason == "the rule is disabled"

@@ -111,14 +111,16 @@ async def test_begin_respects_max_executions_and_the_cooldown_inside_the_transac
     rule = stored.rule
     log = ExecutionLog(uow_factory, EventBus(), clock, on_stats=rules.note_stats)
     first = await log.begin(rule, "ABCUSDT", "k1", "r")
-    assert first is not None and first.id is not None
+    assert first is not None
+    assert first.id is not None
     assert await log.begin(rule, "ABCUSDT", "k2", "r") is None  # inside the cooldown
     clock.now += timedelta(seconds=61)
     # a NOT_FILLED outcome gives the execution back: max executions counts what bought
     await log.finish(first.id, ExecutionOutcome.NOT_FILLED, detail="no seller")
     assert rules.stats(rule.id or 0).executions == 0
     second = await log.begin(rule, "ABCUSDT", "k2", "r")
-    assert second is not None and second.id is not None
+    assert second is not None
+    assert second.id is not None
     await log.finish(
         second.id,
         ExecutionOutcome.FILLED,
@@ -155,7 +157,8 @@ async def test_a_skip_is_recorded_once_and_does_not_count(
     rule = (await rules.create(a_rule())).rule
     log = ExecutionLog(uow_factory, EventBus(), clock)
     skipped = await log.skip(rule, "ABCUSDT", "listing:1", "new", "max_buy_price: too high")
-    assert skipped is not None and skipped.outcome is ExecutionOutcome.SKIPPED
+    assert skipped is not None
+    assert skipped.outcome is ExecutionOutcome.SKIPPED
     assert await log.skip(rule, "ABCUSDT", "listing:1", "new", "again") is None
     assert await log.begin(rule, "ABCUSDT", "listing:1", "new") is None  # the key is taken
     assert (await rules.get(rule.id or 0)).stats.executions == 0
