@@ -16,6 +16,7 @@ import pytest
 from mexcbot.app import Bot
 from mexcbot.domain.orders import OrderOrigin, OrderType, TimeInForce
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
+from tests.fixtures.live import connect, next_message, subscribe
 from tests.mexcbot.api.test_positions_api import SYMBOL, Client, set_price, until
 
 D = Decimal
@@ -169,6 +170,12 @@ async def test_a_price_below_rule_fires_once_and_opens_a_position_with_its_stop(
     async def executions() -> dict[str, Any]:
         return (await reader.call("GET", "/api/v1/autobuy/executions"))[1]
 
+    live = await connect(http, bot, tokens["read"])
+    await next_message(live, "authenticated")
+    await subscribe(live, "autobuy")
+    snapshot = await next_message(live, "snapshot", "autobuy")
+    assert snapshot["data"] == {"executions": [], "total": 0}
+
     await set_price(http, bot, D("3000"))
     done = await until(
         executions,
@@ -204,6 +211,18 @@ async def test_a_price_below_rule_fires_once_and_opens_a_position_with_its_stop(
         )
         assert order.request.price is not None
         assert order.request.price <= D("3030")
+
+    begun = await next_message(live, "update", "autobuy")
+    assert begun["data"]["execution"]["outcome"] == "PENDING"
+    finished = {
+        (m["data"]["execution"]["rule_id"], m["data"]["execution"]["outcome"])
+        for m in [await next_message(live, "update", "autobuy") for _ in range(3)]
+    }
+    assert {rule_id for rule_id, outcome in finished if outcome != "PENDING"} == {
+        cooled["id"],
+        capped["id"],
+    }
+    await live.close()
 
     status, rule = await reader.call("GET", f"{RULES}/{capped['id']}")
     assert rule["executions"] == 1

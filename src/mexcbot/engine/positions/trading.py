@@ -17,6 +17,7 @@ from mexcbot.domain.exits import ExitPlan
 from mexcbot.domain.orders import Order, OrderSide, OrderType, PlaceOrder
 from mexcbot.domain.performance import Performance, performance
 from mexcbot.domain.positions import Position, PositionError, PositionStatus, PositionType
+from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.errors import ExecutionError, InvalidOrder, PositionNotFound
 from mexcbot.engine.events import PositionChangeKind
 from mexcbot.engine.orders.service import ExecutionService
@@ -84,7 +85,7 @@ class PositionService:
         )
         try:
             order = await self._execution.place(entry)
-        except (ExecutionError, InvalidOrder):
+        except (ExecutionError, InvalidOrder, OrderRuleViolation):
             await self._book.discard(position)
             raise
         await self._book.sync_order(order)
