@@ -24,8 +24,8 @@ from mexcbot.domain.autobuy import (
 from mexcbot.domain.exits import ExitPlan, StopLoss
 from mexcbot.domain.orders import OrderType, TimeInForce, client_order_id_for
 from mexcbot.domain.positions import PositionType
-from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip, order_key
-from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip
+from mexcbot.engine.autobuy.executions import ExecutionLog, order_key
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.market import MarketData
@@ -171,7 +171,10 @@ async def test_a_listing_buy_is_prepared_before_the_open_and_fired_after_it(
     late = await buying.buyer.execute(prepared, execution, attempt=1)
     assert late.outcome is ExecutionOutcome.FILLED, late
     assert late.client_order_id == client_order_id_for(order_key(rule.id or 0, "listing:9", 1))
-    finished = await buying.buyer.finish(execution, late)
+    # a crash here (filled, not yet finished): recovery finds attempt 1 past the unsent 0
+    recovered = await buying.buyer.recover()
+    assert [(e.id, e.outcome) for e in recovered] == [(execution.id, ExecutionOutcome.FILLED)]
+    finished = await buying.buyer.finish(execution, late)  # idempotent: the first finish stays
     assert (finished.outcome, finished.listing_id) == (ExecutionOutcome.FILLED, 9)
     assert finished.position_id is not None
     position = await desk.positions.get(finished.position_id)

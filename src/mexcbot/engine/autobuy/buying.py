@@ -49,7 +49,7 @@ from mexcbot.domain.orders import (
 )
 from mexcbot.domain.positions import Position, PositionType
 from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules, SymbolStatus
-from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.executions import ExecutionLog, order_key
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.errors import (
     ExecutionError,
@@ -60,19 +60,16 @@ from mexcbot.engine.errors import (
 )
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.ports import ExchangePortError
+from mexcbot.engine.positions.book import position_id_of
 from mexcbot.engine.positions.trading import PositionService
 from mexcbot.engine.risk import RiskContext, RiskPolicy
 from mexcbot.engine.symbols import SymbolCatalog
 
 log = logging.getLogger(__name__)
 
+#: Recovery looks for this many attempts of one execution: a snipe must retry fewer times.
+MAX_RECOVERED_ATTEMPTS = 50
 _PROBE_ID = "autobuy-probe"  # the client order id of the request the risk pre-check sees
-
-
-def order_key(rule_id: int, key: str, attempt: int = 0) -> str:
-    """The idempotency key of a rule's buy for `key` (its client order id derives from it)."""
-    base = f"autobuy:{rule_id}:{key}"
-    return base if attempt == 0 else f"{base}:{attempt}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +153,11 @@ class AutoBuyer:
             else await self.prepare(rule, symbol, reference_price)
         )
         if isinstance(prepared, Skip):
-            skipped = await self.executions.skip(
-                rule, symbol, key, reason, prepared.reason, listing_id
-            )
-            return skipped or await self._existing(rule.id, key)
-        cid = client_order_id_for(order_key(rule.id, key))
-        execution = await self.executions.begin(
-            rule, symbol, key, reason, listing_id, client_order_id=cid
-        )
+            return await self._skip(rule, symbol, key, reason, prepared.reason, listing_id)
+        execution = await self.executions.begin(rule, symbol, key, reason, listing_id)
         if execution is None:
-            return await self._existing(rule.id, key)
+            why = "max_executions or cooldown: another firing counted first"
+            return await self._skip(rule, symbol, key, reason, why, listing_id)
         outcome = await self.execute(prepared, execution, position_type=position_type)
         if outcome.outcome is ExecutionOutcome.PENDING:
             log.warning("auto-buy %s: order %s unresolved", execution.key, outcome.client_order_id)
@@ -236,12 +228,15 @@ class AutoBuyer:
     async def finish(self, execution: RuleExecution, outcome: BuyOutcome) -> RuleExecution:
         assert execution.id is not None
         order, position = outcome.order, outcome.position
+        position_id = position.id if position is not None else None
+        if position_id is None and order is not None:
+            position_id = position_id_of(order)  # recovery: the position the order was for
         bought = order is not None and order.executed_qty > 0
         return await self.executions.finish(
             execution.id,
             outcome.outcome,
             client_order_id=outcome.client_order_id,
-            position_id=position.id if position is not None and bought else None,
+            position_id=position_id if bought else None,
             quantity=order.executed_qty if order is not None else None,
             quote_spent=order.cumulative_quote_qty if order is not None else None,
             average_price=order.avg_price if order is not None else None,
@@ -255,8 +250,7 @@ class AutoBuyer:
         this after it). Startup calls it."""
         finished = []
         for execution in await self.executions.pending():
-            cid = execution.client_order_id
-            order = await self.executions.order(cid) if cid else None
+            order = await self._latest_attempt(execution)
             if order is None:
                 outcome = BuyOutcome(
                     ExecutionOutcome.FAILED,
@@ -269,6 +263,17 @@ class AutoBuyer:
                 continue
             finished.append(await self.finish(execution, outcome))
         return finished
+
+    async def _latest_attempt(self, execution: RuleExecution) -> Order | None:
+        """The stored order of the execution's last attempt (attempts are sent one after the
+        other; one refused before it was stored leaves a gap, so every attempt is looked up)."""
+        latest = None
+        for attempt in range(MAX_RECOVERED_ATTEMPTS):
+            cid = client_order_id_for(order_key(execution.rule_id, execution.key, attempt))
+            order = await self.executions.order(cid)
+            if order is not None:
+                latest = order
+        return latest
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -340,20 +345,23 @@ class AutoBuyer:
             return replace(outcome, position=None)
         return outcome
 
-    async def _existing(self, rule_id: int, key: str) -> RuleExecution:
-        found = await self.executions.get_by_key(rule_id, key)
-        if found is None:  # begin refused it on a guard another process moved
-            now = self._clock()
-            return RuleExecution(
-                rule_id=rule_id,
-                symbol="",
-                trigger_type=TriggerType.NEW_LISTING,
-                key=key,
-                reason="",
-                outcome=ExecutionOutcome.SKIPPED,
-                created_at=now,
-                detail="a guard (max executions, cooldown) stopped it when it began",
-            )
+    async def _skip(
+        self,
+        rule: AutoBuyRule,
+        symbol: str,
+        key: str,
+        reason: str,
+        why: str,
+        listing_id: int | None,
+    ) -> RuleExecution:
+        """Record the SKIPPED execution; the execution already holding `key` when there is
+        one (the rule fired for it before: nothing more happens)."""
+        assert rule.id is not None
+        skipped = await self.executions.skip(rule, symbol, key, reason, why, listing_id)
+        if skipped is not None:
+            return skipped
+        found = await self.executions.get_by_key(rule.id, key)
+        assert found is not None  # the key is taken, so its execution exists
         return found
 
 

@@ -19,11 +19,20 @@ from decimal import Decimal
 
 from mexcbot.domain.autobuy import AutoBuyRule, ExecutionOutcome, RuleExecution
 from mexcbot.domain.autobuy_triggers import RuleStats
-from mexcbot.domain.orders import Order
+from mexcbot.domain.orders import Order, client_order_id_for
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import RuleExecuted
 from mexcbot.store import UnitOfWork
 from mexcbot.store.autobuy import ExecutionPage
+
+
+def order_key(rule_id: int, key: str, attempt: int = 0) -> str:
+    """The idempotency key of attempt `attempt` of a rule's buy for `key`: its client order id
+    is `client_order_id_for(order_key(...))`. Attempt 0 is `autobuy:{rule_id}:{key}`; a retry
+    (after a 10007 refusal) is a new order, `autobuy:{rule_id}:{key}:{attempt}`."""
+    base = f"autobuy:{rule_id}:{key}"
+    return base if attempt == 0 else f"{base}:{attempt}"
+
 
 #: `ExecutionLog.list` shadows the builtin inside the class body.
 _Executions = list[RuleExecution]
@@ -56,8 +65,10 @@ class ExecutionLog:
     ) -> RuleExecution | None:
         """Commit a PENDING execution of `rule` for `key`; None when the rule already fired
         for that key, or a guard (disabled, max executions, cooldown) stops it now. Send the
-        order only after this returned an execution."""
+        order only after this returned an execution. It records the client order id of
+        attempt 0 (`order_key`) unless told another."""
         assert rule.id is not None
+        client_order_id = client_order_id or client_order_id_for(order_key(rule.id, key))
         execution = RuleExecution(
             rule_id=rule.id,
             symbol=symbol,
