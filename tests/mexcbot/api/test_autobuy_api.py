@@ -183,12 +183,19 @@ async def test_a_price_below_rule_fires_once_and_opens_a_position_with_its_stop(
             page["total"] == 2 and all(e["outcome"] != "PENDING" for e in page["executions"])
         ),
     )
+    limits = {}
     for execution in done["executions"]:
         assert execution["outcome"] in ("FILLED", "PARTIALLY_FILLED"), execution
         assert execution["trigger_type"] == "PRICE_BELOW"
         assert D(execution["quantity"]) > 0
-        assert D(execution["average_price"]) <= D("3030")
         assert execution["position_id"] is not None
+        # "price P below 3100": the IOC is priced at P + 1 % rounded down to the cent
+        reference = D(execution["reason"].split()[1])
+        assert reference < D("3100")
+        limits[execution["client_order_id"]] = (reference * D("1.01")).quantize(
+            D("0.01"), rounding="ROUND_DOWN"
+        )
+        assert D(execution["average_price"]) <= limits[execution["client_order_id"]]
     positions = await positions_of(bot)
     assert len(positions) == 2
     for position in positions:
@@ -209,8 +216,7 @@ async def test_a_price_below_rule_fires_once_and_opens_a_position_with_its_stop(
             OrderType.LIMIT,
             TimeInForce.IOC,
         )
-        assert order.request.price is not None
-        assert order.request.price <= D("3030")
+        assert order.request.price == limits[order.client_order_id]
 
     begun = await next_message(live, "update", "autobuy")
     assert begun["data"]["execution"]["outcome"] == "PENDING"
@@ -230,7 +236,12 @@ async def test_a_price_below_rule_fires_once_and_opens_a_position_with_its_stop(
 
     # back above, then below again: the cooldown and max executions stop both rules
     await set_price(http, bot, D("3200"))
-    await asyncio.sleep(0.5)
+
+    async def last() -> Decimal | None:
+        return bot.market.last_price(SYMBOL)
+
+    await until(last, lambda price: price is not None and price > D("3100"))
+    await asyncio.sleep(0.5)  # a published price above re-arms the triggers
     await set_price(http, bot, D("3000"))
     skipped = await until(
         executions,
