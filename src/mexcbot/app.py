@@ -232,7 +232,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         feed_symbols | set(autobuy_rules.watched_symbols()),
         health=streams["market"],
     )
-    trigger_watch = TriggerWatch(autobuy_rules, buyer, follow=feed.follow)
+    trigger_watch = TriggerWatch(
+        autobuy_rules, buyer, prices=prices, follow=feed.follow, clock=_utc_now
+    )
     trigger_watch.attach(events)
     dry_run = DryRun(autobuy_rules, buyer, market_data, _utc_now, watch=trigger_watch)
 
@@ -421,6 +423,9 @@ async def _run_engine(
         tasks.create_task(monitor.run(), name="mexcbot-exits")
         tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
         tasks.create_task(autobuy.watch.run(), name="mexcbot-autobuy-triggers")
+        tasks.create_task(
+            autobuy.watch.run_timer(exit_check_interval), name="mexcbot-autobuy-trigger-timer"
+        )
 
 
 def _retry_delays() -> Iterator[float]:

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from mexcbot.domain.autobuy import (
     AutoBuyRule,
     BuyOrderType,
     ExecutionOutcome,
+    RuleExecution,
     Trigger,
     TriggerType,
 )
@@ -27,6 +28,7 @@ from mexcbot.domain.positions import PositionType
 from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip
 from mexcbot.engine.autobuy.executions import ExecutionLog, order_key
 from mexcbot.engine.autobuy.rules import AutoBuyRules
+from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.market import MarketData
 from mexcbot.mexc.exchange import MexcExchange
@@ -207,3 +209,37 @@ async def test_skips_name_the_guard_and_a_crash_before_the_send_recovers_as_fail
     recovered = await buying.buyer.recover()
     assert [(e.id, e.outcome) for e in recovered] == [(begun.id, ExecutionOutcome.FAILED)]
     assert await buying.log.pending() == []
+
+
+async def test_without_a_stream_the_timer_fires_price_triggers_on_rest_prices(
+    buying: Buying, desk: Desk, sim: SimServer, events: EventBus
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    watch = TriggerWatch(buying.rules, buying.buyer, prices=desk.execution.prices)
+    watch.attach(events)
+    followed: list[str] = []
+    rule = (await buying.rules.create(dip_rule(cooldown=timedelta(hours=1)))).rule
+    assert watch.watching(SYMBOL) == 1
+    other = TriggerWatch(buying.rules, buying.buyer, follow=followed.append)
+    other.attach(events)  # the rules loaded so far are followed at once
+    assert followed == [SYMBOL]
+    await watch.evaluate_stale()  # 3200 is below 5000: fires
+    page = await _settled(buying)
+    assert [(e.rule_id, e.trigger_type) for e in page] == [(rule.id, TriggerType.PRICE_BELOW)]
+    assert page[0].outcome in (ExecutionOutcome.FILLED, ExecutionOutcome.PARTIALLY_FILLED)
+    await watch.evaluate_stale()  # still below: edge-triggered, nothing more
+    await asyncio.sleep(0.1)
+    assert len(await _settled(buying)) == 1
+    await buying.rules.set_enabled(rule.id or 0, False)
+    assert watch.watching(SYMBOL) == 0
+
+
+async def _settled(buying: Buying, count: int = 1) -> list[RuleExecution]:
+    """The executions, once `count` exist and none is PENDING."""
+    async with asyncio.timeout(10):
+        while True:
+            page = (await buying.log.list()).executions
+            done = all(e.outcome is not ExecutionOutcome.PENDING for e in page)
+            if len(page) >= count and done:
+                return page
+            await asyncio.sleep(0.02)

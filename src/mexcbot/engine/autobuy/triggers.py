@@ -10,14 +10,17 @@ exactly-once key are the buyer's and the execution log's.
 
 The trigger price is the last trade price, else the bid/ask mid. Volumes come from the stream's
 trades rather than klines over REST: they cost no request budget, arrive within ~100 ms, and
-any window length works. The price feed follows every symbol an enabled rule watches (`follow`).
+any window length works. The price feed follows every symbol an enabled rule watches (`follow`);
+`run_timer` evaluates REST last prices for symbols the stream has left without a fresh price.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from mexcbot.domain.autobuy import AutoBuyRule, TriggerType
@@ -26,12 +29,19 @@ from mexcbot.engine.autobuy.buying import AutoBuyer
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import PriceChanged
+from mexcbot.engine.prices import PriceBook
 
 log = logging.getLogger(__name__)
 
 _TWO = Decimal(2)
 #: Prices queued beyond this are dropped (logged): the watch must never hold the engine's memory.
 MAX_QUEUED = 10_000
+#: A symbol without a stream price for this long is evaluated on REST last prices by the timer.
+STREAM_STALE_AFTER_S = 10.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def trigger_price(event: PriceChanged) -> Decimal | None:
@@ -49,12 +59,18 @@ class TriggerWatch:
         rules: AutoBuyRules,
         buyer: AutoBuyer,
         *,
+        prices: PriceBook | None = None,
         follow: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        """`follow(symbol)` asks the price feed for a rule's symbol (`PriceFeed.follow`)."""
+        """`follow(symbol)` asks the price feed for a rule's symbol (`PriceFeed.follow`);
+        `prices` serves the timer (`run_timer`) when the stream has nothing fresh."""
         self._rules = rules
         self._buyer = buyer
+        self._prices = prices
         self._follow = follow
+        self._clock = clock
+        self._seen_at: dict[str, float] = {}
         self._states: dict[str, dict[int, TriggerState]] = {}
         self._queue: asyncio.Queue[PriceChanged] = asyncio.Queue(MAX_QUEUED)
         self._buying: set[asyncio.Task[object]] = set()
@@ -86,6 +102,34 @@ class TriggerWatch:
                 await self.evaluate(event)
             except Exception:
                 log.exception("auto-buy triggers failed on %r", event)
+
+    async def run_timer(self, interval: float) -> None:
+        """Every `interval` s, show the REST last price to the rules of every symbol without a
+        fresh stream price (the stream is down, or has not pushed the symbol yet), so price
+        triggers fire without the market stream. No volume: VOLUME_SURGE needs the stream."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.evaluate_stale()
+            except Exception:
+                log.exception("periodic auto-buy trigger evaluation failed")
+
+    async def evaluate_stale(self) -> None:
+        if self._prices is None:
+            return
+        now = time.monotonic()
+        stale = [
+            symbol
+            for symbol in self._states
+            if now - self._seen_at.get(symbol, -STREAM_STALE_AFTER_S) >= STREAM_STALE_AFTER_S
+        ]
+        if not stale:
+            return
+        await self._prices.refresh()
+        for symbol in stale:
+            last = self._prices.last(symbol)
+            if last is not None:
+                await self.evaluate(PriceChanged(symbol, last, None, None, self._clock()))
 
     async def evaluate(self, event: PriceChanged) -> int:
         """Show one price to every rule watching its symbol; how many rules fired."""
@@ -122,6 +166,7 @@ class TriggerWatch:
     def _on_price(self, event: PriceChanged) -> None:
         if event.symbol not in self._states:
             return
+        self._seen_at[event.symbol] = time.monotonic()
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
