@@ -243,13 +243,19 @@ class AutoBuyer:
             detail=outcome.detail,
         )
 
-    async def recover(self) -> list[RuleExecution]:
-        """Finish the executions a crash left PENDING, from their stored orders (by the
-        client order id `begin` recorded): a final order gives the outcome, no order at all
-        means nothing was sent (FAILED); an order still open is left to reconciliation (run
-        this after it). Startup calls it."""
+    async def recover(self, *, listings: bool = False) -> list[RuleExecution]:
+        """Finish the executions a crash left PENDING, from their stored orders (every
+        attempt's client order id is derived, `order_key`): a final order gives the outcome,
+        no order at all means nothing was sent (FAILED); an order still open is left to
+        reconciliation (run this after it). Startup calls it.
+
+        NEW_LISTING executions are left alone unless `listings`: a snipe armed before a
+        restart is still to fire, and the sniper resumes its PENDING execution (found by
+        `ExecutionLog.get_by_key`) with its next attempt instead."""
         finished = []
         for execution in await self.executions.pending():
+            if execution.trigger_type is TriggerType.NEW_LISTING and not listings:
+                continue
             order = await self._latest_attempt(execution)
             if order is None:
                 outcome = BuyOutcome(
