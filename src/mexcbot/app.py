@@ -33,13 +33,19 @@ from fastapi import FastAPI
 
 from mexcbot.api.application import STOP_TIMEOUT_S, build_api, serve
 from mexcbot.api.auth import RequestRateLimit, TokenAuthority
-from mexcbot.api.context import ApiContext, ReconciliationState
+from mexcbot.api.context import ApiContext, AutoBuyServices, ReconciliationState
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
-from mexcbot.domain.listings import ListingSource
+from mexcbot.domain.autobuy import ExecutionOutcome
+from mexcbot.domain.listings import Listing, ListingSource
 from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
+from mexcbot.engine.autobuy.buying import AutoBuyer
+from mexcbot.engine.autobuy.evaluation import DryRun
+from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.rules import AutoBuyRules
+from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
     ListingChanged,
@@ -47,6 +53,7 @@ from mexcbot.engine.events import (
     OrderUpdateKind,
     PositionChanged,
     ReconciliationFinished,
+    RuleExecuted,
     SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
@@ -55,7 +62,8 @@ from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.book import ListingBook
 from mexcbot.engine.listings.detector import ListingDetector
 from mexcbot.engine.listings.first_trade import FirstTradeWatch
-from mexcbot.engine.listings.service import ListingService
+from mexcbot.engine.listings.service import ListingService, ListingView
+from mexcbot.engine.listings.sniper import Sniper, SniperSettings
 from mexcbot.engine.listings.sources import ListingFeedSource
 from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.report import DISCREPANCY_KINDS
@@ -226,16 +234,37 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         health=streams["user"],
     )
 
-    async def price_feed() -> PriceFeed:
-        async with uow_factory() as uow:
-            symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
-        return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
+    autobuy_rules = AutoBuyRules(uow_factory, _utc_now)
+    await autobuy_rules.load()
+    autobuy_log = ExecutionLog(uow_factory, events, _utc_now, on_stats=autobuy_rules.note_stats)
+    buyer = AutoBuyer(
+        autobuy_rules, autobuy_log, position_service, catalog, market_data, risk_policy, _utc_now
+    )
+    async with uow_factory() as uow:
+        feed_symbols = set(await uow.orders.symbols()) | set(settings.stream_symbols)
+    feed = PriceFeed(
+        exchange,
+        prices,
+        events,
+        feed_symbols | set(autobuy_rules.watched_symbols()),
+        health=streams["market"],
+    )
+    trigger_watch = TriggerWatch(
+        autobuy_rules, buyer, prices=prices, follow=feed.follow, clock=_utc_now
+    )
+    trigger_watch.attach(events)
+    dry_run = DryRun(autobuy_rules, buyer, market_data, _utc_now, watch=trigger_watch)
 
     listing_book = ListingBook(uow_factory, events, _utc_now)
     await listing_book.load()
     web = WebSession(_web_url(settings, paper), timeout_s=settings.request_timeout)
     stack.push_async_callback(web.close)
     detector = ListingDetector(_listing_sources(settings, client, web), listing_book, _utc_now)
+
+    async def upcoming_listings() -> list[Listing]:
+        return [found.listing for found in await listings.list(ListingView.UPCOMING)]
+
+    dry_run.upcoming_listings = upcoming_listings
     first_trades = (
         FirstTradeWatch(exchange, listing_book, _utc_now, lambda: _exchange_ms(client))
         if ListingSource.MARKET_STREAM in settings.listing_sources
@@ -274,17 +303,44 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         positions=position_service,
         risk=risk_policy,
         listings=listings,
+        autobuy=AutoBuyServices(autobuy_rules, autobuy_log, dry_run),
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
     admin_token = await tokens.first_admin()
-    engine = _run_engine(
+    sniper = Sniper(
+        listing_book,
+        autobuy_rules,
+        autobuy_log,
+        buyer,
         execution,
-        monitor,
-        account_feed,
-        price_feed,
-        detector,
-        first_trades,
+        book,
+        catalog,
+        events,
+        uow_factory,
+        clock_offset_ms=lambda: client.time_offset_ms,
+        resync_clock=client.sync_time,
+        settings=SniperSettings(
+            arm_lead_s=settings.snipe_arm_lead,
+            deadline_s=settings.snipe_deadline,
+            late_window_s=settings.snipe_late_window,
+        ),
+        observe=lambda step, seconds: metrics.snipe_latency_seconds.labels(step).observe(seconds),
+    )
+    sniper.attach(events)
+    workers = Workers(
+        execution=execution,
+        monitor=monitor,
+        account_feed=account_feed,
+        price_feed=feed,
+        buyer=buyer,
+        triggers=trigger_watch,
+        detector=detector,
+        first_trades=first_trades,
+        sniper=sniper,
+    )
+    engine = _run_engine(
+        workers,
         reconcile_interval=settings.reconcile_interval,
         exit_check_interval=settings.exit_check_interval,
     )
@@ -309,6 +365,21 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         events=events,
         paper=paper,
     )
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Everything the engine task starts (see `_run_engine`)."""
+
+    execution: ExecutionService
+    monitor: ExitMonitor
+    account_feed: AccountFeed
+    price_feed: PriceFeed
+    buyer: AutoBuyer
+    triggers: TriggerWatch
+    detector: ListingDetector
+    first_trades: FirstTradeWatch | None
+    sniper: Sniper
 
 
 def _ws_url(settings: Settings, paper: SimServer | None) -> str:
@@ -381,6 +452,11 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
     def on_position(event: PositionChanged) -> None:
         metrics.position_events.labels(event.kind.value).inc()
 
+    def on_rule_executed(event: RuleExecuted) -> None:
+        outcome = event.execution.outcome
+        if outcome is not ExecutionOutcome.PENDING:
+            metrics.autobuy_executions.labels(outcome.value.lower()).inc()
+
     def on_trading_state(event: TradingStateChanged) -> None:
         for state in TradingState:
             metrics.trading_state.labels(state.value).set(1 if state is event.state else 0)
@@ -397,6 +473,7 @@ def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliati
         SnipeFinished,
         lambda event: metrics.snipes.labels(event.execution.outcome.value).inc(),
     )
+    events.subscribe(RuleExecuted, on_rule_executed)
     events.subscribe(OrderUpdated, log_order_update)
 
 
@@ -415,12 +492,7 @@ def _start_task(
 
 
 async def _run_engine(
-    execution: ExecutionService,
-    monitor: ExitMonitor,
-    account_feed: AccountFeed,
-    price_feed: Callable[[], Coroutine[Any, Any, PriceFeed]],
-    detector: ListingDetector,
-    first_trades: FirstTradeWatch | None,
+    workers: Workers,
     *,
     reconcile_interval: float,
     exit_check_interval: float,
@@ -429,10 +501,12 @@ async def _run_engine(
     periodic reconciliation beside the two stream feeds and the exit monitor (stream prices and
     a REST timer). The feeds start after startup, so their first reconciliation runs on a synced
     clock; the price feed follows the symbols known then."""
+    execution, monitor = workers.execution, workers.monitor
     for attempt, delay in enumerate(_retry_delays(), start=1):
         try:
             await execution.start()
             await monitor.rearm()
+            await workers.buyer.recover()
             break
         except asyncio.CancelledError:
             raise
@@ -446,16 +520,20 @@ async def _run_engine(
             )
             await asyncio.sleep(delay)
     log.info("ready: startup reconciliation finished, exits armed")
-    prices = await price_feed()
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
-        tasks.create_task(account_feed.run(), name="mexcbot-account-feed")
-        tasks.create_task(prices.run(), name="mexcbot-price-feed")
+        tasks.create_task(workers.account_feed.run(), name="mexcbot-account-feed")
+        tasks.create_task(workers.price_feed.run(), name="mexcbot-price-feed")
         tasks.create_task(monitor.run(), name="mexcbot-exits")
         tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
-        tasks.create_task(detector.run(), name="mexcbot-listings")
-        if first_trades is not None:
-            tasks.create_task(first_trades.run(), name="mexcbot-first-trades")
+        tasks.create_task(workers.triggers.run(), name="mexcbot-autobuy-triggers")
+        tasks.create_task(
+            workers.triggers.run_timer(exit_check_interval), name="mexcbot-autobuy-trigger-timer"
+        )
+        tasks.create_task(workers.detector.run(), name="mexcbot-listings")
+        tasks.create_task(workers.sniper.run(), name="mexcbot-sniper")
+        if workers.first_trades is not None:
+            tasks.create_task(workers.first_trades.run(), name="mexcbot-first-trades")
 
 
 def _retry_delays() -> Iterator[float]:

@@ -99,6 +99,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.autobuy_executions = Counter(
+            "mexcbot_autobuy_executions",
+            "Auto-buy rule executions by final outcome (filled, partially_filled, not_filled, "
+            "rejected, skipped, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.reconciliation_runs = Counter(
             "mexcbot_reconciliation_runs",
             "Reconciliation passes finished.",

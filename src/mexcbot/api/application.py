@@ -24,6 +24,7 @@ from mexcbot.api.live import router as live_router
 from mexcbot.api.middleware import RequestTelemetry
 from mexcbot.api.routers import (
     admin,
+    autobuy,
     dashboard,
     listings,
     market,
@@ -73,6 +74,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         positions.router,
         risk.router,
         listings.router,
+        autobuy.router,
         market.router,
         admin.router,
         live_router,

@@ -19,6 +19,9 @@ from mexcbot.api.errors import ApiProblem
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
+from mexcbot.engine.autobuy.evaluation import DryRun
+from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.service import ListingService
 from mexcbot.engine.market import MarketData
@@ -41,6 +44,15 @@ class ReconciliationState:
     last_report: dict[str, Any] = field(default_factory=dict)
     lost_on_exchange: int = 0
     """Orders marked LOST since this process started."""
+
+
+@dataclass(frozen=True)
+class AutoBuyServices:
+    """The auto-buy rules, their executions and the dry run."""
+
+    rules: AutoBuyRules
+    executions: ExecutionLog
+    dry_run: DryRun
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class ApiContext:
     positions: PositionService
     risk: RiskLimitsPolicy
     listings: ListingService
+    autobuy: AutoBuyServices
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

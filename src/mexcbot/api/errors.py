@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mexcbot.domain.autobuy import InvalidRule
 from mexcbot.domain.exits import InvalidExitPlan
 from mexcbot.domain.orders import InvalidOrder
 from mexcbot.domain.positions import PositionError
@@ -228,6 +229,8 @@ _RULES: dict[type[Exception], _Rule] = {
     ),
     engine_errors.PositionNotFound: _Rule(404, "position_not_found", "No such position"),
     engine_errors.ListingNotFound: _Rule(404, "listing_not_found", "No such listing"),
+    engine_errors.RuleNotFound: _Rule(404, "rule_not_found", "No such auto-buy rule"),
+    InvalidRule: _Rule(422, "invalid_rule", "The auto-buy rule is invalid"),
     PositionError: _Rule(409, "position_conflict", "The position's state forbids this"),
     InvalidExitPlan: _Rule(422, "invalid_exits", "The exit rules are invalid"),
     InvalidRiskLimits: _Rule(422, "invalid_risk_limits", "The risk limits are invalid"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from mexcbot.api.context import ApiContext
 from mexcbot.api.live_topics import (
+    AUTOBUY,
     BALANCES,
     ORDERS,
     POSITIONS,
@@ -21,6 +22,7 @@ from mexcbot.api.live_topics import (
     STREAMS,
     TICKERS,
     balance_data,
+    execution_data,
     family,
     money,
     order_data,
@@ -46,6 +48,9 @@ async def snapshot_data(ctx: ApiContext, topic: str) -> dict[str, Any] | None:
         return {"positions": [position_data(p) for p in ctx.positions.open_positions()]}
     if topic == RISK:
         return RiskOut.now(ctx.risk).model_dump(mode="json")
+    if topic == AUTOBUY:
+        page = await ctx.autobuy.executions.list(limit=20)
+        return {"executions": [execution_data(e) for e in page.executions], "total": page.total}
     if family(topic) == TICKERS:
         symbol = ticker_symbol(topic)
         if symbol is not None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from mexcbot.api.autobuy_schemas import ExecutionOut
 from mexcbot.api.listing_schemas import ListingOut
 from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
@@ -51,7 +52,7 @@ RISK: Final = "risk"
 LISTINGS: Final = "listings"
 """New listings (detected, open, trading) and the snipes' results with their latency."""
 AUTOBUY: Final = "autobuy"
-"""Auto-buy rule executions."""
+"""Auto-buy rule executions (each begin and finish)."""
 
 TOPIC_ROLES: Final[dict[str, TokenRole]] = {
     ORDERS: TokenRole.READ,
@@ -191,6 +192,7 @@ def event_message(event: Event) -> tuple[str, dict[str, Any]]:
             return LISTINGS, snipe_data(event)
         case RuleExecuted(execution=execution):
             return AUTOBUY, {"execution": execution_data(execution)}
+    raise TypeError(f"no live topic carries {type(event).__name__}")
 
 
 def snipe_data(event: SnipeFinished) -> dict[str, Any]:
@@ -214,19 +216,7 @@ def snipe_data(event: SnipeFinished) -> dict[str, Any]:
 
 
 def execution_data(execution: RuleExecution) -> dict[str, Any]:
-    return {
-        "id": execution.id,
-        "rule_id": execution.rule_id,
-        "symbol": execution.symbol,
-        "trigger_type": execution.trigger_type.value,
-        "key": execution.key,
-        "reason": execution.reason,
-        "outcome": execution.outcome.value,
-        "client_order_id": execution.client_order_id,
-        "position_id": execution.position_id,
-        "detail": execution.detail,
-        "created_at": timestamp(execution.created_at),
-    }
+    return ExecutionOut.of(execution).model_dump(mode="json")
 
 
 def position_data(position: Position) -> dict[str, Any]:

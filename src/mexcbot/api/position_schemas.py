@@ -215,6 +215,10 @@ def _plan_out(plan: ExitPlan) -> dict[str, object]:
     }
 
 
+#: The exits as the API shows them (the auto-buy rules show theirs the same way).
+plan_out = _plan_out
+
+
 class OpenedPositionOut(BaseModel):
     position: PositionOut
     entry_order: OrderOut

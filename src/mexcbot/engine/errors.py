@@ -16,6 +16,7 @@
   proved it never received the order: stored as REJECTED (-2013), nothing executed (503).
 - `UnknownSymbol`: the exchange lists no such symbol (404).
 - `PositionNotFound`: no position with that id (404).
+- `RuleNotFound`: no auto-buy rule with that id (404).
 - `TokenNameTaken` / `TokenNotFound`: token use cases (409 / 404).
 
 Each error carries what a caller needs as data (the order, the field at fault), never only text.
@@ -134,6 +135,14 @@ class PositionNotFound(ExecutionError):
         self.position_id = position_id
 
 
+class RuleNotFound(ExecutionError):
+    field = "id"
+
+    def __init__(self, rule_id: int) -> None:
+        super().__init__(f"id: no auto-buy rule {rule_id}")
+        self.rule_id = rule_id
+
+
 class TokenNameTaken(ExecutionError):
     field = "name"
 
@@ -163,6 +172,7 @@ __all__ = [
     "OrderRuleViolation",
     "PositionNotFound",
     "RiskRejected",
+    "RuleNotFound",
     "TokenNameTaken",
     "TokenNotFound",
     "UnknownSymbol",

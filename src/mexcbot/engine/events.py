@@ -68,6 +68,8 @@ class PriceChanged:
     bid: Decimal | None
     ask: Decimal | None
     at: datetime
+    volume: Decimal = Decimal(0)
+    """Base quantity traded (stream trades) since the symbol's previous `PriceChanged`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,8 @@ class PriceTick:
     bid: Decimal | None
     ask: Decimal | None
     at: datetime
+    volume: Decimal | None = None
+    """The base quantity the push's trades traded (None: a best-price push)."""
 
 
 @dataclass(frozen=True, slots=True)

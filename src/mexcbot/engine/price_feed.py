@@ -7,10 +7,15 @@ tick (MEXC pushes aggregated trades every 100 ms per symbol). The next published
 the newest values of the ticks skipped before it (the PriceBook always has them at once). After
 every (re)connect the whole book is reloaded by one REST request, so a gap leaves no stale price
 behind; while the stream is down the periodic reconciliation's price refresh keeps the book fed.
+
+Each `PriceChanged` also carries the base quantity traded since the symbol's previous one (the
+trades of the pushes it coalesced), which the auto-buy VOLUME_SURGE trigger sums per window.
+`follow` adds symbols at run time (an auto-buy rule's): the stream is reopened with the set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection
@@ -25,6 +30,7 @@ from mexcbot.engine.stream_health import StreamHealth, follow, utc_now
 log = logging.getLogger(__name__)
 
 DEFAULT_PUBLISH_INTERVAL_S = 0.25
+_ZERO = Decimal(0)
 
 
 class PriceFeed:
@@ -50,15 +56,42 @@ class PriceFeed:
         self._clock = clock
         self._latest: dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]] = {}
         self._published_at: dict[str, float] = {}
+        self._volume: dict[str, Decimal] = {}
+        self._followed = asyncio.Event()
 
     async def run(self) -> None:
-        """Follow the stream; without symbols there is nothing to follow (returns at once)."""
-        if not self.symbols:
-            log.info("no symbols to follow on the market stream")
-            return
-        await follow(
-            lambda: self._exchange.price_updates(self.symbols), self.handle, self._stream_failed
-        )
+        """Follow the stream until cancelled; without symbols there is nothing to follow
+        until `follow` adds one. A new symbol reopens the stream with the larger set."""
+        while True:
+            self._followed.clear()
+            if not self.symbols:
+                log.info("no symbols to follow on the market stream yet")
+                await self._followed.wait()
+                continue
+            streaming = asyncio.create_task(self._follow(self.symbols))
+            more = asyncio.create_task(self._followed.wait())
+            try:
+                await asyncio.wait({streaming, more}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (streaming, more):
+                    task.cancel()
+                await asyncio.gather(streaming, more, return_exceptions=True)
+            if streaming.done() and not streaming.cancelled():
+                error = streaming.exception()
+                if error is not None:
+                    raise error
+            log.info("market stream reopened to follow %s", ", ".join(self.symbols))
+
+    async def _follow(self, symbols: tuple[str, ...]) -> None:
+        await follow(lambda: self._exchange.price_updates(symbols), self.handle, self._failed)
+
+    def follow(self, *symbols: str) -> None:
+        """Follow `symbols` too (an auto-buy rule's, a listing's): a new one reopens the
+        stream with the larger set; known ones change nothing."""
+        new = set(symbols) - set(self.symbols)
+        if new:
+            self.symbols = tuple(sorted(set(self.symbols) | new))
+            self._followed.set()
 
     async def handle(self, update: PriceUpdate) -> None:
         match update:
@@ -79,12 +112,17 @@ class PriceFeed:
         if tick.bid is not None or tick.ask is not None:
             bid, ask = tick.bid, tick.ask
         self._latest[tick.symbol] = (last, bid, ask)
+        volume = self._volume.get(tick.symbol, _ZERO)
+        if tick.volume is not None:
+            volume += tick.volume
         now = self._clock()
         published = self._published_at.get(tick.symbol)
         if published is not None and now - published < self._interval:
+            self._volume[tick.symbol] = volume
             return
         self._published_at[tick.symbol] = now
-        self._events.publish(PriceChanged(tick.symbol, last, bid, ask, tick.at))
+        self._volume[tick.symbol] = _ZERO
+        self._events.publish(PriceChanged(tick.symbol, last, bid, ask, tick.at, volume))
 
     async def _refresh(self) -> None:
         try:
@@ -92,6 +130,6 @@ class PriceFeed:
         except Exception as exc:  # the periodic refresh retries
             log.warning("last prices not reloaded after a market stream (re)connect: %s", exc)
 
-    async def _stream_failed(self, reason: str) -> None:
+    async def _failed(self, reason: str) -> None:
         if self.health.connected:
             self._events.publish(self.health.lost(reason, utc_now()))

@@ -39,6 +39,7 @@ class SymbolCatalog:
         self._rules: dict[str, tuple[SymbolRules, float]] = {}
         self._listed_at: float | None = None
         self._misses: dict[str, float] = {}
+        self._presumed: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
     async def refresh(self, symbols: Collection[str] | None = None) -> None:
@@ -46,6 +47,8 @@ class SymbolCatalog:
         wanted = sorted(symbols) if symbols else None
         rules = await self._exchange.symbol_rules(wanted)
         now = self._clock()
+        if self._presumed:
+            rules = [self._presumed_open(item) for item in rules]
         if wanted is None:
             self._rules = {item.symbol: (item, now) for item in rules}
             self._listed_at = now
@@ -88,29 +91,42 @@ class SymbolCatalog:
         cached = self._rules.get(symbol)
         return cached[0] if cached is not None else None
 
-    def presume_open(self, symbol: str) -> SymbolRules | None:
-        """Treat `symbol`'s cached rules as tradable from now on (until the next refresh).
+    def presume_open(self, symbol: str, for_s: float = 60.0) -> SymbolRules | None:
+        """Treat `symbol` as tradable for the next `for_s` seconds, whatever the exchange's
+        rules say of its status, and keep its rules through refusals meanwhile.
 
-        For a listing at its open time: until then the exchange lists the symbol as paused, and
-        waiting for a rules refresh to say otherwise would cost the first seconds. If the exchange
-        still refuses (10007), the order is refused there, never here.
+        For a listing at its open: until then the exchange lists the symbol as paused, and
+        waiting for a rules refresh to say otherwise would cost the first seconds (and one
+        exchangeInfo request per 10007). If the exchange still refuses (10007), it refuses
+        there, never here. Returns the rules now held (None when none are loaded).
         """
+        self._presumed[symbol] = self._clock() + for_s
         cached = self._rules.get(symbol)
         if cached is None:
             return None
-        rules, loaded_at = cached
-        if not rules.is_tradable:
-            rules = replace(
-                rules,
-                status=SymbolStatus.ONLINE,
-                spot_trading_allowed=True,
-                trade_side_type=TradeSideType.ALL,
-            )
-            self._rules[symbol] = (rules, loaded_at)
+        rules = self._presumed_open(cached[0])
+        self._rules[symbol] = (rules, cached[1])
         return rules
 
+    def _presumed_open(self, rules: SymbolRules) -> SymbolRules:
+        until = self._presumed.get(rules.symbol)
+        if until is None or rules.is_tradable:
+            return rules
+        if until < self._clock():
+            del self._presumed[rules.symbol]
+            return rules
+        return replace(
+            rules,
+            status=SymbolStatus.ONLINE,
+            spot_trading_allowed=True,
+            trade_side_type=TradeSideType.ALL,
+        )
+
     def invalidate(self, symbol: str) -> None:
-        """Forget `symbol`'s rules: the next `get` reloads them (after a rules refusal)."""
+        """Forget `symbol`'s rules: the next `get` reloads them (after a rules refusal), unless
+        it is presumed open (`presume_open`): a 10007 at a listing's open is not news."""
+        if self._presumed.get(symbol, 0.0) >= self._clock():
+            return
         self._rules.pop(symbol, None)
         self._misses.pop(symbol, None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from mexcbot.engine.ports import (
     AccountUpdate,
@@ -128,7 +129,8 @@ def price_updates_of(item: StreamItem) -> list[PriceUpdate]:
             if not trades:
                 return []
             newest = max(trades, key=lambda trade: trade.time)
-            return [PriceTick(item.symbol, newest.price, None, None, _at(newest.time))]
+            volume = sum((trade.qty for trade in trades), Decimal(0))
+            return [PriceTick(item.symbol, newest.price, None, None, _at(newest.time), volume)]
         case BookTickerUpdate():
             quote = item.quote
             at = _at(item.send_time or item.create_time)

@@ -166,31 +166,57 @@ trading_state = Table(
     Column("version", Integer, nullable=False),
 )
 
-auto_buy_rules = Table(
-    "auto_buy_rules",
+autobuy_rules = Table(
+    "autobuy_rules",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("trigger_type", String(20), nullable=False),
-    Column("symbol", String(30), nullable=True),  # empty for NEW_LISTING rules
-    Column("params", Text, nullable=False),  # JSON object, decimals as strings
-    Column("quote_amount", ExactDecimal(), nullable=False),
+    Column("name", String(100), nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("symbol", String(30), nullable=False),  # a symbol, or * for any new listing
+    Column("quote_asset", String(20), nullable=True),
+    Column("name_filter", String(200), nullable=True),
+    Column("trigger_type", String(20), nullable=False),
+    Column("trigger_value", ExactDecimal(), nullable=True),
+    Column("window_seconds", Integer, nullable=True),
+    Column("buy_amount_quote", ExactDecimal(), nullable=False),
+    Column("max_buy_price", ExactDecimal(), nullable=True),
+    Column("max_slippage_percent", ExactDecimal(), nullable=False),
+    Column("min_volume_24h", ExactDecimal(), nullable=True),
+    Column("allow_pre_trading", Boolean, nullable=False),
+    Column("cooldown_seconds", Integer, nullable=False),
+    Column("max_executions", Integer, nullable=True),
+    Column("order_type", String(16), nullable=False),
+    Column("risk_check", Boolean, nullable=False),
+    Column("exits", Text, nullable=True),  # the ExitPlan as positions store it (JSON)
+    # the guards' inputs, changed in the same transaction as an execution begins
+    Column("executions", Integer, nullable=False),
+    Column("last_executed_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_autobuy_rules_symbol", "symbol"),
 )
 
-rule_executions = Table(
-    "rule_executions",
+autobuy_executions = Table(
+    "autobuy_executions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("rule_id", Integer, ForeignKey("auto_buy_rules.id"), nullable=False),
-    Column("trigger_key", String(200), nullable=False),
+    Column("rule_id", Integer, ForeignKey("autobuy_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("symbol", String(30), nullable=False),
+    Column("trigger_type", String(20), nullable=False),
+    Column("key", String(200), nullable=False),  # the cause: a listing, a trigger moment
+    Column("reason", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),
     Column("client_order_id", String(32), nullable=True),
-    Column("status", String(20), nullable=False),
+    Column("position_id", Integer, nullable=True),
+    Column("listing_id", Integer, nullable=True),
     Column("detail", Text, nullable=True),
-    Column("executed_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("rule_id", "trigger_key"),
+    Column("quantity", ExactDecimal(), nullable=True),
+    Column("quote_spent", ExactDecimal(), nullable=True),
+    Column("average_price", ExactDecimal(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("rule_id", "key"),
+    Index("ix_autobuy_executions_rule_id_created_at", "rule_id", "created_at"),
 )
 
 listings = Table(

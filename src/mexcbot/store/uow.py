@@ -24,6 +24,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mexcbot.store.audit import AuditLog
+from mexcbot.store.autobuy import AutoBuyExecutionRepository, AutoBuyRuleRepository
 from mexcbot.store.listings import ListingRepository, SnipeRepository
 from mexcbot.store.orders import FillRepository, OrderRepository
 from mexcbot.store.positions import PositionRepository
@@ -44,6 +45,8 @@ class UnitOfWork:
     trading_state: TradingStateRepository
     tokens: TokenRepository
     audit: AuditLog
+    autobuy_rules: AutoBuyRuleRepository
+    autobuy_executions: AutoBuyExecutionRepository
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utc_now) -> None:
         self._engine = engine
@@ -70,6 +73,8 @@ class UnitOfWork:
         self.audit = AuditLog(self._connection, self._clock)
         self.listings = ListingRepository(self._connection, self._clock)
         self.snipes = SnipeRepository(self._connection, self._clock)
+        self.autobuy_rules = AutoBuyRuleRepository(self._connection, self._clock)
+        self.autobuy_executions = AutoBuyExecutionRepository(self._connection, self._clock)
         return self
 
     async def __aexit__(

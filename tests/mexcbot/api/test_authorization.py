@@ -25,6 +25,12 @@ class Route:
 
 
 ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001", "price": "30000"}
+AUTOBUY_RULE = {
+    "name": "authorization test",
+    "enabled": False,
+    "trigger": {"type": "NEW_LISTING"},
+    "buy_amount_quote": "10",
+}
 R, T, A = TokenRole.READ, TokenRole.TRADE, TokenRole.ADMIN
 ROUTES = [
     Route("GET", "/health", "/health", None),
@@ -92,6 +98,28 @@ ROUTES = [
         {"base_asset": "AUTHZ", "open_time": "2030-01-01T00:00:00Z"},
     ),
     Route("PUT", "/api/v1/risk", "/api/v1/risk", A, {"reason": "authorization test"}),
+    Route("POST", "/api/v1/autobuy/rules", "/api/v1/autobuy/rules", T, AUTOBUY_RULE),
+    Route("GET", "/api/v1/autobuy/rules", "/api/v1/autobuy/rules", R),
+    Route("GET", "/api/v1/autobuy/rules/{rule_id}", "/api/v1/autobuy/rules/999", R),
+    Route("PUT", "/api/v1/autobuy/rules/{rule_id}", "/api/v1/autobuy/rules/999", T, AUTOBUY_RULE),
+    Route("DELETE", "/api/v1/autobuy/rules/{rule_id}", "/api/v1/autobuy/rules/999", T),
+    Route("POST", "/api/v1/autobuy/rules/{rule_id}/enable", "/api/v1/autobuy/rules/999/enable", T),
+    Route(
+        "POST", "/api/v1/autobuy/rules/{rule_id}/disable", "/api/v1/autobuy/rules/999/disable", T
+    ),
+    Route(
+        "POST",
+        "/api/v1/autobuy/rules/{rule_id}/evaluate",
+        "/api/v1/autobuy/rules/999/evaluate",
+        R,
+    ),
+    Route("GET", "/api/v1/autobuy/executions", "/api/v1/autobuy/executions", R),
+    Route(
+        "GET",
+        "/api/v1/autobuy/symbols/{symbol}/rules",
+        "/api/v1/autobuy/symbols/BTCUSDT/rules",
+        R,
+    ),
 ]
 
 

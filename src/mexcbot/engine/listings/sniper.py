@@ -24,26 +24,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from typing import Protocol
 
-from mexcbot.domain.autobuy import (
-    AutoBuyRule,
-    BuyOrderType,
-    ExecutionOutcome,
-    RuleExecution,
-)
+from mexcbot.domain.autobuy import AutoBuyRule, ExecutionOutcome, RuleExecution, TriggerType
 from mexcbot.domain.listings import Listing, ListingStatus
 from mexcbot.domain.orders import (
     Order,
-    OrderOrigin,
-    OrderSide,
     OrderStatus,
-    OrderType,
     PlaceOrder,
-    TimeInForce,
 )
 from mexcbot.domain.positions import Position, PositionType
+from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip
+from mexcbot.engine.autobuy.executions import ExecutionLog
+from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import ExecutionError, InvalidOrder, OrderRejectedByExchange
 from mexcbot.engine.events import (
@@ -82,40 +74,6 @@ class SniperSettings:
     granularity is about a millisecond)."""
 
 
-class SnipeRules(Protocol):
-    async def matching_listing(
-        self, symbol: str, base_asset: str, quote_asset: str
-    ) -> list[AutoBuyRule]: ...
-
-
-class SnipeLog(Protocol):
-    """The auto-buy execution log (`mexcbot.engine.autobuy`): one row per (rule, key)."""
-
-    async def begin(
-        self,
-        rule: AutoBuyRule,
-        symbol: str,
-        key: str,
-        reason: str,
-        listing_id: int | None = None,
-    ) -> RuleExecution | None: ...
-
-    async def get_by_key(self, rule_id: int, key: str) -> RuleExecution | None: ...
-
-    async def finish(
-        self,
-        execution_id: int,
-        outcome: ExecutionOutcome,
-        *,
-        client_order_id: str | None = None,
-        position_id: int | None = None,
-        quantity: Decimal | None = None,
-        quote_spent: Decimal | None = None,
-        average_price: Decimal | None = None,
-        detail: str | None = None,
-    ) -> RuleExecution: ...
-
-
 def snipe_key(listing: Listing) -> str:
     """The execution key of a listing: stable across restarts and processes."""
     open_ms = (
@@ -128,8 +86,9 @@ class Sniper:
     def __init__(
         self,
         book: ListingBook,
-        rules: SnipeRules,
-        executions: SnipeLog,
+        rules: AutoBuyRules,
+        executions: ExecutionLog,
+        buyer: AutoBuyer,
         execution: ExecutionService,
         positions: PositionBook,
         catalog: SymbolCatalog,
@@ -145,6 +104,7 @@ class Sniper:
         self._book = book
         self._rules = rules
         self._executions = executions
+        self._buyer = buyer
         self._execution = execution
         self._positions = positions
         self._catalog = catalog
@@ -168,15 +128,30 @@ class Sniper:
         return sorted(key for key, task in self._tasks.items() if not task.done())
 
     async def run(self) -> None:
-        """Consider every known listing, then each one the detector reports, until cancelled."""
+        """Consider every known listing, then each one the detector reports, until cancelled.
+
+        A snipe a restart left PENDING resumes if its listing is still within reach; one whose
+        open passed beyond `late_window_s` while the bot was down is settled from its orders."""
         for listing in self._book.known():
             self._consider(listing)
+        await self._settle_stale()
         try:
             while True:
                 self._consider(await self._wake.get())
         finally:
             for task in self._tasks.values():
                 task.cancel()
+
+    async def _settle_stale(self) -> None:
+        for pending in await self._executions.pending():
+            if pending.trigger_type is not TriggerType.NEW_LISTING:
+                continue
+            symbol, _, _ = pending.key.removeprefix("listing:").partition(":")
+            if any(key.startswith(f"listing:{symbol}:") for key in self._tasks):
+                continue
+            done = await self._buyer.recover_one(pending)
+            if done is not None:
+                log.info("snipe %s settled after a restart: %s", symbol, done.outcome.value)
 
     # --- timing -------------------------------------------------------------------------------
 
@@ -266,13 +241,19 @@ class Sniper:
             return
         snipe = replace(snipe, position_id=position.id)
         await self._save(snipe)
+        prepared = await self._buyer.prepare(
+            rule, listing.symbol, None, symbol_rules=self._catalog.cached(listing.symbol)
+        )
+        if isinstance(prepared, Skip):
+            await self._finish(listing, execution, snipe, None, position, prepared.reason)
+            return
         try:
             await self._resync()
         except Exception as exc:  # an old offset is better than none
             log.warning("clock offset not refreshed before sniping %s: %s", listing.symbol, exc)
         if known_open:
             await self._sleep_until(open_ms)
-        order, detail, snipe = await self._fire(rule, listing, position, snipe, open_ms)
+        order, detail, snipe = await self._fire(prepared, execution, position, snipe, open_ms)
         await self._finish(listing, execution, snipe, order, position, detail, open_ms=open_ms)
 
     async def _resync(self) -> None:
@@ -322,49 +303,24 @@ class Sniper:
         )
 
     def _command(
-        self, rule: AutoBuyRule, listing: Listing, position: Position, attempt: int
+        self, prepared: PreparedBuy, execution: RuleExecution, position: Position, attempt: int
     ) -> PlaceOrder:
+        """Attempt `attempt`'s order: the prepared buy with its derived client order id, for
+        the position made at arming."""
         assert position.id is not None
-        assert rule.id is not None
-        key = f"snipe:{rule.id}:{snipe_key(listing)}:{attempt}"
-        if rule.order_type is BuyOrderType.MARKET:
-            return PlaceOrder(
-                symbol=listing.symbol,
-                side=OrderSide.BUY,
-                type=OrderType.MARKET,
-                quote_amount=rule.buy_amount_quote,
-                origin=OrderOrigin.RULE,
-                origin_ref=position_ref(position.id),
-                idempotency_key=key,
-            )
-        rules = self._catalog.cached(listing.symbol)
-        limit = rule.limit_price(None)
-        if rules is None or limit is None:
-            raise InvalidOrder(
-                "a LIMIT_IOC snipe needs max_buy_price (a new coin has no reference price)",
-                field="max_buy_price",
-            )
-        price = rules.quantize_price(limit, OrderSide.BUY)
-        return PlaceOrder(
-            symbol=listing.symbol,
-            side=OrderSide.BUY,
-            type=OrderType.LIMIT,
-            time_in_force=TimeInForce.IOC,
-            price=price,
-            quantity=rules.quantity_for_quote(rule.buy_amount_quote, price),
-            origin=OrderOrigin.RULE,
-            origin_ref=position_ref(position.id),
-            idempotency_key=key,
+        return replace(
+            prepared.command_for(execution, attempt), origin_ref=position_ref(position.id)
         )
 
     async def _fire(
         self,
-        rule: AutoBuyRule,
-        listing: Listing,
+        prepared: PreparedBuy,
+        execution: RuleExecution,
         position: Position,
         snipe: Snipe,
         open_ms: float,
     ) -> tuple[Order | None, str | None, Snipe]:
+        symbol = prepared.symbol
         schedule: Sequence[float] = self.settings.retry_ms
         first_ms = max(0.0, self._relative_ms(open_ms))
         deadline_ms = first_ms + self.settings.deadline_s * 1000
@@ -375,14 +331,11 @@ class Sniper:
                 break
             if target > self._relative_ms(open_ms):
                 await self._sleep_until(open_ms + target)
-            self._catalog.presume_open(listing.symbol)
-            try:
-                command = self._command(rule, listing, position, attempt)
-            except InvalidOrder as exc:
-                return None, str(exc), snipe
+            self._catalog.presume_open(symbol)
+            command = self._command(prepared, execution, position, attempt)
             sent_ms = self._relative_ms(open_ms)
             snipe = replace(snipe, attempts=attempt + 1, fired_ms=snipe.fired_ms or sent_ms)
-            self._watching.add(listing.symbol)
+            self._watching.add(symbol)
             try:
                 order = await self._execution.place(command)
             except OrderRejectedByExchange as exc:
@@ -393,7 +346,7 @@ class Sniper:
             except (InvalidOrder, ExecutionError) as exc:
                 return None, str(exc), snipe
             finally:
-                self._watching.discard(listing.symbol)
+                self._watching.discard(symbol)
             acked = self._acked.pop(order.client_order_id, None)
             snipe = replace(
                 snipe, accepted_ms=(acked - open_ms) if acked else self._relative_ms(open_ms)

@@ -9,6 +9,7 @@ exchange) deletes the empty position and re-raises the error for the caller.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from mexcbot.domain.exits import ExitPlan
 from mexcbot.domain.orders import Order, OrderSide, OrderType, PlaceOrder
 from mexcbot.domain.performance import Performance, performance
 from mexcbot.domain.positions import Position, PositionError, PositionStatus, PositionType
+from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.errors import ExecutionError, InvalidOrder, PositionNotFound
 from mexcbot.engine.events import PositionChangeKind
 from mexcbot.engine.orders.service import ExecutionService
@@ -58,24 +60,43 @@ class PositionService:
             quote_amount=quote_amount,
             quantity=quantity,
         )
-        position = await self._book.open(symbol, type, exits=exits, notes=notes)
+        return await self.open_with(command, type=type, exits=exits, notes=notes)
+
+    async def open_with(
+        self,
+        command: PlaceOrder,
+        *,
+        type: PositionType = PositionType.MANUAL,
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+    ) -> tuple[Position, Order]:
+        """Open a position whose entry is the buy `command` (MARKET, or a LIMIT IOC of a
+        rule): the position is stored first, then the buy is placed with the position's
+        `origin_ref` and, unless the command carries its own, the key
+        "position:{id}:entry". A refused entry deletes the empty position and re-raises."""
+        if command.side is not OrderSide.BUY:
+            raise InvalidOrder("a position is entered with a BUY", field="side")
+        position = await self._book.open(command.symbol, type, exits=exits, notes=notes)
         assert position.id is not None
-        entry = PlaceOrder(
-            symbol=command.symbol,
-            side=command.side,
-            type=command.type,
-            quote_amount=command.quote_amount,
-            quantity=command.quantity,
+        entry = replace(
+            command,
             origin_ref=position_ref(position.id),
-            idempotency_key=f"position:{position.id}:entry",
+            idempotency_key=command.idempotency_key or f"position:{position.id}:entry",
         )
         try:
             order = await self._execution.place(entry)
-        except (ExecutionError, InvalidOrder):
+        except (ExecutionError, InvalidOrder, OrderRuleViolation):
             await self._book.discard(position)
             raise
         await self._book.sync_order(order)
         return position, order
+
+    async def discard_if_empty(self, position: Position) -> bool:
+        """Delete a position whose entry bought nothing (an IOC that found no seller: the book
+        closed it empty); False when it holds something (it stays)."""
+        if position.id is None or position.fills:
+            return False
+        return await self._book.discard(position)
 
     async def get(self, position_id: int) -> Position:
         cached = self._book.cached(position_id)

@@ -6,7 +6,7 @@ A snipe is one NEW_LISTING rule fired at one listing: its timings (milliseconds 
 open), attempts and outcome; the rule's execution row holds what it bought.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 12:40:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from mexcbot.store.types import UtcDateTime
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
