@@ -11,7 +11,7 @@ Pure domain code: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -31,6 +31,9 @@ class ListingStatus(StrEnum):
     OPEN = "OPEN"
     TRADING = "TRADING"
 
+
+#: An open time that moves by less than this is the same open, told less precisely.
+POSTPONED = timedelta(minutes=1)
 
 _ORDER = {ListingStatus.ANNOUNCED: 0, ListingStatus.OPEN: 1, ListingStatus.TRADING: 2}
 
@@ -91,7 +94,8 @@ class Listing:
 
         A status never goes back (a source that lags cannot re-announce an open coin); an open
         time is taken from the first source that gives one, and a later one only replaces it
-        when the listing is still ANNOUNCED (a postponed open).
+        when the listing is still ANNOUNCED and the time moved by `POSTPONED` or more (a
+        postponed open; a source that gives the time to the minute is not a postponement).
         """
         updated = self
         if sighting.source not in updated.sources:
@@ -99,7 +103,11 @@ class Listing:
         if sighting.full_name and not updated.full_name:
             updated = replace(updated, full_name=sighting.full_name)
         if sighting.open_time is not None and (
-            updated.open_time is None or updated.status is ListingStatus.ANNOUNCED
+            updated.open_time is None
+            or (
+                updated.status is ListingStatus.ANNOUNCED
+                and abs(sighting.open_time - updated.open_time) >= POSTPONED
+            )
         ):
             updated = replace(updated, open_time=sighting.open_time)
         if _ORDER[sighting.status] >= _ORDER[ListingStatus.OPEN] and updated.opened_at is None:

@@ -79,6 +79,9 @@ class SymbolRules:
     ask_multiplier_down: Decimal | None = None
     maker_commission: Decimal = Decimal(0)
     taker_commission: Decimal = Decimal(0)
+    immediate_types: frozenset[TimeInForce] = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+    """Which of MEXC's IMMEDIATE_OR_CANCEL / FILL_OR_KILL order types the symbol accepts (MEXC
+    lists them in ``orderTypes``; many symbols list only LIMIT, MARKET, LIMIT_MAKER)."""
     first_open_time: datetime | None = None
     """When the market opens (or opened) to trading, where the exchange says (exchangeInfo
     ``firstOpenTime``)."""

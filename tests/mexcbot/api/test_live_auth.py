@@ -26,6 +26,7 @@ READABLE = [
     "reconciliation",
     "positions",
     "risk",
+    "listings",
     "autobuy",
 ]
 

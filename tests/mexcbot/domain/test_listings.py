@@ -64,3 +64,12 @@ def test_postponed_open_moves_an_announced_listing() -> None:
     listing = Listing.first_seen(sighting(ListingSource.CALENDAR))
     moved = listing.merge(sighting(ListingSource.ANNOUNCEMENT, open_time=T0 + timedelta(hours=1)))
     assert moved.open_time == T0 + timedelta(hours=1)
+
+
+def test_a_less_precise_time_is_not_a_postponement() -> None:
+    listing = Listing.first_seen(
+        sighting(ListingSource.CALENDAR, open_time=T0 + timedelta(seconds=7))
+    )
+    rounded = listing.merge(sighting(ListingSource.ANNOUNCEMENT, open_time=T0))
+    assert rounded.open_time == T0 + timedelta(seconds=7)
+    assert rounded.sources == (ListingSource.CALENDAR, ListingSource.ANNOUNCEMENT)

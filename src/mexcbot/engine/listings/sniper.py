@@ -31,6 +31,7 @@ from mexcbot.domain.orders import (
     Order,
     OrderStatus,
     PlaceOrder,
+    TimeInForce,
 )
 from mexcbot.domain.positions import Position, PositionType
 from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip
@@ -75,11 +76,9 @@ class SniperSettings:
 
 
 def snipe_key(listing: Listing) -> str:
-    """The execution key of a listing: stable across restarts and processes."""
-    open_ms = (
-        "none" if listing.open_time is None else str(int(listing.open_time.timestamp() * 1000))
-    )
-    return f"listing:{listing.symbol}:{open_ms}"
+    """The execution key of a listing: stable across restarts, processes sharing the database,
+    and a postponed open (the listing keeps its row)."""
+    return f"listing:{listing.symbol}:{listing.id}"
 
 
 class Sniper:
@@ -202,13 +201,13 @@ class Sniper:
     async def _snipe_once(self, listing: Listing) -> None:
         assert listing.id is not None
         known_open = listing.open_time is not None and listing.status is ListingStatus.ANNOUNCED
-        open_ms = (
-            listing.open_time.timestamp() * 1000
-            if listing.open_time is not None
-            else self.exchange_ms()
-        )
-        if known_open:
+        open_ms = self._open_ms(listing)
+        while known_open:  # a postponed open moves the wait
             await self._sleep_until(open_ms - self.settings.arm_lead_s * 1000)
+            listing, moved = self._latest(listing)
+            if moved == open_ms:
+                break
+            open_ms = moved
         rules = await self._rules.matching_listing(
             listing.symbol, listing.base_asset, listing.quote_asset
         )
@@ -251,10 +250,26 @@ class Sniper:
             await self._resync()
         except Exception as exc:  # an old offset is better than none
             log.warning("clock offset not refreshed before sniping %s: %s", listing.symbol, exc)
-        if known_open:
+        while known_open:
             await self._sleep_until(open_ms)
+            listing, moved = self._latest(listing)
+            if moved <= open_ms:
+                break
+            open_ms = moved
         order, detail, snipe = await self._fire(prepared, execution, position, snipe, open_ms)
         await self._finish(listing, execution, snipe, order, position, detail, open_ms=open_ms)
+
+    def _open_ms(self, listing: Listing) -> float:
+        if listing.open_time is None:
+            return self.exchange_ms()
+        return listing.open_time.timestamp() * 1000
+
+    def _latest(self, listing: Listing) -> tuple[Listing, float]:
+        """The listing as the book holds it now, and its open time (ms)."""
+        current = self._book.get(listing.symbol)
+        if current is None or current.id != listing.id or current.open_time is None:
+            return listing, self._open_ms(listing)
+        return current, self._open_ms(current)
 
     async def _resync(self) -> None:
         result = self._resync_clock()
@@ -308,9 +323,19 @@ class Sniper:
         """Attempt `attempt`'s order: the prepared buy with its derived client order id, for
         the position made at arming."""
         assert position.id is not None
-        return replace(
+        command = replace(
             prepared.command_for(execution, attempt), origin_ref=position_ref(position.id)
         )
+        rules = self._catalog.cached(command.symbol)
+        if (
+            command.time_in_force is TimeInForce.IOC
+            and rules is not None
+            and TimeInForce.IOC not in rules.immediate_types
+        ):
+            # MEXC refuses IMMEDIATE_OR_CANCEL (30041) where orderTypes lacks it, as new
+            # listings often do: a LIMIT at the same cap, its rest cancelled on the ack.
+            command = replace(command, time_in_force=TimeInForce.GTC)
+        return command
 
     async def _fire(
         self,
@@ -348,11 +373,21 @@ class Sniper:
             finally:
                 self._watching.discard(symbol)
             acked = self._acked.pop(order.client_order_id, None)
+            if command.time_in_force is TimeInForce.GTC and not order.is_terminal:
+                order = await self._cancel_rest(order)
             snipe = replace(
                 snipe, accepted_ms=(acked - open_ms) if acked else self._relative_ms(open_ms)
             )
             return order, None, snipe
         return None, f"gave up at the deadline ({detail or 'no attempt'})", snipe
+
+    async def _cancel_rest(self, order: Order) -> Order:
+        """Cancel what an emulated IOC left on the book; the order as the exchange left it."""
+        try:
+            return await self._execution.cancel(order.symbol, order.client_order_id)
+        except ExecutionError as exc:
+            log.warning("snipe %s: the rest not cancelled: %s", order.client_order_id, exc)
+            return await self._execution.get(order.symbol, order.client_order_id)
 
     def _on_order(self, event: OrderUpdated) -> None:
         if event.kind is OrderUpdateKind.ACKNOWLEDGED and event.order.symbol in self._watching:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final
 
-from mexcbot.domain.orders import OrderType
+from mexcbot.domain.orders import OrderType, TimeInForce
 from mexcbot.domain.symbols import SymbolRules, SymbolStatus, TradeSideType
 from mexcbot.mexc.models import (
     AvgPrice,
@@ -63,6 +63,12 @@ def _max_amount(value: object) -> Decimal | None:
     return amount if amount else None
 
 
+_IMMEDIATE_TYPES: Final = {
+    "IMMEDIATE_OR_CANCEL": TimeInForce.IOC,
+    "FILL_OR_KILL": TimeInForce.FOK,
+}
+
+
 def _ms_time(ms: int | None) -> datetime | None:
     return None if not ms else datetime.fromtimestamp(ms / 1000, UTC)
 
@@ -103,6 +109,11 @@ def parse_symbol_rules(payload: object) -> SymbolRules:
         ask_multiplier_down=ask_down,
         maker_commission=as_decimal(data.get("makerCommission")),
         taker_commission=as_decimal(data.get("takerCommission")),
+        immediate_types=frozenset(
+            tif
+            for name, tif in _IMMEDIATE_TYPES.items()
+            if name in map(as_str, as_array(data.get("orderTypes") or []))
+        ),
         first_open_time=_ms_time(opt_int(data.get("firstOpenTime"))),
     )
 
