@@ -5,9 +5,10 @@ in-process in live mode against it (the same code path as against MEXC). `--n` l
 scheduled for the bot (base assets SNB...) and as many for the baseline (SNC...), interleaved
 `--spacing` seconds apart so the two never fire at once. The bot learns of its listings the way
 it would in production (calendar, web symbol list, exchangeInfo), from one NEW_LISTING rule
-created through its API (LIMIT IOC at a max price). The baseline is the least any sniper can do:
-a request built and signed ahead, sent on a keep-alive session at the open by a sleep-until
-loop that polls the clock for its last 2 ms, and re-sent at once while it gets 10007.
+created through its API (LIMIT IOC at a max price). The baseline is the least any sniper can
+do: a LIMIT buy at the same cap (new listings refuse IMMEDIATE_OR_CANCEL, 30041), built and
+signed ahead, sent on a keep-alive session at the open by a sleep-until loop that polls the
+clock for its last 2 ms, and re-sent at once while it gets 10007.
 
 Per listing the latency is mexcsim's acceptance time of the first accepted order minus the open
 time (both on the simulator's clock). Also counted: listings the bot bought more than once
@@ -28,6 +29,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -79,7 +81,7 @@ async def create_rule(http: aiohttp.ClientSession, bot: Bot) -> None:
 
 def _signed(symbol: str, stamp_ms: int) -> str:
     query = (
-        f"symbol={symbol}&side=BUY&type=IMMEDIATE_OR_CANCEL&quantity={QUANTITY}&price={MAX_PRICE}"
+        f"symbol={symbol}&side=BUY&type=LIMIT&quantity={QUANTITY}&price={MAX_PRICE}"
         f"&recvWindow=5000&timestamp={stamp_ms}"
     )
     signature = hmac.new(API_SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
@@ -113,6 +115,18 @@ async def accepted(http: aiohttp.ClientSession, url: str, symbol: str) -> list[i
     async with http.get(f"{url}/_sim/orders/accepted", params={"symbol": symbol}) as response:
         data = await response.json()
     return sorted(order["acceptedAtUs"] for order in data["orders"] if order["side"] == "BUY")
+
+
+async def bot_snipes(http: aiohttp.ClientSession, bot: Bot) -> list[dict[str, Any]]:
+    token = bot.started.admin_token
+    assert token is not None
+    async with http.get(
+        f"{bot.started.api_url}/api/v1/listings",
+        params={"view": "recent", "limit": "500"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        listings = (await response.json())["listings"]
+    return [snipe for listing in listings for snipe in listing["snipes"]]
 
 
 async def run(n: int, spacing: float, url: str) -> None:
@@ -171,6 +185,7 @@ async def run(n: int, spacing: float, url: str) -> None:
                 bare_ms.append(times[0] / 1000 - open_ms)
             async with http.get(f"{url}/_sim/stats") as response:
                 throttled = (await response.json())["throttled429"]
+            snipes = await bot_snipes(http, bot)
     print(f"listings: {n} for the bot, {n} for the baseline, {spacing * 1000:.0f} ms apart")
     print(f"baseline sends per listing: mean {statistics.mean(sends):.2f} (10007 re-sends)")
     if bot_ms:
@@ -182,6 +197,14 @@ async def run(n: int, spacing: float, url: str) -> None:
         f"bare: open -> accepted p50 {percentile(bare_ms, 0.5):.2f} ms, "
         f"p99 {percentile(bare_ms, 0.99):.2f} ms"
     )
+    if snipes:
+        fired = [x["fired_ms"] for x in snipes if x["fired_ms"] is not None]
+        acked = [x["accepted_ms"] for x in snipes if x["accepted_ms"] is not None]
+        print(
+            f"bot's own view: fired p50 {percentile(fired, 0.5):.2f} ms, acknowledged p50 "
+            f"{percentile(acked, 0.5):.2f} ms after the open; sends per listing: mean "
+            f"{statistics.mean(x['attempts'] for x in snipes):.2f}"
+        )
     p50 = percentile(bot_ms, 0.5) if bot_ms else float("nan")
     p99 = percentile(bot_ms, 0.99) if bot_ms else float("nan")
     print(

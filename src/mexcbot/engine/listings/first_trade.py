@@ -1,8 +1,9 @@
 """FirstTradeWatch: the market stream as a listing source: a listing is TRADING at its first
 trade.
 
-From a listing's open (or its first sighting as open, when no time is known) a market stream for
-that one symbol is followed until it carries a trade. MEXC refuses ("Blocked") a subscription to
+From `start_delay_s` after a listing's open (or its first sighting as open, when no time is
+known; the delay keeps its connection out of the way of the snipe at the open) a market stream
+for that one symbol is followed until it carries a trade. MEXC refuses ("Blocked") a subscription to
 a symbol that is not open yet, and a refused subscription stays silent, so a stream that brings
 nothing for `quiet_s` is opened again; after `give_up_s` the watch ends (a coin that never
 trades is not worth a connection). At most `max_watches` run at once.
@@ -34,6 +35,7 @@ class FirstTradeWatch:
         exchange_ms: Callable[[], float],
         *,
         quiet_s: float = 3.0,
+        start_delay_s: float = 1.0,
         give_up_s: float = 600.0,
         max_watches: int = 20,
     ) -> None:
@@ -42,6 +44,7 @@ class FirstTradeWatch:
         self._clock = clock
         self._exchange_ms = exchange_ms
         self._quiet_s = quiet_s
+        self._start_delay_ms = start_delay_s * 1000
         self._give_up_s = give_up_s
         self._slots = asyncio.Semaphore(max_watches)
         self._watching: dict[str, asyncio.Task[None]] = {}
@@ -79,7 +82,7 @@ class FirstTradeWatch:
 
     async def _watch(self, listing: Listing, start_ms: float) -> None:
         try:
-            delay = (start_ms - self._exchange_ms()) / 1000
+            delay = (start_ms + self._start_delay_ms - self._exchange_ms()) / 1000
             if delay > 0:
                 await asyncio.sleep(delay)
             async with self._slots:

@@ -133,48 +133,42 @@ class Placement:
         order = Order.for_command(
             command, self._clock(), quantity=quantity, price=price, quote_amount=quote_amount
         )
-        if command.idempotency_key is not None:
-            earlier = await self._earlier_placement(order)
-            if earlier is not None:
-                return earlier
-        # No await from the check above until the placement is registered: a concurrent repeat
-        # of the key finds either the stored order or the future below.
-        self._check(order, rules)
+        keyed = command.idempotency_key is not None
+        if keyed:
+            running = self._placing.get(order.client_order_id)
+            if running is not None:
+                return await self._answer_of_running(running, order)
+        # No await from the lookup above until the placement is registered: a concurrent
+        # repeat of the key finds the future below. A repeat of a key placed earlier (by this
+        # process or before a restart) is found by the intent's insert, which refuses a
+        # duplicate client order id: no read is spent on the first use of a key (the snipe).
+        try:
+            self._check(order, rules)
+        except Exception:
+            stored = await self._stored(order.client_order_id) if keyed else None
+            if stored is None:
+                raise
+            return _answer_of_stored(stored, order)  # the repeat of an order placed already
         outcome = self._protected(order)
-        if command.idempotency_key is not None:
+        if keyed:
             cid = order.client_order_id
             self._placing[cid] = outcome
             outcome.add_done_callback(lambda _: self._placing.pop(cid, None))
         return await outcome
 
-    async def _earlier_placement(self, order: Order) -> Order | None:
-        """The answer of an earlier placement under the same client order id, or None if there
-        was none. Raises what the earlier one raised (same order) or `IdempotencyConflict`."""
-        cid = order.client_order_id
-        while True:
-            running = self._placing.get(cid)
-            if running is not None:
-                try:
-                    first = await asyncio.shield(running)
-                except ExecutionError as exc:
-                    rejected: Order | None = getattr(exc, "order", None)
-                    if rejected is not None and not rejected.request.same_order_as(order.request):
-                        raise IdempotencyConflict(rejected) from None
-                    raise
-                if not first.request.same_order_as(order.request):
-                    raise IdempotencyConflict(first)
-                return first
-            stored = await self._stored(cid)
-            if stored is None:
-                if cid in self._placing:
-                    continue  # registered while we read: wait for it
-                return None
-            if not stored.request.same_order_as(order.request):
-                raise IdempotencyConflict(stored)
-            failure = _failure_of(stored)
-            if failure is not None:
-                raise failure
-            return stored
+    async def _answer_of_running(self, running: asyncio.Future[Order], order: Order) -> Order:
+        """What a repeat of a key still being placed answers: the first placement's outcome
+        (raised again if it failed), or `IdempotencyConflict` for a different order."""
+        try:
+            first = await asyncio.shield(running)
+        except ExecutionError as exc:
+            rejected: Order | None = getattr(exc, "order", None)
+            if rejected is not None and not rejected.request.same_order_as(order.request):
+                raise IdempotencyConflict(rejected) from None
+            raise
+        if not first.request.same_order_as(order.request):
+            raise IdempotencyConflict(first)
+        return first
 
     def _check(self, order: Order, rules: SymbolRules) -> None:
         """The symbol's rules (the price band against a recent last price when one is known),
@@ -270,7 +264,7 @@ class Placement:
                 existing = await self._stored(cid)
                 if existing is None:  # pragma: no cover - the insert just said it exists
                     raise
-                return existing
+                return _answer_of_stored(existing, order)
             self._events.publish(OrderUpdated(order, OrderUpdateKind.CREATED))
             try:
                 ack = await self._send(order)
@@ -392,6 +386,17 @@ def _rounded(
         quantized = rules.quantize_price(quote_amount, rounding=ROUND_DOWN)
         quote_amount = _positive(rules, "quote_amount", quantized, quote_amount)
     return quantity, price, quote_amount
+
+
+def _answer_of_stored(stored: Order, order: Order) -> Order:
+    """What a repeat of the key of the stored order answers: the stored order (its failure
+    raised again), or `IdempotencyConflict` when the repeat is a different order."""
+    if not stored.request.same_order_as(order.request):
+        raise IdempotencyConflict(stored)
+    failure = _failure_of(stored)
+    if failure is not None:
+        raise failure
+    return stored
 
 
 def _failure_of(order: Order) -> ExecutionError | None:
