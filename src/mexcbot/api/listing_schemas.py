@@ -37,15 +37,20 @@ class SnipeOut(BaseModel):
             outcome=snipe.outcome.value,
             client_order_id=snipe.client_order_id,
             position_id=snipe.position_id,
-            armed_ms=snipe.armed_ms,
-            fired_ms=snipe.fired_ms,
-            accepted_ms=snipe.accepted_ms,
-            filled_ms=snipe.filled_ms,
+            armed_ms=latency_ms(snipe.armed_ms),
+            fired_ms=latency_ms(snipe.fired_ms),
+            accepted_ms=latency_ms(snipe.accepted_ms),
+            filled_ms=latency_ms(snipe.filled_ms),
             attempts=snipe.attempts,
             quantity=_text(execution.quantity) if execution else None,
             average_price=_text(execution.average_price) if execution else None,
             detail=snipe.detail,
         )
+
+
+def latency_ms(value: float | None) -> float | None:
+    """Milliseconds to a tenth: the clocks behind them are no finer."""
+    return None if value is None else round(value, 1)
 
 
 def _text(value: Decimal | None) -> str | None:

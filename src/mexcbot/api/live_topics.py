@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from mexcbot.api.autobuy_schemas import ExecutionOut
-from mexcbot.api.listing_schemas import ListingOut
+from mexcbot.api.listing_schemas import ListingOut, latency_ms
 from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
 from mexcbot.domain.autobuy import RuleExecution
@@ -206,10 +206,10 @@ def snipe_data(event: SnipeFinished) -> dict[str, Any]:
         "position_id": execution.position_id,
         "quantity": money(execution.quantity),
         "average_price": money(execution.average_price),
-        "armed_ms": event.armed_ms,
-        "fired_ms": event.fired_ms,
-        "accepted_ms": event.accepted_ms,
-        "filled_ms": event.filled_ms,
+        "armed_ms": latency_ms(event.armed_ms),
+        "fired_ms": latency_ms(event.fired_ms),
+        "accepted_ms": latency_ms(event.accepted_ms),
+        "filled_ms": latency_ms(event.filled_ms),
         "attempts": event.attempts,
         "detail": execution.detail,
     }

@@ -110,11 +110,14 @@ class BotThread:
 
 
 @pytest.fixture(scope="module")
-def live_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotThread]:
+def live_bot(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[BotThread]:
     """One paper bot for the module, on a loop in a thread (Playwright's sync API wants the
-    test's own thread free of a running loop)."""
+    test's own thread free of a running loop). A module's `BOT_SETTINGS` adds settings."""
     tmp = tmp_path_factory.mktemp("dashboard-bot")
-    settings = bot_settings(tmp, exit_check_interval=0.05)
+    extra = getattr(request.module, "BOT_SETTINGS", {})
+    settings = bot_settings(tmp, exit_check_interval=0.05, **extra)
     loop = asyncio.new_event_loop()
     started: Future[Bot] = Future()
     stop = asyncio.Event()

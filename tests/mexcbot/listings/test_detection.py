@@ -55,15 +55,16 @@ async def test_one_listing_from_several_sources_then_open(
                 assert response.status == 200
                 return [x for x in (await response.json())["listings"] if x["symbol"] == "SNPAUSDT"]
 
-        async def two_sources() -> bool:
+        async def three_sources() -> bool:
             found = await listed()
-            return bool(found) and len(found[0]["sources"]) >= 2
+            return bool(found) and len(found[0]["sources"]) >= 3
 
-        await eventually(two_sources)
+        await eventually(three_sources)
         (listing,) = await listed()
         assert listing["status"] == ListingStatus.ANNOUNCED
         assert ListingSource.CALENDAR in listing["sources"]
         assert ListingSource.EXCHANGE_INFO in listing["sources"]
+        assert ListingSource.WEB_SYMBOLS in listing["sources"]
 
         async def trading() -> bool:
             found = await listed()

@@ -30,7 +30,10 @@ _COMMON = problem_responses(401, 403, 422, 429)
 
 
 def _out(found: ListingWithSnipes) -> ListingOut:
-    return ListingOut.of(found.listing, [SnipeOut.of(s) for s in found.snipes])
+    return ListingOut.of(
+        found.listing,
+        [SnipeOut.of(s, found.executions.get(s.execution_id or 0)) for s in found.snipes],
+    )
 
 
 @router.get(
