@@ -64,6 +64,8 @@ from mexcbot.mexc.constants import DEFAULT_WS_URL
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
+from mexcbot.notify.center import NotificationCenter
+from mexcbot.notify.telegram.commands import ControlServices
 from mexcbot.paper import (
     ADMIN_TOKEN_SUFFIX,
     exchange_credentials,
@@ -122,6 +124,7 @@ class Bot:
     metrics: Metrics
     events: EventBus
     paper: SimServer | None
+    notifications: NotificationCenter
 
 
 @contextlib.asynccontextmanager
@@ -138,6 +141,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     paper = await start_paper_exchange(settings, stack) if mode is Mode.PAPER else None
     exchange_url, key, secret = exchange_credentials(settings, paper)
     redactor.add(key, secret)
+    redactor.add(*_notification_secrets(settings))
 
     database_url = normalize_database_url(settings.database_url)
     await upgrade(database_url)
@@ -216,6 +220,25 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
 
     _subscribe_telemetry(events, metrics, reconciliation)
+    notifications = NotificationCenter(
+        settings,
+        db,
+        metrics,
+        ControlServices(
+            execution=execution,
+            positions=position_service,
+            risk=risk_policy,
+            market=market_data,
+            audit=audit,
+            mode=mode.value,
+        ),
+        _utc_now,
+    )
+    stack.push_async_callback(notifications.close)
+    notifications.attach(events)
+    for work, name in notifications.tasks():  # never awaited here: a channel may be down
+        _start_task(stack, work, name)
+    notifications.announce_startup(mode.value, package_version())
     live = LiveFeed(
         buffer_size=settings.api_ws_buffer, ticker_interval=1.0 / settings.api_ws_ticker_rate
     )
@@ -241,6 +264,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         streams=streams,
         positions=position_service,
         risk=risk_policy,
+        notifications=notifications,
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
@@ -254,6 +278,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         exit_check_interval=settings.exit_check_interval,
     )
     _start_task(stack, engine, "mexcbot-engine")
+    stack.push_async_callback(notifications.announce_shutdown)  # first to run when stopping
     started = Started(
         api_url=api_url,
         docs_url=f"{api_url}/docs",
@@ -273,7 +298,16 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         events=events,
         paper=paper,
+        notifications=notifications,
     )
+
+
+def _notification_secrets(settings: Settings) -> list[str]:
+    """The Telegram token and the webhooks' secrets and URLs, masked in every log line."""
+    found = [hook.secret.get_secret_value() for hook in settings.webhooks]
+    if settings.telegram_bot_token is not None:
+        found.append(settings.telegram_bot_token.get_secret_value())
+    return found
 
 
 def _ws_url(settings: Settings, paper: SimServer | None) -> str:

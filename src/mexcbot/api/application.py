@@ -22,7 +22,7 @@ from mexcbot.api.gate import install_request_gate
 from mexcbot.api.http_protocol import bounded_httptools
 from mexcbot.api.live import router as live_router
 from mexcbot.api.middleware import RequestTelemetry
-from mexcbot.api.routers import admin, market, positions, risk, system, trades
+from mexcbot.api.routers import admin, market, notifications, positions, risk, system, trades
 from mexcbot.config import Settings
 
 STOP_TIMEOUT_S = 10.0
@@ -65,6 +65,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         risk.router,
         market.router,
         admin.router,
+        notifications.router,
         live_router,
     ):
         api.include_router(router)

@@ -15,10 +15,12 @@ from mexcbot.engine.events import (
     BalanceChanged,
     Event,
     FillRecorded,
+    ListingChanged,
     OrderUpdated,
     PositionChanged,
     PriceChanged,
     ReconciliationFinished,
+    SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
@@ -35,6 +37,8 @@ _E = TypeVar(
     StreamStatusChanged,
     PositionChanged,
     TradingStateChanged,
+    ListingChanged,
+    SnipeFinished,
 )
 
 

@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "listings",
     "api_tokens",
     "audit_log",
+    "notification_outbox",
+    "notification_state",
     "alembic_version",
 }
 
