@@ -322,7 +322,7 @@ def startup(boot_id: str, mode: str, version: str, at: datetime) -> Notification
         event_id=f"startup:{boot_id}",
         type=NotificationType.STARTUP,
         at=at,
-        text=f"mexcbot {version} started in {mode.upper()} mode",
+        text=f"mexcbot {version} started in {mode.upper()} mode at {at:%Y-%m-%d %H:%M:%S} UTC",
         data={"mode": mode, "version": version},
     )
 
@@ -332,7 +332,7 @@ def shutdown(boot_id: str, at: datetime) -> Notification:
         event_id=f"shutdown:{boot_id}",
         type=NotificationType.SHUTDOWN,
         at=at,
-        text="mexcbot is stopping",
+        text=f"mexcbot is stopping (it started {boot_id})",
         data={"started": boot_id},
     )
 

@@ -72,10 +72,15 @@ class Client:
             return response.status, await response.text()
 
 
+def sim_admin_token(bot: Bot) -> str:
+    """The paper exchange's admin token, from the file `mexcbot run` tells the user about."""
+    return Path(bot.settings.paper_state_file + ADMIN_TOKEN_SUFFIX).read_text().strip()
+
+
 async def set_price(http: aiohttp.ClientSession, bot: Bot, price: Decimal) -> None:
     """Move the paper price through the simulator's admin API."""
     assert bot.paper is not None
-    token = Path(bot.settings.paper_state_file + ADMIN_TOKEN_SUFFIX).read_text().strip()
+    token = sim_admin_token(bot)
     async with http.post(
         f"{bot.paper.url}/_sim/prices",
         json={"symbol": SYMBOL, "price": str(price)},

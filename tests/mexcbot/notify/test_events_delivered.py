@@ -44,9 +44,7 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
             lambda got: sorted(h.payload["type"] for h in got) == sorted(wanted), "webhooks"
         )
         await telegram.wait_sent(lambda sent: len(sent) == len(wanted), "telegram messages")
-        status, body = await Client(http, bot, tokens["read"]).raw(
-            "GET", "/api/v1/notifications"
-        )
+        status, body = await Client(http, bot, tokens["read"]).raw("GET", "/api/v1/notifications")
         test_status, test_body = await Client(http, bot, tokens["admin"]).raw(
             "POST", "/api/v1/notifications/test"
         )
@@ -71,21 +69,26 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
     assert [t for t in webhook_receiver.types() if t == "shutdown"] == ["shutdown"]
 
     texts = telegram.texts(CHAT)
-    assert texts[0].startswith("mexcbot") and "PAPER" in texts[0]
+    assert texts[0].startswith("mexcbot")
+    assert "PAPER" in texts[0]
     assert sum("Entry filled" in t for t in texts) == 1
     assert sum("Exit filled" in t and "stop loss" in t for t in texts) == 1
     risk = [m for m in telegram.sent if "Risk changed" in m.text]
-    assert len(risk) == 1 and risk[0].silent  # MEXCBOT_TELEGRAM_EVENTS: risk_changed silent
+    assert len(risk) == 1
+    assert risk[0].silent
     assert all(not m.silent for m in telegram.sent if m not in risk)
 
     assert status == 200
     assert (test_status, denied) == (202, 403), test_body
     for answer in (body, test_body):
-        assert TOKEN not in answer and HOOK_SECRET not in answer
+        assert TOKEN not in answer
+        assert HOOK_SECRET not in answer
         assert webhook_receiver.hook_url not in answer
-    assert '"name":"telegram:777000"' in body and '"name":"webhook:ops"' in body
+    assert '"name":"telegram:777000"' in body
+    assert '"name":"webhook:ops"' in body
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert TOKEN not in logged and HOOK_SECRET not in logged
+    assert TOKEN not in logged
+    assert HOOK_SECRET not in logged
 
 
 async def _trade_and_change_risk(
