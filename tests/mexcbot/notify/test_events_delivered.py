@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import aiohttp
 import pytest
 
 from mexcbot.app import Bot
+from mexcbot.domain.listings import Listing, ListingSource, ListingStatus
+from mexcbot.engine.events import ListingChanged, ListingChangeKind
 from tests.fixtures.api import MakeBot, tokens_for
 from tests.fixtures.telegram import TOKEN, FakeTelegram, WebhookReceiver
 from tests.mexcbot.notify.helpers import (
@@ -26,6 +29,14 @@ from tests.mexcbot.notify.helpers import (
 )
 
 D = Decimal
+LISTING = Listing(
+    symbol="NEWUSDT",
+    base_asset="NEW",
+    quote_asset="USDT",
+    status=ListingStatus.ANNOUNCED,
+    source=ListingSource.CALENDAR,
+    first_seen_at=datetime(2026, 12, 1, tzinfo=UTC),
+)
 
 
 async def test_each_event_arrives_once_signed_and_without_secrets(
@@ -39,7 +50,9 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
     async with make_bot(**notify_overrides(telegram, webhook_receiver)) as bot:
         tokens = await tokens_for(bot)
         await _trade_and_change_risk(bot, http, tokens)
-        wanted = ["startup", "order_filled", "order_filled", "risk_changed"]
+        for _ in range(2):  # published twice (two sources): told once
+            bot.events.publish(ListingChanged(LISTING, ListingChangeKind.DETECTED))
+        wanted = ["startup", "order_filled", "order_filled", "risk_changed", "listing_detected"]
         await webhook_receiver.wait_received(
             lambda got: sorted(h.payload["type"] for h in got) == sorted(wanted), "webhooks"
         )
