@@ -303,8 +303,10 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
 
 
 def _notification_secrets(settings: Settings) -> list[str]:
-    """The Telegram token and the webhooks' secrets and URLs, masked in every log line."""
+    """The Telegram token and the webhooks' secrets and URLs (a URL may hold a credential, as
+    Slack's do), masked in every log line."""
     found = [hook.secret.get_secret_value() for hook in settings.webhooks]
+    found += [hook.url for hook in settings.webhooks]
     if settings.telegram_bot_token is not None:
         found.append(settings.telegram_bot_token.get_secret_value())
     return found
