@@ -80,6 +80,8 @@ ROUTES = [
     Route("DELETE", "/api/v1/positions/{position_id}", "/api/v1/positions/999", T),
     Route("GET", "/api/v1/risk", "/api/v1/risk", R),
     Route("PUT", "/api/v1/risk", "/api/v1/risk", A, {"reason": "authorization test"}),
+    Route("GET", "/api/v1/notifications", "/api/v1/notifications", R),
+    Route("POST", "/api/v1/notifications/test", "/api/v1/notifications/test", A),
 ]
 
 

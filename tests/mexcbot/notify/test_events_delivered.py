@@ -64,6 +64,9 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
         denied, _ = await Client(http, bot, tokens["read"]).raw(
             "POST", "/api/v1/notifications/test"
         )
+        config_status, config = await Client(http, bot, tokens["admin"]).raw(
+            "GET", "/api/v1/admin/config"
+        )
         await telegram.wait_sent(lambda sent: len(sent) == len(wanted) + 1, "the test message")
 
     hooks = webhook_receiver.received
@@ -93,7 +96,10 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
 
     assert status == 200
     assert (test_status, denied) == (202, 403), test_body
-    for answer in (body, test_body):
+    assert config_status == 200
+    assert '"telegram_bot_token_set":true' in config
+    assert '"name":"ops"' in config
+    for answer in (body, test_body, config):
         assert TOKEN not in answer
         assert HOOK_SECRET not in answer
         assert webhook_receiver.hook_url not in answer
