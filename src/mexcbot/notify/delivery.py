@@ -94,8 +94,7 @@ class ChannelDelivery:
         self._wake.set()
 
     async def run(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._count_queued()
+        await self._count_queued()
         while True:
             try:
                 entry = await self._outbox.next_due(self.name)
@@ -107,6 +106,7 @@ class ChannelDelivery:
                 continue
             if entry is None:
                 self.idle.set()
+                await self._count_queued()
                 await self._sleep(None)
                 continue
             wait = (entry.next_attempt_at - self._clock()).total_seconds()
@@ -170,8 +170,14 @@ class ChannelDelivery:
         )
         self._metrics.notification_attempts_failed.labels(self.name).inc()
         await self._outbox.retry_later(entry, self._clock() + timedelta(seconds=delay), error)
+        await self._count_queued()
 
     async def _count_queued(self) -> None:
-        self._metrics.notifications_queued.labels(self.name).set(
-            await self._outbox.queued(self.name)
-        )
+        """Refresh the queued gauge (best effort: a metric never stops delivery)."""
+        try:
+            queued = await self._outbox.queued(self.name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return
+        self._metrics.notifications_queued.labels(self.name).set(queued)

@@ -53,6 +53,9 @@ _TRIGGER_NAMES = {
 }
 #: Ladder levels tried when an exit order's trigger must be derived from its client order id.
 _MAX_LEVEL = 20
+#: Exit orders remembered (placed, not yet final) at most; the oldest is forgotten first (its
+#: trigger is then derived from its client order id).
+_EXITS_KEPT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ class NotificationMapper:
         else:
             leg = "entry" if asked.side is OrderSide.BUY else "exit"
             reason = asked.origin.value.lower()
-            if asked.origin_ref:
+            if asked.origin_ref and position_id_of(order) is None:
                 reason = f"{reason} ({asked.origin_ref})"
         position_id = position_id_of(order)
         price = order.avg_price
@@ -169,6 +172,8 @@ class NotificationMapper:
         if event.kind is PositionChangeKind.EXIT_PLACED and position.exit_order_id:
             trigger = position.exit_trigger
             if trigger is not None:
+                if len(self._exit_triggers) >= _EXITS_KEPT:
+                    del self._exit_triggers[next(iter(self._exit_triggers))]
                 self._exit_triggers[position.exit_order_id] = (trigger, position.exit_level)
             return None
         data: dict[str, Any] = {

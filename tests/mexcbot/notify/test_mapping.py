@@ -4,30 +4,45 @@ id, listings and snipes; and what a channel's level does."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+from pydantic import ValidationError
+
 from mexcbot.config import Settings, WebhookSettings
 from mexcbot.domain.autobuy import ExecutionOutcome, RuleExecution, TriggerType
+from mexcbot.domain.exits import ExitTrigger
 from mexcbot.domain.listings import Listing, ListingSource, ListingStatus
 from mexcbot.domain.orders import Order, OrderOrigin, OrderSide, OrderStatus, OrderType
 from mexcbot.domain.performance import performance
+from mexcbot.domain.positions import Position, PositionStatus, PositionType
 from mexcbot.domain.risk import RiskLimits, TradingState
 from mexcbot.engine.events import (
     ListingChanged,
     ListingChangeKind,
     OrderUpdated,
     OrderUpdateKind,
+    PositionChanged,
+    PositionChangeKind,
     ReconciliationFinished,
     SnipeFinished,
     StreamStatusChanged,
     TradingStateChanged,
 )
 from mexcbot.engine.orders.report import ReconciliationReport
-from mexcbot.notify.daily import next_summary_at
-from mexcbot.notify.events import NotificationMapper, daily_summary, exit_trigger_of
+from mexcbot.notify.daily import next_summary_at, run_daily_summary
+from mexcbot.notify.events import (
+    Notification,
+    NotificationMapper,
+    daily_summary,
+    exit_trigger_of,
+)
 from mexcbot.notify.kinds import NotificationType, NotifyLevel
+from mexcbot.store import PositionPage
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 D = Decimal
@@ -160,9 +175,6 @@ def test_levels_per_channel() -> None:
 
 
 def test_settings_refuse_what_cannot_work_with_the_field_named() -> None:
-    import pytest
-    from pydantic import ValidationError
-
     cases = {
         "telegram_base_url": {"telegram_bot_token": "1:x", "telegram_base_url": "ftp://x"},
         "MEXCBOT_TELEGRAM_BOT_TOKEN": {"telegram_chat_ids": [1]},
@@ -193,3 +205,97 @@ def test_the_daily_summary_covers_the_day_before_its_time() -> None:
     assert note.event_id == f"daily_summary:{T0.isoformat()}"
     assert "2 open" in note.text
     assert "win rate n/a" in note.text
+
+
+def position(**fields: object) -> Position:
+    values: dict[str, object] = {
+        "symbol": "ETHUSDT",
+        "base_asset": "ETH",
+        "quote_asset": "USDT",
+        "type": PositionType.MANUAL,
+        "opened_at": T0,
+        "id": 4,
+        "quantity": D("0.1"),
+    }
+    values.update(fields)
+    return Position(**values)  # type: ignore[arg-type]
+
+
+def test_exit_failed_once_per_failure_and_dust_left_once() -> None:
+    m = mapper()
+    failing = position(exit_failures=2, exit_failed_reason="market sell refused")
+    first = m.map(PositionChanged(failing, PositionChangeKind.EXIT_FAILED))
+    again = m.map(PositionChanged(failing, PositionChangeKind.EXIT_FAILED))
+    assert first is not None
+    assert again is not None
+    assert first.event_id == again.event_id == "exit_failed:4:2"  # one outbox row
+    assert "EXIT FAILED" in first.text
+    assert "market sell refused" in first.text
+    dusty = position(status=PositionStatus.CLOSED, dust_quantity=D("0.0004"))
+    dust = m.map(PositionChanged(dusty, PositionChangeKind.CLOSED))
+    assert dust is not None
+    assert (dust.type, dust.event_id) == (NotificationType.DUST_LEFT, "dust_left:4")
+    assert "0.0004 ETH" in dust.text
+    clean = position(status=PositionStatus.CLOSED)
+    assert m.map(PositionChanged(clean, PositionChangeKind.CLOSED)) is None
+
+
+def test_the_exit_placed_trigger_names_the_fill() -> None:
+    m = mapper()
+    exit_order = Order.place(
+        symbol="ETHUSDT",
+        side=OrderSide.SELL,
+        type=OrderType.MARKET,
+        quantity=D("0.1"),
+        created_at=T0,
+        client_order_id="mxbmanual0001",
+        origin=OrderOrigin.POSITION_EXIT,
+        origin_ref="position:4",
+    )
+    placed = position(
+        exit_order_id=exit_order.client_order_id, exit_trigger=ExitTrigger.TRAILING_STOP
+    )
+    assert m.map(PositionChanged(placed, PositionChangeKind.EXIT_PLACED)) is None
+    note = m.map(OrderUpdated(filled(exit_order), OrderUpdateKind.EXCHANGE_UPDATE))
+    assert note is not None
+    assert note.data["reason"] == "trailing stop"
+
+
+async def test_the_daily_summary_loop_sends_one_summary_per_day() -> None:
+    now = [T0]
+    sent: list[str] = []
+    closed_today = position(
+        status=PositionStatus.CLOSED,
+        quantity=D(0),
+        spent_quote=D(100),
+        realised_pnl=D(5),
+        closed_at=T0 + timedelta(hours=3),
+        opened_at=T0 - timedelta(days=2),
+    )
+
+    class Positions:
+        async def list(self, **_: object) -> PositionPage:
+            return PositionPage([closed_today], 1)
+
+        def open_positions(self) -> list[Position]:
+            return [position(id=9)]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += timedelta(seconds=seconds)
+        if len(sent) >= 2:
+            raise asyncio.CancelledError
+
+    def submit(note: Notification) -> None:
+        sent.append(note.text)
+
+    with contextlib.suppress(asyncio.CancelledError):
+        await run_daily_summary(
+            Positions(),  # type: ignore[arg-type]
+            submit,
+            datetime(2026, 1, 1, 0, 0).time(),
+            lambda: now[0],
+            sleep,
+        )
+    assert sent[0].startswith("Daily summary to 2026-12-02 00:00 UTC: realised PnL 5")
+    assert "1 closed (1 won, win rate 100%), 1 open" in sent[0]
+    assert sent[1].startswith("Daily summary to 2026-12-03 00:00 UTC: realised PnL 0")
