@@ -58,6 +58,13 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
         )
         await telegram.wait_sent(lambda sent: len(sent) == len(wanted), "telegram messages")
         status, body = await Client(http, bot, tokens["read"]).raw("GET", "/api/v1/notifications")
+        reader = Client(http, bot, tokens["read"])
+
+        async def scrape() -> str:
+            return (await reader.raw("GET", "/metrics"))[1]
+
+        delivered = 'mexcbot_notifications_delivered_total{channel="webhook:ops"} 5.0'
+        metrics = await until(scrape, lambda text: delivered in text)  # stored after the send
         test_status, test_body = await Client(http, bot, tokens["admin"]).raw(
             "POST", "/api/v1/notifications/test"
         )
@@ -96,6 +103,8 @@ async def test_each_event_arrives_once_signed_and_without_secrets(
 
     assert status == 200
     assert (test_status, denied) == (202, 403), test_body
+    assert 'mexcbot_notifications_queued{channel="telegram:777000"}' in metrics
+    assert 'mexcbot_notification_delivery_seconds_count{channel="webhook:ops"} 5.0' in metrics
     assert config_status == 200
     assert '"telegram_bot_token_set":true' in config
     assert '"name":"ops"' in config
