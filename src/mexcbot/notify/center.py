@@ -157,6 +157,7 @@ class NotificationCenter:
                 self._clock,
             )
             found.append((summary, "mexcbot-notify-daily"))
+            found.append((self._check_previous_run(), "mexcbot-notify-previous-run"))
         if self.poller is not None:
             found.append((self.poller.run(), "mexcbot-telegram-commands"))
         return found
@@ -192,6 +193,18 @@ class NotificationCenter:
 
     def announce_startup(self, mode: str, version: str) -> None:
         self.submit(notes.startup(self._boot_id, mode, version, self._clock()))
+
+    async def _check_previous_run(self) -> None:
+        """Tell when the previous run's last word was its startup (no shutdown: a crash)."""
+        this_start = f"startup:{self._boot_id}"
+        lifecycle = [NotificationType.STARTUP, NotificationType.SHUTDOWN]
+        try:
+            latest = await self.outbox.latest_event(lifecycle, other_than=this_start)
+        except Exception as exc:
+            log.warning("previous run not checked (%s)", type(exc).__name__)
+            return
+        if latest is not None and latest.startswith("startup:"):
+            self.submit(notes.unclean_stop(latest.removeprefix("startup:"), self._clock()))
 
     async def announce_shutdown(self) -> None:
         """Store the shutdown event and let the channels send it for a moment (best effort)."""

@@ -332,6 +332,21 @@ def startup(boot_id: str, mode: str, version: str, at: datetime) -> Notification
     )
 
 
+def unclean_stop(previous_boot_id: str, at: datetime) -> Notification:
+    """The run that started at `previous_boot_id` never said it was stopping: it crashed or was
+    killed (told at the next start, so a crash is never silent)."""
+    return Notification(
+        event_id=f"unclean_stop:{previous_boot_id}",
+        type=NotificationType.UNCLEAN_STOP,
+        at=at,
+        text=(
+            f"The previous run (started {previous_boot_id}) ended without stopping cleanly: it "
+            "crashed or was killed. This start reconciled orders with the exchange."
+        ),
+        data={"previous_start": previous_boot_id, "unclean": True},
+    )
+
+
 def shutdown(boot_id: str, at: datetime) -> Notification:
     return Notification(
         event_id=f"shutdown:{boot_id}",

@@ -21,6 +21,7 @@ class NotificationType(StrEnum):
     RECONCILIATION_DISCREPANCY = "reconciliation_discrepancy"
     STARTUP = "startup"
     SHUTDOWN = "shutdown"
+    UNCLEAN_STOP = "unclean_stop"  # told at a start: the previous run never said it stopped
     DAILY_SUMMARY = "daily_summary"
     TEST = "test"
 

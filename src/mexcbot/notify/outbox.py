@@ -214,6 +214,23 @@ class Outbox:
             for channel, values in found.items()
         }
 
+    async def latest_event(
+        self, types: Sequence[NotificationType], *, other_than: str
+    ) -> str | None:
+        """The event id of the newest entry of one of `types`, `other_than` excluded."""
+        query = (
+            select(_OUTBOX.c.event_id)
+            .where(
+                _OUTBOX.c.type.in_([str(kind) for kind in types]),
+                _OUTBOX.c.event_id != other_than,
+            )
+            .order_by(_OUTBOX.c.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(query)).scalar_one_or_none()
+        return None if found is None else str(found)
+
     async def state(self, name: str) -> str | None:
         async with self._engine.connect() as connection:
             value = (

@@ -5,11 +5,14 @@ A restart resumes the undelivered outbox without sending anything twice."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import aiohttp
+from sqlalchemy import delete
 
 from mexcbot.app import Bot
 from mexcbot.notify.outbox import OutboxStatus
+from mexcbot.store import create_engine, tables
 from tests.fixtures.api import MakeBot, place_order, tokens_for
 from tests.fixtures.telegram import FakeTelegram, WebhookReceiver
 from tests.mexcbot.notify.helpers import CHAT, Client, notify_overrides, until
@@ -127,3 +130,34 @@ async def test_a_bot_without_channels_queues_nothing(
         assert await _outbox(bot) == []
     assert (status, seen["channels"], seen["telegram_commands"]) == (200, [], False)
     assert (refused, problem["code"]) == (409, "no_channels")
+
+
+async def test_a_start_after_a_crash_says_the_previous_run_did_not_stop(
+    make_bot: MakeBot,
+    telegram: FakeTelegram,
+    webhook_receiver: WebhookReceiver,
+    tmp_path: Path,
+) -> None:
+    overrides = notify_overrides(telegram, webhook_receiver)
+    async with make_bot(**overrides):
+        await webhook_receiver.wait_received(lambda got: len(got) == 1, "the startup")
+    crashed = webhook_receiver.received[0].payload
+    # a crash: the run never wrote its shutdown (here: removed afterwards)
+    db = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    async with db.begin() as connection:
+        await connection.execute(
+            delete(tables.notification_outbox).where(
+                tables.notification_outbox.c.type == "shutdown"
+            )
+        )
+    await db.dispose()
+    webhook_receiver.received.clear()
+    async with make_bot(**overrides):
+        await webhook_receiver.wait_received(
+            lambda got: "unclean_stop" in [h.payload["type"] for h in got], "the crash notice"
+        )
+    notice = next(
+        h.payload for h in webhook_receiver.received if h.payload["type"] == "unclean_stop"
+    )
+    assert notice["data"]["previous_start"] == crashed["event_id"].removeprefix("startup:")
+    assert sum("ended without stopping cleanly" in t for t in telegram.texts(CHAT)) == 1
