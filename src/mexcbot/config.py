@@ -170,7 +170,7 @@ class Settings(BaseSettings):
     """Chats that receive the notifications."""
     telegram_events: dict[NotificationType, NotifyLevel] = Field(default_factory=dict)
     """Level per event for the Telegram chats; an event not named is on."""
-    telegram_poll_timeout: float = Field(default=25.0, ge=0, le=50)
+    telegram_poll_timeout: float = Field(default=25.0, ge=1, le=50)
     """Seconds one getUpdates long poll waits for a command."""
     telegram_confirm_timeout: float = Field(default=60.0, gt=0, le=3600)
     """Seconds a user has to /confirm a command that changes something."""

@@ -32,7 +32,7 @@ def notify_overrides(telegram: FakeTelegram, receiver: WebhookReceiver, **extra:
         "telegram_base_url": telegram.url,
         "telegram_chat_ids": [CHAT],
         "telegram_users": {ADMIN_USER: "admin", TRADER: "trade", READER: "read"},
-        "telegram_poll_timeout": 0.5,
+        "telegram_poll_timeout": 1,
         "telegram_events": {"risk_changed": "silent"},
         "webhooks": [
             {"url": receiver.hook_url, "secret": HOOK_SECRET, "name": "ops", "timeout": 2}
