@@ -15,7 +15,7 @@ from mexcbot.notify.outbox import OutboxStatus
 from mexcbot.store import create_engine, tables
 from tests.fixtures.api import MakeBot, place_order, tokens_for
 from tests.fixtures.telegram import FakeTelegram, WebhookReceiver
-from tests.mexcbot.notify.helpers import CHAT, Client, notify_overrides, until
+from tests.mexcbot.notify.helpers import CHAT, READER, Client, notify_overrides, until
 
 MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "50"}
 
@@ -80,6 +80,10 @@ async def test_the_bot_trades_while_every_channel_is_down_then_they_get_everythi
         assert "Entry filled" in texts[1]
         assert "Entry filled" in texts[2]
         assert "started" not in " ".join(texts[1:])
+        # the command poller failed meanwhile too, and answers again
+        telegram.user_message(READER, "/status")
+        await telegram.wait_sent(lambda _: len(telegram.texts(READER)) == 1, "a reply")
+        assert "mode PAPER" in telegram.texts(READER)[0]
 
 
 async def test_a_restart_resumes_the_outbox_without_duplicates(

@@ -24,6 +24,8 @@ from mexcbot.notify.telegram.commands import RemoteControl
 log = logging.getLogger(__name__)
 
 OFFSET_STATE = "telegram_update_offset"
+#: Longest wait between polls while the Bot API fails: commands work again soon after it is back.
+POLL_RETRY_CAP_S = 30.0
 
 
 class CommandPoller:
@@ -56,7 +58,8 @@ class CommandPoller:
                 updates = await self._client.get_updates(offset, self._poll_timeout)
             except TelegramError as exc:
                 failures += 1
-                delay = max(self._backoff.delay(failures), exc.retry_after or 0.0)
+                delay = min(self._backoff.delay(failures), POLL_RETRY_CAP_S)
+                delay = max(delay, exc.retry_after or 0.0)
                 log.warning("telegram getUpdates failed (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
