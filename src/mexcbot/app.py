@@ -220,9 +220,12 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         return PriceFeed(exchange, prices, events, symbols, health=streams["market"])
 
     _subscribe_telemetry(events, metrics, reconciliation)
+    # the outbox's own engine: deferred SQLite transactions (store/database.py)
+    notify_db = create_engine(database_url, immediate=False)
+    stack.push_async_callback(notify_db.dispose)
     notifications = NotificationCenter(
         settings,
-        db,
+        notify_db,
         metrics,
         ControlServices(
             execution=execution,

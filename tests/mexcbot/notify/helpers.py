@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from mexcbot.app import Bot
+from mexcbot.notify.kinds import NotificationType
 from mexcbot.paper import ADMIN_TOKEN_SUFFIX
 from tests.fixtures.api import api_url, auth
 from tests.fixtures.telegram import TOKEN, FakeTelegram, WebhookReceiver
@@ -24,6 +25,11 @@ ADMIN_USER, TRADER, READER, STRANGER = 1001, 1002, 1003, 666
 HOOK_SECRET = "whsec-0123456789-very-secret"
 SYMBOL = "ETHUSDT"
 T = TypeVar("T")
+UNSCHEDULED = (
+    NotificationType.STREAM_STALE,
+    NotificationType.STREAM_RECOVERED,
+    NotificationType.RECONCILIATION_DISCREPANCY,
+)
 
 
 def notify_overrides(telegram: FakeTelegram, receiver: WebhookReceiver, **extra: Any) -> Any:
@@ -33,9 +39,17 @@ def notify_overrides(telegram: FakeTelegram, receiver: WebhookReceiver, **extra:
         "telegram_chat_ids": [CHAT],
         "telegram_users": {ADMIN_USER: "admin", TRADER: "trade", READER: "read"},
         "telegram_poll_timeout": 1,
-        "telegram_events": {"risk_changed": "silent"},
+        # what a test cannot schedule (a stream drop, a reconciliation finding) is off, so each
+        # test knows every message to expect
+        "telegram_events": {"risk_changed": "silent"} | dict.fromkeys(UNSCHEDULED, "off"),
         "webhooks": [
-            {"url": receiver.hook_url, "secret": HOOK_SECRET, "name": "ops", "timeout": 2}
+            {
+                "url": receiver.hook_url,
+                "secret": HOOK_SECRET,
+                "name": "ops",
+                "timeout": 2,
+                "events": [kind for kind in NotificationType if kind not in UNSCHEDULED],
+            }
         ],
         "notify_retry_base": 0.05,
         "notify_retry_max": 0.2,

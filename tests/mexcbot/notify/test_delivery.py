@@ -50,7 +50,7 @@ def note(event_id: str) -> Notification:
 
 @pytest.fixture
 async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
+    db = create_engine(migrated_database_url, immediate=False)  # as the bot's outbox
     yield db
     await db.dispose()
 
@@ -61,7 +61,7 @@ async def delivering(
 ) -> AsyncIterator[OutboxWriter]:
     """A writer and a delivery loop per channel, running until the block ends."""
     metrics = Metrics()
-    backoff = Backoff(base=0.01, cap=0.02, max_attempts=max_attempts)
+    backoff = Backoff(base=0.01, cap=0.05, max_attempts=max_attempts)
     loops = {
         c.name: ChannelDelivery(c, outbox, backoff, metrics, lambda: datetime.now(UTC))
         for c in channels
@@ -81,7 +81,7 @@ async def delivering(
 
 async def until(check: object, what: str) -> None:
     assert callable(check)
-    for _ in range(500):
+    for _ in range(1500):
         if check():
             return
         await asyncio.sleep(0.01)
