@@ -96,6 +96,8 @@ class ChannelDelivery:
     async def run(self) -> None:
         await self._count_queued()
         while True:
+            # cleared before the outbox is read: a wake while reading is not lost
+            self._wake.clear()
             try:
                 entry = await self._outbox.next_due(self.name)
             except asyncio.CancelledError:
@@ -105,7 +107,8 @@ class ChannelDelivery:
                 await self._sleep(_STORE_RETRY_S)
                 continue
             if entry is None:
-                self.idle.set()
+                if not self._wake.is_set():
+                    self.idle.set()
                 await self._count_queued()
                 await self._sleep(None)
                 continue
@@ -122,7 +125,7 @@ class ChannelDelivery:
                 await self._sleep(_STORE_RETRY_S)
 
     async def _sleep(self, seconds: float | None) -> None:
-        self._wake.clear()
+        """Until `seconds` passed or a new entry was queued (since the loop last read)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 

@@ -177,3 +177,33 @@ async def test_the_state_store_keeps_one_value_per_name(engine: AsyncEngine) -> 
 def test_backoff_doubles_up_to_its_cap() -> None:
     backoff = Backoff(base=1.0, cap=5.0, max_attempts=10)
     assert [backoff.delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+async def test_an_entry_queued_while_the_loop_reads_the_outbox_is_not_missed(
+    engine: AsyncEngine,
+) -> None:
+    """The lost wake-up: the writer stores an entry and wakes the loop while the loop's read
+    (which found nothing) is still in flight; the loop must not then sleep forever."""
+    channel = ScriptedChannel("late")
+    loops: list[ChannelDelivery] = []
+
+    class RacingOutbox(Outbox):
+        raced = False
+
+        async def next_due(self, name: str) -> OutboxEntry | None:
+            found = await super().next_due(name)
+            if found is None and not self.raced:
+                self.raced = True
+                await self.add(note("late-1"), [Route(name, silent=False)])
+                loops[0].wake()
+            return found
+
+    outbox = RacingOutbox(engine)
+    backoff = Backoff(base=0.01, cap=0.05, max_attempts=3)
+    loops.append(ChannelDelivery(channel, outbox, backoff, Metrics(), lambda: datetime.now(UTC)))
+    task = asyncio.create_task(loops[0].run())
+    try:
+        await until(lambda: channel.sent == ["late-1"], "the entry queued during the read")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
