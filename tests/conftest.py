@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.api",
     "tests.fixtures.ws_exchange",
+    "tests.fixtures.telegram",
 ]

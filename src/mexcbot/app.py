@@ -88,6 +88,8 @@ from mexcbot.mexc.listings import (
 )
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
+from mexcbot.notify.center import NotificationCenter
+from mexcbot.notify.telegram.commands import ControlServices
 from mexcbot.paper import (
     ADMIN_TOKEN_SUFFIX,
     exchange_credentials,
@@ -146,6 +148,7 @@ class Bot:
     metrics: Metrics
     events: EventBus
     paper: SimServer | None
+    notifications: NotificationCenter
 
 
 @contextlib.asynccontextmanager
@@ -162,6 +165,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     paper = await start_paper_exchange(settings, stack) if mode is Mode.PAPER else None
     exchange_url, key, secret = exchange_credentials(settings, paper)
     redactor.add(key, secret)
+    redactor.add(*_notification_secrets(settings))
 
     database_url = normalize_database_url(settings.database_url)
     await upgrade(database_url)
@@ -277,6 +281,30 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
 
     _subscribe_telemetry(events, metrics, reconciliation)
+    # the outbox's own engine: deferred SQLite transactions (store/database.py)
+    notify_db = create_engine(database_url, immediate=False)
+    stack.push_async_callback(notify_db.dispose)
+    notifications = NotificationCenter(
+        settings,
+        notify_db,
+        metrics,
+        ControlServices(
+            execution=execution,
+            positions=position_service,
+            risk=risk_policy,
+            market=market_data,
+            audit=audit,
+            mode=mode.value,
+            rules=lambda: _rule_lines(autobuy_rules),
+            listings=lambda: _listing_lines(listings),
+        ),
+        _utc_now,
+    )
+    stack.push_async_callback(notifications.close)
+    notifications.attach(events)
+    for work, name in notifications.tasks():  # never awaited here: a channel may be down
+        _start_task(stack, work, name)
+    notifications.announce_startup(mode.value, package_version())
     live = LiveFeed(
         buffer_size=settings.api_ws_buffer, ticker_interval=1.0 / settings.api_ws_ticker_rate
     )
@@ -304,6 +332,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         risk=risk_policy,
         listings=listings,
         autobuy=AutoBuyServices(autobuy_rules, autobuy_log, dry_run),
+        notifications=notifications,
     )
     api = build_api(ctx)
     api_url = await serve(api, settings, stack)
@@ -345,6 +374,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         exit_check_interval=settings.exit_check_interval,
     )
     _start_task(stack, engine, "mexcbot-engine")
+    stack.push_async_callback(notifications.announce_shutdown)  # first to run when stopping
     started = Started(
         api_url=api_url,
         docs_url=f"{api_url}/docs",
@@ -364,6 +394,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         metrics=metrics,
         events=events,
         paper=paper,
+        notifications=notifications,
     )
 
 
@@ -380,6 +411,38 @@ class Workers:
     detector: ListingDetector
     first_trades: FirstTradeWatch | None
     sniper: Sniper
+
+
+async def _rule_lines(rules: AutoBuyRules) -> list[str]:
+    """The auto-buy rules in a line each (Telegram's /rules)."""
+    page = await rules.list(limit=50)
+    return [
+        f"#{item.rule.id} {item.rule.name}: {item.rule.trigger.type.value} {item.rule.symbol}, "
+        f"{item.rule.buy_amount_quote} quote, {'on' if item.rule.enabled else 'off'}"
+        for item in page.rules
+    ]
+
+
+async def _listing_lines(listings: ListingService) -> list[str]:
+    """Upcoming and recent listings in a line each (Telegram's /listings)."""
+    lines = []
+    for view in (ListingView.UPCOMING, ListingView.RECENT):
+        for found in await listings.list(view, limit=10):
+            listing = found.listing
+            opens = listing.open_time.isoformat() if listing.open_time else "time unknown"
+            outcome = ", ".join(s.outcome.value for s in found.snipes) or "no snipe"
+            lines.append(f"{listing.symbol} {listing.status.value} opens {opens}: {outcome}")
+    return lines
+
+
+def _notification_secrets(settings: Settings) -> list[str]:
+    """The Telegram token and the webhooks' secrets and URLs (a URL may hold a credential, as
+    Slack's do), masked in every log line."""
+    found = [hook.secret.get_secret_value() for hook in settings.webhooks]
+    found += [hook.url for hook in settings.webhooks]
+    if settings.telegram_bot_token is not None:
+        found.append(settings.telegram_bot_token.get_secret_value())
+    return found
 
 
 def _ws_url(settings: Settings, paper: SimServer | None) -> str:

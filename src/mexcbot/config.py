@@ -6,13 +6,24 @@ afterwards. Secrets are `SecretStr` so they never show up in a repr, a log line 
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mexcbot.domain.listings import ListingSource
+from mexcbot.domain.tokens import TokenRole
+from mexcbot.notify.kinds import NotificationType, NotifyLevel
 
 DEFAULT_EXCHANGE_URL = "https://api.mexc.com"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./mexcbot.db"
@@ -34,6 +45,42 @@ class LogFormat(StrEnum):
 
 class ConfigurationError(ValueError):
     """The configuration cannot work; the message says which setting and why."""
+
+
+DEFAULT_TELEGRAM_URL = "https://api.telegram.org"
+_WEBHOOK_NAME = r"^[A-Za-z0-9_.-]{1,40}$"
+
+
+class WebhookSettings(BaseModel):
+    """One webhook of ``MEXCBOT_WEBHOOKS`` (a JSON list of these objects)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr = Field(min_length=16)
+    """Signs every body (HMAC-SHA256, the ``X-Signature`` header); at least 16 characters."""
+    name: str | None = Field(default=None, pattern=_WEBHOOK_NAME)
+    """Names the channel (``webhook:<name>``); default: its position in the list, from 1."""
+    events: dict[NotificationType, NotifyLevel] | list[NotificationType] | None = None
+    """The events it receives: a list (each on), a map event -> on/silent/off; unset: all."""
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    max_attempts: int | None = Field(default=None, ge=1)
+    """Deliveries tried before an entry is marked failed; unset: MEXCBOT_NOTIFY_MAX_ATTEMPTS."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            # the value is not repeated: a webhook URL may hold a credential
+            raise ValueError("webhook url must start with http:// or https://")
+        return value
+
+    def level(self, kind: NotificationType) -> NotifyLevel:
+        if self.events is None:
+            return NotifyLevel.ON
+        if isinstance(self.events, dict):
+            return self.events.get(kind, NotifyLevel.OFF)
+        return NotifyLevel.ON if kind in self.events else NotifyLevel.OFF
 
 
 class Settings(BaseSettings):
@@ -142,6 +189,27 @@ class Settings(BaseSettings):
     """A listing first seen tradable up to this many seconds after its open is still sniped."""
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
+    telegram_bot_token: SecretStr | None = None
+    """The Telegram bot's token (a secret: never logged or returned); unset: no Telegram."""
+    telegram_base_url: str = DEFAULT_TELEGRAM_URL
+    telegram_users: dict[int, TokenRole] = Field(default_factory=dict)
+    """Telegram user id -> role (read / trade / admin, as API tokens); anyone else is ignored."""
+    telegram_chat_ids: list[int] = Field(default_factory=list)
+    """Chats that receive the notifications."""
+    telegram_events: dict[NotificationType, NotifyLevel] = Field(default_factory=dict)
+    """Level per event for the Telegram chats; an event not named is on."""
+    telegram_poll_timeout: float = Field(default=25.0, ge=1, le=50)
+    """Seconds one getUpdates long poll waits for a command."""
+    telegram_confirm_timeout: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds a user has to /confirm a command that changes something."""
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    notify_retry_base: float = Field(default=1.0, gt=0, le=3600)
+    """Seconds before the first retry of a failed delivery; doubled each attempt."""
+    notify_retry_max: float = Field(default=300.0, gt=0, le=86400)
+    notify_max_attempts: int = Field(default=50, ge=1)
+    """Deliveries tried before an outbox entry is marked failed (and the channel moves on)."""
+    notify_daily_summary_at: time = time(0, 0)
+    """UTC time of day of the daily summary (the 24 hours before it)."""
 
     @field_validator("log_level")
     @classmethod
@@ -202,6 +270,33 @@ class Settings(BaseSettings):
                     f"cors_origins entries must be '*' or start with http(s)://; got {origin!r}"
                 )
         return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _telegram_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"telegram_base_url must start with http:// or https://; got {value!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, value: list[WebhookSettings]) -> list[WebhookSettings]:
+        names = [hook.name or str(index) for index, hook in enumerate(value, start=1)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"webhooks names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    @model_validator(mode="after")
+    def _telegram_needs_token(self) -> Self:
+        if self.telegram_bot_token is None and (self.telegram_chat_ids or self.telegram_users):
+            raise ValueError(
+                "MEXCBOT_TELEGRAM_CHAT_IDS/MEXCBOT_TELEGRAM_USERS are set but "
+                "MEXCBOT_TELEGRAM_BOT_TOKEN is not"
+            )
+        return self
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> Self:

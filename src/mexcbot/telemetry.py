@@ -57,6 +57,7 @@ _LATENCY_BUCKETS: Final = (
     10.0,
 )
 REDACTED: Final = "***"
+_DELIVERY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 
 class Metrics:
@@ -185,6 +186,38 @@ class Metrics:
         self.queued_reads = Gauge(
             "mexcbot_exchange_queued_reads",
             "Reads waiting for exchange rate-limit budget when metrics were scraped.",
+            registry=self.registry,
+        )
+
+        self.notifications_delivered = Counter(
+            "mexcbot_notifications_delivered",
+            "Notifications delivered, by channel (telegram:<chat id>, webhook:<name>).",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.notifications_failed = Counter(
+            "mexcbot_notifications_failed",
+            "Notifications given up on after their attempts (or refused for good), by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.notification_attempts_failed = Counter(
+            "mexcbot_notification_attempts_failed",
+            "Delivery attempts that failed and will be retried, by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.notifications_queued = Gauge(
+            "mexcbot_notifications_queued",
+            "Notifications in the outbox waiting for delivery, by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.notification_delivery_seconds = Histogram(
+            "mexcbot_notification_delivery_seconds",
+            "Seconds from a notification's event to its delivery, by channel (retries included).",
+            ["channel"],
+            buckets=_DELIVERY_BUCKETS,
             registry=self.registry,
         )
 

@@ -28,6 +28,7 @@ from mexcbot.api.routers import (
     dashboard,
     listings,
     market,
+    notifications,
     positions,
     risk,
     system,
@@ -77,6 +78,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
         autobuy.router,
         market.router,
         admin.router,
+        notifications.router,
         live_router,
         dashboard.router,
     ):

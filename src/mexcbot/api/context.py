@@ -30,6 +30,7 @@ from mexcbot.engine.positions.trading import PositionService
 from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.tokens import TokenService
+from mexcbot.notify.center import NotificationCenter
 from mexcbot.store import TokenRole, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.telemetry import Metrics
@@ -82,6 +83,8 @@ class ApiContext:
     risk: RiskLimitsPolicy
     listings: ListingService
     autobuy: AutoBuyServices
+    notifications: NotificationCenter
+    """The notification channels' state (``/api/v1/notifications``)."""
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
 

@@ -98,8 +98,13 @@ def restrict_sqlite_file(url: str) -> None:
             continue
 
 
-def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
-    """An async engine for `url` (normalised); SQLite connections get the pragmas above."""
+def create_engine(url: str, *, immediate: bool = True, **engine_options: Any) -> AsyncEngine:
+    """An async engine for `url` (normalised); SQLite connections get the pragmas above.
+
+    ``immediate=False`` (SQLite): deferred transactions, so a read never takes the write lock
+    (WAL readers do not block anyone). Only for a component whose write transactions start with
+    their write and never read-then-write (the notification outbox), so the trading path's
+    writers are not held up by its polling."""
     url = normalize_database_url(url)
     if not is_sqlite(url):
         engine_options.setdefault("pool_pre_ping", True)
@@ -115,6 +120,6 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -288,3 +288,31 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
     Index("ix_audit_log_time", "time"),
 )
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the delivery order
+    Column("event_id", String(200), nullable=False),  # deterministic: a repeat is a no-op
+    Column("channel", String(100), nullable=False),  # telegram:<chat id>, webhook:<name>
+    Column("type", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", Text, nullable=False),  # JSON object, decimals as strings
+    Column("silent", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),  # queued / delivered / failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),  # never a token or a secret
+    UniqueConstraint("event_id", "channel"),
+    Index("ix_notification_outbox_channel_status", "channel", "status"),
+)
+
+notification_state = Table(
+    "notification_state",
+    metadata,
+    Column("name", String(100), primary_key=True),  # e.g. telegram_update_offset
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

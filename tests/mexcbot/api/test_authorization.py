@@ -120,6 +120,8 @@ ROUTES = [
         "/api/v1/autobuy/symbols/BTCUSDT/rules",
         R,
     ),
+    Route("GET", "/api/v1/notifications", "/api/v1/notifications", R),
+    Route("POST", "/api/v1/notifications/test", "/api/v1/notifications/test", A),
 ]
 
 

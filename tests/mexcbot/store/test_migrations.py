@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "snipes",
     "api_tokens",
     "audit_log",
+    "notification_outbox",
+    "notification_state",
     "alembic_version",
 }
 

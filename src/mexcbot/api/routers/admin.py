@@ -75,8 +75,15 @@ async def audit_log(
 async def configuration(ctx: Ctx, caller: AdminAccess) -> dict[str, Any]:
     """The running configuration. Secrets show only whether they are set."""
     settings = ctx.settings
-    shown = settings.model_dump(mode="json", exclude={"api_key", "api_secret", "database_url"})
+    hidden = {"api_key", "api_secret", "database_url", "telegram_bot_token", "webhooks"}
+    shown = settings.model_dump(mode="json", exclude=hidden)
     shown["api_key_set"] = settings.api_key is not None
+    shown["telegram_bot_token_set"] = settings.telegram_bot_token is not None
+    # a webhook's URL may hold a credential: only its name and events are shown
+    shown["webhooks"] = [
+        hook.model_dump(mode="json", include={"name", "events", "timeout", "max_attempts"})
+        for hook in settings.webhooks
+    ]
     shown["mode"] = ctx.mode.value
     shown["database"] = settings.database_url.split("://", 1)[0]
     return shown
