@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,9 +36,7 @@ from mexcbot.api.context import ApiContext, AutoBuyServices, ReconciliationState
 from mexcbot.api.limits import FailedAuthLimit
 from mexcbot.api.live_feed import LiveFeed
 from mexcbot.config import Mode, Settings
-from mexcbot.domain.autobuy import ExecutionOutcome
 from mexcbot.domain.listings import Listing, ListingSource
-from mexcbot.domain.risk import TradingState
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.autobuy.buying import AutoBuyer
 from mexcbot.engine.autobuy.evaluation import DryRun
@@ -47,26 +44,13 @@ from mexcbot.engine.autobuy.executions import ExecutionLog
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import (
-    ListingChanged,
-    OrderUpdated,
-    OrderUpdateKind,
-    PositionChanged,
-    ReconciliationFinished,
-    RuleExecuted,
-    SnipeFinished,
-    StreamStatusChanged,
-    TradingStateChanged,
-)
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.book import ListingBook
 from mexcbot.engine.listings.detector import ListingDetector
 from mexcbot.engine.listings.first_trade import FirstTradeWatch
 from mexcbot.engine.listings.service import ListingService, ListingView
 from mexcbot.engine.listings.sniper import Sniper, SniperSettings
-from mexcbot.engine.listings.sources import ListingFeedSource
 from mexcbot.engine.market import MarketData
-from mexcbot.engine.orders.report import DISCREPANCY_KINDS
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook
 from mexcbot.engine.positions.exits import ExitMonitor
@@ -77,14 +61,9 @@ from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.engine.stream_health import StreamHealth
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.engine.tokens import TokenService
-from mexcbot.mexc.constants import DEFAULT_WEB_URL, DEFAULT_WS_URL
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.listings import (
-    AnnouncementsSource,
-    CalendarSource,
-    ExchangeInfoSource,
     WebSession,
-    WebSymbolsSource,
 )
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
@@ -97,7 +76,17 @@ from mexcbot.paper import (
 )
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
-from mexcbot.telemetry import Metrics, log_order_update, redactor
+from mexcbot.telemetry import Metrics, redactor
+from mexcbot.wiring import (
+    exchange_ms,
+    listing_lines,
+    listing_sources,
+    notification_secrets,
+    rule_lines,
+    subscribe_telemetry,
+    web_url,
+    ws_url,
+)
 from mexcsim import SimServer
 
 log = logging.getLogger(__name__)
@@ -165,7 +154,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     paper = await start_paper_exchange(settings, stack) if mode is Mode.PAPER else None
     exchange_url, key, secret = exchange_credentials(settings, paper)
     redactor.add(key, secret)
-    redactor.add(*_notification_secrets(settings))
+    redactor.add(*notification_secrets(settings))
 
     database_url = normalize_database_url(settings.database_url)
     await upgrade(database_url)
@@ -194,7 +183,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
     stack.push_async_callback(client.close)
 
-    exchange = MexcExchange(client, StreamConfig(url=_ws_url(settings, paper)))
+    exchange = MexcExchange(client, StreamConfig(url=ws_url(settings, paper)))
     catalog = SymbolCatalog(exchange)
     prices = PriceBook(exchange)
     risk_policy = RiskLimitsPolicy(uow_factory, events, prices, _utc_now)
@@ -261,16 +250,16 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
 
     listing_book = ListingBook(uow_factory, events, _utc_now)
     await listing_book.load()
-    web = WebSession(_web_url(settings, paper), timeout_s=settings.request_timeout)
+    web = WebSession(web_url(settings, paper), timeout_s=settings.request_timeout)
     stack.push_async_callback(web.close)
-    detector = ListingDetector(_listing_sources(settings, client, web), listing_book, _utc_now)
+    detector = ListingDetector(listing_sources(settings, client, web), listing_book, _utc_now)
 
     async def upcoming_listings() -> list[Listing]:
         return [found.listing for found in await listings.list(ListingView.UPCOMING)]
 
     dry_run.upcoming_listings = upcoming_listings
     first_trades = (
-        FirstTradeWatch(exchange, listing_book, _utc_now, lambda: _exchange_ms(client))
+        FirstTradeWatch(exchange, listing_book, _utc_now, lambda: exchange_ms(client))
         if ListingSource.MARKET_STREAM in settings.listing_sources
         else None
     )
@@ -280,7 +269,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         listing_book, detector, uow_factory, _utc_now, lambda: client.time_offset_ms
     )
 
-    _subscribe_telemetry(events, metrics, reconciliation)
+    subscribe_telemetry(events, metrics, reconciliation)
     # the outbox's own engine: deferred SQLite transactions (store/database.py)
     notify_db = create_engine(database_url, immediate=False)
     stack.push_async_callback(notify_db.dispose)
@@ -295,8 +284,8 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
             market=market_data,
             audit=audit,
             mode=mode.value,
-            rules=lambda: _rule_lines(autobuy_rules),
-            listings=lambda: _listing_lines(listings),
+            rules=lambda: rule_lines(autobuy_rules),
+            listings=lambda: listing_lines(listings),
         ),
         _utc_now,
     )
@@ -411,133 +400,6 @@ class Workers:
     detector: ListingDetector
     first_trades: FirstTradeWatch | None
     sniper: Sniper
-
-
-async def _rule_lines(rules: AutoBuyRules) -> list[str]:
-    """The auto-buy rules in a line each (Telegram's /rules)."""
-    page = await rules.list(limit=50)
-    return [
-        f"#{item.rule.id} {item.rule.name}: {item.rule.trigger.type.value} {item.rule.symbol}, "
-        f"{item.rule.buy_amount_quote} quote, {'on' if item.rule.enabled else 'off'}"
-        for item in page.rules
-    ]
-
-
-async def _listing_lines(listings: ListingService) -> list[str]:
-    """Upcoming and recent listings in a line each (Telegram's /listings)."""
-    lines = []
-    for view in (ListingView.UPCOMING, ListingView.RECENT):
-        for found in await listings.list(view, limit=10):
-            listing = found.listing
-            opens = listing.open_time.isoformat() if listing.open_time else "time unknown"
-            outcome = ", ".join(s.outcome.value for s in found.snipes) or "no snipe"
-            lines.append(f"{listing.symbol} {listing.status.value} opens {opens}: {outcome}")
-    return lines
-
-
-def _notification_secrets(settings: Settings) -> list[str]:
-    """The Telegram token and the webhooks' secrets and URLs (a URL may hold a credential, as
-    Slack's do), masked in every log line."""
-    found = [hook.secret.get_secret_value() for hook in settings.webhooks]
-    found += [hook.url for hook in settings.webhooks]
-    if settings.telegram_bot_token is not None:
-        found.append(settings.telegram_bot_token.get_secret_value())
-    return found
-
-
-def _ws_url(settings: Settings, paper: SimServer | None) -> str:
-    """The configured websocket, else the embedded simulator's (paper) or MEXC's (live)."""
-    if settings.exchange_ws_url:
-        return settings.exchange_ws_url
-    if paper is not None:
-        return paper.url.replace("http://", "ws://", 1) + "/ws"
-    return DEFAULT_WS_URL
-
-
-def _exchange_ms(client: MexcClient) -> float:
-    """The exchange's clock now (epoch ms): the local clock plus the measured offset."""
-    return time.time() * 1000 + client.time_offset_ms
-
-
-def _web_url(settings: Settings, paper: SimServer | None) -> str:
-    """The configured web host, else the embedded simulator (paper) or MEXC's (live)."""
-    if settings.exchange_web_url:
-        return settings.exchange_web_url
-    return paper.url if paper is not None else DEFAULT_WEB_URL
-
-
-def _listing_sources(
-    settings: Settings, client: MexcClient, web: WebSession
-) -> list[ListingFeedSource]:
-    quote, every = settings.listing_quote_asset, settings.listing_poll_interval
-    built: dict[ListingSource, ListingFeedSource] = {
-        ListingSource.CALENDAR: CalendarSource(
-            web, interval_s=every, quote_asset=quote, clock=_utc_now
-        ),
-        ListingSource.WEB_SYMBOLS: WebSymbolsSource(web, interval_s=every, clock=_utc_now),
-        ListingSource.EXCHANGE_INFO: ExchangeInfoSource(
-            client, interval_s=settings.listing_symbols_interval, clock=_utc_now
-        ),
-        ListingSource.ANNOUNCEMENT: AnnouncementsSource(
-            client, interval_s=every, quote_asset=quote, clock=_utc_now
-        ),
-    }
-    return [built[source] for source in settings.listing_sources if source in built]
-
-
-def _subscribe_telemetry(events: EventBus, metrics: Metrics, state: ReconciliationState) -> None:
-    def on_reconciled(event: ReconciliationFinished) -> None:
-        report = event.report
-        metrics.reconciliation_runs.inc()
-        for kind in DISCREPANCY_KINDS:
-            count = report.count(kind)
-            if count:
-                metrics.reconciliation_discrepancies.labels(kind).inc(count)
-        state.runs += 1
-        state.last_finished_at = report.finished_at
-        state.last_report = report.summary()
-        state.lost_on_exchange += report.lost_on_exchange
-
-    def on_order(event: OrderUpdated) -> None:
-        if event.kind in (
-            OrderUpdateKind.EXCHANGE_UPDATE,
-            OrderUpdateKind.CANCELED,
-            OrderUpdateKind.LOST,
-        ):
-            metrics.count_order_update(event.order.status.value.lower())
-
-    def on_stream(event: StreamStatusChanged) -> None:
-        metrics.observe_stream_status(event.stream, event.connected, event.reconnects)
-
-    for stream in ("user", "market"):
-        metrics.observe_stream_status(stream, connected=False, reconnects=0)
-
-    def on_position(event: PositionChanged) -> None:
-        metrics.position_events.labels(event.kind.value).inc()
-
-    def on_rule_executed(event: RuleExecuted) -> None:
-        outcome = event.execution.outcome
-        if outcome is not ExecutionOutcome.PENDING:
-            metrics.autobuy_executions.labels(outcome.value.lower()).inc()
-
-    def on_trading_state(event: TradingStateChanged) -> None:
-        for state in TradingState:
-            metrics.trading_state.labels(state.value).set(1 if state is event.state else 0)
-
-    events.subscribe(ReconciliationFinished, on_reconciled)
-    events.subscribe(StreamStatusChanged, on_stream)
-    events.subscribe(OrderUpdated, on_order)
-    events.subscribe(PositionChanged, on_position)
-    events.subscribe(TradingStateChanged, on_trading_state)
-    events.subscribe(
-        ListingChanged, lambda event: metrics.listing_events.labels(event.kind.value).inc()
-    )
-    events.subscribe(
-        SnipeFinished,
-        lambda event: metrics.snipes.labels(event.execution.outcome.value).inc(),
-    )
-    events.subscribe(RuleExecuted, on_rule_executed)
-    events.subscribe(OrderUpdated, log_order_update)
 
 
 def _start_task(

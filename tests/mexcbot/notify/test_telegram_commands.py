@@ -69,8 +69,8 @@ async def test_commands_follow_the_roles_confirm_and_ignore_strangers(
         assert "/kill" in await _ask(telegram, ADMIN_USER, "/help")
         assert "needs the admin role" in await _ask(telegram, READER, "/pause")
         assert "needs the admin role" in await _ask(telegram, TRADER, "/kill")
-        assert "not available" in await _ask(telegram, READER, "/rules")
-        assert "not available" in await _ask(telegram, READER, "/listings")
+        assert "rules: none" in await _ask(telegram, READER, "/rules")
+        assert "listings: none" in await _ask(telegram, READER, "/listings")
         assert "USDT: free" in await _ask(telegram, READER, "/balance")
         assert "today: realised PnL 0" in await _ask(telegram, READER, "/profit")
         assert await _ask(telegram, READER, "/orders") == "open orders: none"
