@@ -1,7 +1,8 @@
 """The snipe on a paper bot: a NEW_LISTING rule created through the API buys a listing scheduled
 through the simulator's admin API at its open, exactly once, opens a NEWCOIN position with the
 rule's exits and reports its latency; a late open is retried through 10007; two rules and
-several detectors still buy once; a restart while armed resumes without a second buy."""
+several detectors still buy once; a restart while armed resumes without a second buy; a skewed
+exchange clock is corrected for."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any
 
 import aiohttp
 
-from mexcbot.app import Bot
+from mexcbot.app import Bot, start_bot
+from mexcbot.config import Mode
 from mexcbot.paper import ADMIN_TOKEN_SUFFIX
-from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
+from mexcsim import SimServer
+from tests.fixtures.api import MakeBot, api_url, auth, bot_settings, tokens_for, wait_ready
+from tests.fixtures.sim import SIM_API_KEY, SIM_API_SECRET, sim_config
 
 FAST: dict[str, Any] = {
     "listing_poll_interval": 0.2,
@@ -169,3 +173,44 @@ async def test_a_restart_while_armed_resumes_and_buys_once(
         assert snipe["outcome"] in ("FILLED", "PARTIALLY_FILLED"), snipe
         accepted = await sim_get(http, bot, "/_sim/orders/accepted", symbol="SNIPRUSDT")
         assert len([o for o in accepted["orders"] if o["side"] == "BUY"]) == 1
+
+
+async def test_the_snipe_fires_on_the_exchange_clock_not_its_own(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """mexcsim's clock runs 400 ms ahead: a bot firing on its own clock would be 400 ms late."""
+    skew_ms = 400
+    async with SimServer(sim_config(clock_skew_ms=skew_ms)) as sim:
+        settings = bot_settings(
+            tmp_path,
+            mode=Mode.LIVE,
+            api_key=SIM_API_KEY,
+            api_secret=SIM_API_SECRET,
+            exchange_url=sim.url,
+            exchange_ws_url=sim.url.replace("http://", "ws://") + "/ws",
+            exchange_web_url=sim.url,
+            **FAST,
+        )
+        async with start_bot(settings) as bot:
+            await wait_ready(bot)
+            tokens = await tokens_for(bot)
+            await create_rule(http, bot, tokens["trade"])
+            open_ms = int(time.time() * 1000) + skew_ms + 2500  # on the exchange's clock
+            async with http.post(
+                f"{sim.url}/_sim/listings",
+                json={
+                    "symbol": "SKEWUSDT",
+                    "base_asset": "SKEW",
+                    "open_time": open_ms,
+                    "initial_price": "0.5",
+                },
+            ) as response:
+                assert response.status == 201
+            snipe = await finished_snipe(http, bot, tokens["read"], "SKEWUSDT")
+            async with http.get(
+                f"{sim.url}/_sim/orders/accepted", params={"symbol": "SKEWUSDT"}
+            ) as response:
+                accepted = await response.json()
+    assert snipe["outcome"] in ("FILLED", "PARTIALLY_FILLED"), snipe
+    first_ms = accepted["orders"][0]["acceptedAtUs"] / 1000 - open_ms
+    assert 0 <= first_ms < skew_ms / 4, (first_ms, snipe)

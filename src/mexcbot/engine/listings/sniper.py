@@ -55,6 +55,8 @@ from mexcbot.store.listings import Snipe
 log = logging.getLogger(__name__)
 
 NOT_OPEN_YET = 10007
+#: No snipe arms this close (ms) before or after another one's open.
+QUIET_MS = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class Sniper:
         self._wake: asyncio.Queue[Listing] = asyncio.Queue()
         self._acked: dict[str, float] = {}
         self._watching: set[str] = set()
+        self._fire_at: dict[str, float] = {}
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe(ListingChanged, lambda event: self._wake.put_nowait(event.listing))
@@ -197,6 +200,8 @@ class Sniper:
             raise
         except Exception:
             log.exception("snipe of %s failed", listing.symbol)
+        finally:
+            self._fire_at.pop(snipe_key(listing), None)
 
     async def _snipe_once(self, listing: Listing) -> None:
         assert listing.id is not None
@@ -208,6 +213,9 @@ class Sniper:
             if moved == open_ms:
                 break
             open_ms = moved
+        key = snipe_key(listing)
+        self._fire_at[key] = open_ms
+        await self._quiet_window(key, open_ms)
         rules = await self._rules.matching_listing(
             listing.symbol, listing.base_asset, listing.quote_asset
         )
@@ -215,7 +223,6 @@ class Sniper:
             return
         rule = min(rules, key=lambda r: r.id or 0)
         assert rule.id is not None
-        key = snipe_key(listing)
         execution = await self._executions.begin(
             rule,
             listing.symbol,
@@ -258,6 +265,22 @@ class Sniper:
             open_ms = moved
         order, detail, snipe = await self._fire(prepared, execution, position, snipe, open_ms)
         await self._finish(listing, execution, snipe, order, position, detail, open_ms=open_ms)
+
+    async def _quiet_window(self, key: str, open_ms: float) -> None:
+        """Wait while another snipe fires within `QUIET_MS`: arming writes to the database
+        (the execution, the snipe, the position), and on SQLite a write holds the lock the
+        firing snipe's intent needs. Never waits past this snipe's own open minus `QUIET_MS`
+        (listings that open together arm together)."""
+        while True:
+            now = self.exchange_ms()
+            busy = [
+                at
+                for other, at in self._fire_at.items()
+                if other != key and -QUIET_MS < at - now < QUIET_MS
+            ]
+            if not busy or max(busy) + QUIET_MS > open_ms - QUIET_MS:
+                return
+            await self._sleep_until(max(busy) + QUIET_MS)
 
     def _open_ms(self, listing: Listing) -> float:
         if listing.open_time is None:
