@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from mexcbot.api.context import Ctx, ReadAccess, TradeAccess, audit_target
 from mexcbot.api.errors import problem_responses
@@ -25,6 +25,7 @@ from mexcbot.api.listing_schemas import (
 from mexcbot.api.numbers import PlainInt
 from mexcbot.engine.listings.service import ListingView, ListingWithSnipes
 
+ListingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The listing's id")]
 router = APIRouter(prefix="/api/v1/listings", tags=["listings"])
 _COMMON = problem_responses(401, 403, 422, 429)
 
@@ -82,7 +83,7 @@ async def listing_sources(ctx: Ctx, caller: ReadAccess) -> ListingSourcesOut:
     responses=problem_responses(401, 403, 404, 422, 429),
     summary="One listing with its snipes",
 )
-async def get_listing(listing_id: PlainInt, ctx: Ctx, caller: ReadAccess) -> ListingOut:
+async def get_listing(listing_id: ListingId, ctx: Ctx, caller: ReadAccess) -> ListingOut:
     return _out(await ctx.listings.get(listing_id))
 
 
