@@ -7,7 +7,7 @@ immediate, explained ``OrderRuleViolation`` naming the field and the rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from enum import Enum, StrEnum
@@ -85,6 +85,18 @@ class SymbolRules:
     first_open_time: datetime | None = None
     """When the market opens (or opened) to trading, where the exchange says (exchangeInfo
     ``firstOpenTime``)."""
+
+    def as_open(self) -> SymbolRules:
+        """These rules as they will be once the market opens: a listing announced ahead is
+        listed paused, and its orders are prepared against the rules it will trade under."""
+        if self.is_tradable:
+            return self
+        return replace(
+            self,
+            status=SymbolStatus.ONLINE,
+            spot_trading_allowed=True,
+            trade_side_type=TradeSideType.ALL,
+        )
 
     @property
     def is_tradable(self) -> bool:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
-from dataclasses import replace
 
-from mexcbot.domain.symbols import SymbolRules, SymbolStatus, TradeSideType
+from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.errors import UnknownSymbol
 from mexcbot.engine.ports import Exchange
 
@@ -115,12 +114,7 @@ class SymbolCatalog:
         if until < self._clock():
             del self._presumed[rules.symbol]
             return rules
-        return replace(
-            rules,
-            status=SymbolStatus.ONLINE,
-            spot_trading_allowed=True,
-            trade_side_type=TradeSideType.ALL,
-        )
+        return rules.as_open()
 
     def invalidate(self, symbol: str) -> None:
         """Forget `symbol`'s rules: the next `get` reloads them (after a rules refusal), unless

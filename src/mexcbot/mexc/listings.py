@@ -51,6 +51,24 @@ def _object(value: object, where: str) -> dict[str, object]:
     return value
 
 
+def _announced(
+    base: str,
+    quote: str,
+    source: ListingSource,
+    now: datetime,
+    opens: datetime,
+    name: object,
+) -> ListingSighting:
+    return ListingSighting(
+        base_asset=base,
+        quote_asset=quote,
+        source=source,
+        seen_at=now,
+        open_time=opens,
+        full_name=name if isinstance(name, str) else None,
+    )
+
+
 class WebSession:
     """One aiohttp session for the web host, opened on first use."""
 
@@ -110,16 +128,8 @@ class CalendarSource:
             opens = _ms(coin.get("firstOpenTime"))
             if base is None or opens is None or opens < now - RECENT:
                 continue
-            name = coin.get("vcoinNameFull")
             found.append(
-                ListingSighting(
-                    base_asset=base,
-                    quote_asset=self._quote,
-                    source=self.source,
-                    seen_at=now,
-                    open_time=opens,
-                    full_name=name if isinstance(name, str) else None,
-                )
+                _announced(base, self._quote, self.source, now, opens, coin.get("vcoinNameFull"))
             )
         return found
 
@@ -154,16 +164,7 @@ class WebSymbolsSource:
                 if base is None or opens is None or opens < now - RECENT:
                     continue
                 name = entry.get("fne") or entry.get("fn")
-                found.append(
-                    ListingSighting(
-                        base_asset=base,
-                        quote_asset=quote,
-                        source=self.source,
-                        seen_at=now,
-                        open_time=opens,
-                        full_name=name if isinstance(name, str) else None,
-                    )
-                )
+                found.append(_announced(base, quote, self.source, now, opens, name))
         return found
 
 

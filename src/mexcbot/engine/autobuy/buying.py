@@ -48,7 +48,7 @@ from mexcbot.domain.orders import (
     client_order_id_for,
 )
 from mexcbot.domain.positions import Position, PositionType
-from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules, SymbolStatus
+from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
 from mexcbot.engine.autobuy.executions import ExecutionLog, order_key
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.errors import (
@@ -316,11 +316,7 @@ class AutoBuyer:
         quantity = rules.quantize_quantity(amount / price)
         # Before its open a new listing is not tradable yet: prepared ahead, its buy is checked
         # against the rules it will trade under (the placement checks the fresh ones).
-        at_open = (
-            rules
-            if rules.is_tradable
-            else replace(rules, status=SymbolStatus.ONLINE, spot_trading_allowed=True)
-        )
+        at_open = rules.as_open()
         try:
             at_open.validate(
                 OrderSide.BUY,
