@@ -298,6 +298,29 @@ class Position:
         self._raise_stop(trailing.stop_for(price), ExitTrigger.TRAILING_STOP)
         return True
 
+    def record_range(self, high: Decimal, low: Decimal) -> bool:
+        """Fold the highest and lowest trigger prices seen since the last call into the
+        excursions (MFE / MAE). The exit monitor tracks a symbol's running high and low per
+        tick and applies them here lazily (before the position is read, changed or persisted),
+        so a tick that moves nothing else costs no work per position. Same result as
+        `observe` on each of those prices, for the excursions."""
+        if not self.is_open or self.quantity <= 0:
+            return False
+        changed = False
+        if self.peak_price is None or high > self.peak_price:
+            self.peak_price, changed = high, True
+        if self.trough_price is None or low < self.trough_price:
+            self.trough_price, changed = low, True
+        return changed
+
+    def trailing_activation(self) -> Decimal | None:
+        """The price that activates the trailing stop at the current average entry (None
+        without a trailing stop or an entry)."""
+        entry = self.average_entry
+        if self.exits.trailing is None or entry is None:
+            return None
+        return self._targets(entry)[0]
+
     def _targets(self, entry: Decimal) -> tuple[Decimal, Decimal | None]:
         """(trailing activation, lowest remaining take-profit target) at `entry`, cached
         against (entry, rules, ladder progress): the exit monitor asks on every tick."""

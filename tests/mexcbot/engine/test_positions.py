@@ -247,3 +247,29 @@ async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
     assert position.status is PositionStatus.CLOSED
     assert desk.monitor.quotes[SYMBOL].source == "stream"
     assert len(await exit_orders(uow_factory, pid)) == 1
+
+
+async def test_quiet_ticks_keep_the_excursions_for_readers_and_across_a_restart(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    pid = position.id
+    assert pid is not None
+    for price in ("3210", "3350", "3100", "3250"):  # inside (stop, no target): all quiet
+        assert await tick(desk, sim, price) == []
+    read = await desk.positions.get(pid)
+    assert (read.peak_price, read.trough_price) == (D("3350"), D("3100"))
+    assert await tick(desk, sim, "3400") == []
+    assert await desk.book.flush_excursions() == 1
+    assert await desk.book.flush_excursions() == 0  # nothing new since
+    restarted = await build_desk(client, uow_factory, events)
+    again = restarted.book.cached(pid)
+    assert again is not None
+    assert (again.peak_price, again.trough_price) == (D("3400"), D("3100"))

@@ -2,8 +2,11 @@
 
 Exit evaluation runs on every tick, so the open positions live here in memory and the database
 is written only when something a restart needs changed (a fill, the stop or trailing peak, the
-exit in flight). All changes go through `lock`, one at a time, so a tick, a fill and an API
-request never interleave on a position.
+exit in flight). The excursions (MFE / MAE) are the exception: the tick screen tracks each
+symbol's high and low and `settle` applies them before a position is read, changed or written;
+those that changed only there are written by `flush_excursions` (the exit timer, every few
+seconds), or with the position's next write, whichever comes first. All changes go through
+`lock`, one at a time, so a tick, a fill and an API request never interleave on a position.
 
 Fills reach a position through its orders: every order the book's positions place carries
 `origin_ref = "position:{id}"`; `sync_order` applies the order's stored fills (idempotently) and,
@@ -87,6 +90,7 @@ class PositionBook:
         self._open: dict[int, Position] = {}
         self._by_symbol: dict[str, dict[int, Position]] = {}
         self._fills_stored: dict[int, int] = {}
+        self._unsaved_excursions: set[int] = set()
         self.lock = asyncio.Lock()
         self.screen = TickScreen(self.on_symbol)
 
@@ -96,6 +100,8 @@ class PositionBook:
             positions = await uow.positions.list_open()
         self._open.clear()
         self._by_symbol.clear()
+        self._unsaved_excursions.clear()
+        self.screen.reset()
         for position in positions:
             self._index(position)
         return positions
@@ -103,6 +109,8 @@ class PositionBook:
     # --- reading -----------------------------------------------------------------------------
 
     def open_positions(self) -> list[Position]:
+        for symbol in self.screen.pending_symbols():
+            self.settle(symbol)
         return list(self._open.values())
 
     def on_symbol(self, symbol: str) -> Iterable[Position]:
@@ -112,7 +120,36 @@ class PositionBook:
         return [symbol for symbol, positions in self._by_symbol.items() if positions]
 
     def cached(self, position_id: int) -> Position | None:
-        return self._open.get(position_id)
+        position = self._open.get(position_id)
+        if position is not None:
+            self.settle(position.symbol)
+        return position
+
+    def settle(self, symbol: str) -> None:
+        """Apply the symbol's pending high and low to its positions' excursions (see
+        `TickScreen`): call before reading, changing or writing them."""
+        for position in self.screen.settle(symbol):
+            assert position.id is not None
+            self._unsaved_excursions.add(position.id)
+
+    async def flush_excursions(self) -> int:
+        """Write the positions whose excursions changed since they were last written (the
+        exit timer calls it), so a restart keeps them; returns how many were written."""
+        async with self.lock:
+            for symbol in self.screen.pending_symbols():
+                self.settle(symbol)
+            written = 0
+            for position_id in list(self._unsaved_excursions):
+                position = self._open.get(position_id)
+                if position is None:
+                    self._unsaved_excursions.discard(position_id)
+                    continue
+                try:
+                    await self.persist(position, PositionChangeKind.EXITS_CHANGED)
+                except ConcurrentPositionUpdate:
+                    continue
+                written += 1
+            return written
 
     def open_costs(self) -> dict[str, Decimal]:
         return {position_ref(pid): position.cost for pid, position in self._open.items()}
@@ -178,6 +215,7 @@ class PositionBook:
         """Write the position (caller holds `lock`) and publish what changed. A concurrent
         writer (another process) wins: the position is reloaded and the change dropped."""
         assert position.id is not None
+        self.settle(position.symbol)
         try:
             async with self._uow_factory() as uow:
                 uow.positions.save(position, fills_stored=self._fills_stored[position.id])
@@ -187,6 +225,7 @@ class PositionBook:
             await self._reload(position.id)
             raise
         self._fills_stored[position.id] = len(position.fills)
+        self._unsaved_excursions.discard(position.id)
         self.screen.invalidate(position.symbol)
         if not position.is_open:
             self._unindex(position)
@@ -204,6 +243,7 @@ class PositionBook:
                 return None
             async with self._uow_factory() as uow:
                 fills = await uow.fills.list_for_order(order.client_order_id)
+            self.settle(position.symbol)  # the prices seen so far, before the fills move it
             changed, realised_before = False, position.realised_pnl
             for fill in fills:
                 try:
@@ -271,6 +311,7 @@ class PositionBook:
 
     def _index(self, position: Position) -> None:
         assert position.id is not None
+        self.settle(position.symbol)  # earlier prices are not the new position's
         self._open[position.id] = position
         self._by_symbol.setdefault(position.symbol, {})[position.id] = position
         self._fills_stored[position.id] = len(position.fills)
@@ -278,6 +319,7 @@ class PositionBook:
 
     def _unindex(self, position: Position) -> None:
         assert position.id is not None
+        self._unsaved_excursions.discard(position.id)
         self._open.pop(position.id, None)
         self._by_symbol.get(position.symbol, {}).pop(position.id, None)
         self.screen.invalidate(position.symbol)

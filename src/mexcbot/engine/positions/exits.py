@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -83,12 +83,6 @@ class Quote:
                 return self.last
             return (self.bid + self.ask) / 2
         return self.bid if self.bid is not None else self.last
-
-
-def _trigger_prices(positions: Iterable[Position], quote: Quote) -> set[Decimal]:
-    """The prices the positions trigger on (a position without its price is not evaluated)."""
-    kinds = {p.exits.trigger_price for p in positions}
-    return {price for kind in kinds if (price := quote.trigger(kind)) is not None}
 
 
 class ExitMonitor:
@@ -170,11 +164,13 @@ class ExitMonitor:
     async def run_timer(self, interval: float) -> None:
         """Every `interval` s refresh last prices over REST and evaluate the open positions of
         every symbol without a fresh stream price: exits fire without the market stream (and
-        after it went stale)."""
+        after it went stale). It also writes the excursions (MFE / MAE) that changed since
+        they were last written, so a restart loses at most one interval of them."""
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.evaluate_all()
+                await self._book.flush_excursions()
             except Exception:
                 log.exception("periodic exit evaluation failed")
 
@@ -196,13 +192,12 @@ class ExitMonitor:
         """Show `quote` to every open position on `symbol`; place the exits it triggers."""
         if self._risk.state is TradingState.HALTED:
             return []
-        positions = self._book.on_symbol(symbol)
-        screen = self._book.screen
-        if all(screen.is_quiet(symbol, price) for price in _trigger_prices(positions, quote)):
+        if self._book.screen.is_quiet_quote(symbol, quote.trigger):
             return []
         rules = self._catalog.cached(symbol) or await self._catalog.get(symbol)
         to_place: list[tuple[Position, ExitDecision]] = []
         async with self._book.lock:
+            self._book.settle(symbol)
             for position in list(self._book.on_symbol(symbol)):
                 price = quote.trigger(position.exits.trigger_price)
                 if price is None:
