@@ -23,7 +23,7 @@ from mexcbot.domain.exits import (
 )
 from mexcbot.domain.performance import Performance
 from mexcbot.domain.positions import Position, PositionSide, PositionStatus, PositionType
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.risk import Exposure, RiskLimitsPolicy
 
 
@@ -282,6 +282,19 @@ class RiskLimitsIn(_Strict):
     max_total_exposure_quote: PositiveAmount | None = None
     max_open_positions: int | None = Field(default=None, ge=1, le=10_000)
     daily_loss_limit: PositiveAmount | None = None
+    daily_loss_window: LossWindow = Field(
+        default=LossWindow.UTC_DAY,
+        description="UTC_DAY: realised since 00:00 UTC; ROLLING_24H: over the last 24 hours",
+    )
+    max_symbol_share: PositiveAmount | None = Field(
+        default=None,
+        description="max share, in (0, 1], of max_total_exposure_quote held in one symbol",
+    )
+    max_orders_per_second: int | None = Field(default=None, ge=1, le=1_000)
+    stop_loss_streak: int | None = Field(
+        default=None, ge=1, le=100, description="stop-loss exits in a row that start a cooldown"
+    )
+    stop_loss_cooldown_minutes: int = Field(default=60, ge=1, le=10_080)
 
     def limits(self) -> RiskLimits:
         return RiskLimits(
@@ -289,6 +302,11 @@ class RiskLimitsIn(_Strict):
             max_total_exposure_quote=self.max_total_exposure_quote,
             max_open_positions=self.max_open_positions,
             daily_loss_limit=self.daily_loss_limit,
+            daily_loss_window=self.daily_loss_window,
+            max_symbol_share=self.max_symbol_share,
+            max_orders_per_second=self.max_orders_per_second,
+            stop_loss_streak=self.stop_loss_streak,
+            stop_loss_cooldown_minutes=self.stop_loss_cooldown_minutes,
         )
 
 
@@ -306,6 +324,11 @@ class RiskLimitsOut(BaseModel):
     max_total_exposure_quote: Money | None
     max_open_positions: int | None
     daily_loss_limit: Money | None
+    daily_loss_window: LossWindow
+    max_symbol_share: Money | None
+    max_orders_per_second: int | None
+    stop_loss_streak: int | None
+    stop_loss_cooldown_minutes: int
 
 
 class RiskOut(BaseModel):
@@ -316,7 +339,10 @@ class RiskOut(BaseModel):
     limits: RiskLimitsOut
     open_positions: int
     exposure_quote: Money
-    pnl_today: Money
+    pnl_today: Money = Field(
+        description="realised in limits.daily_loss_window (today UTC or the last 24 h, earlier "
+        "runs included) plus unrealised at last prices: what daily_loss_limit is checked on"
+    )
 
     @classmethod
     @classmethod
@@ -346,6 +372,11 @@ class RiskOut(BaseModel):
                 max_total_exposure_quote=limits.max_total_exposure_quote,
                 max_open_positions=limits.max_open_positions,
                 daily_loss_limit=limits.daily_loss_limit,
+                daily_loss_window=limits.daily_loss_window,
+                max_symbol_share=limits.max_symbol_share,
+                max_orders_per_second=limits.max_orders_per_second,
+                stop_loss_streak=limits.stop_loss_streak,
+                stop_loss_cooldown_minutes=limits.stop_loss_cooldown_minutes,
             ),
             open_positions=exposure.open_positions,
             exposure_quote=exposure.total_quote,

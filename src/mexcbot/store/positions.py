@@ -288,6 +288,18 @@ class PositionRepository:
         )
         return PositionPage(await self._load(query), total)
 
+    async def list_sold_since(self, since: datetime) -> _Positions:
+        """Every position (open or closed) with an exit fill at or after `since`: what the
+        daily-loss ledger replays at startup."""
+        f = tables.position_fills.c
+        sold = select(f.position_id).where(f.side == "SELL").where(f.time >= since)
+        query = (
+            select(tables.positions)
+            .where(tables.positions.c.id.in_(sold))
+            .order_by(tables.positions.c.id)
+        )
+        return await self._load(query)
+
     async def delete(self, position_id: int) -> None:
         await self._connection.execute(
             delete(tables.position_fills).where(tables.position_fills.c.position_id == position_id)

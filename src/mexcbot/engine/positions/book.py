@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from mexcbot.domain.exits import ExitPlan, ExitTrigger, sellable
@@ -33,6 +33,7 @@ from mexcbot.domain.positions import (
 )
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import PositionChanged, PositionChangeKind
+from mexcbot.engine.positions.ledger import WINDOW, RealisedLedger
 from mexcbot.engine.positions.screen import TickScreen
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.symbols import SymbolCatalog
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _REF_PREFIX = "position:"
 _FULL_EXITS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP, ExitTrigger.CLOSE})
+_STOPS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP})
 
 
 def position_ref(position_id: int) -> str:
@@ -83,7 +85,7 @@ class PositionBook:
     ) -> None:
         self._uow_factory = uow_factory
         self._prices = prices
-        self._realised_by_day: dict[date, Decimal] = {}
+        self.ledger = RealisedLedger()
         self._events = events
         self._catalog = catalog
         self._clock = clock
@@ -98,6 +100,8 @@ class PositionBook:
         """Load every open position (startup: the exits re-arm from what was persisted)."""
         async with self._uow_factory() as uow:
             positions = await uow.positions.list_open()
+            sold = await uow.positions.list_sold_since(self._clock() - WINDOW)
+        self.ledger.rebuild(sold, self._clock())
         self._open.clear()
         self._by_symbol.clear()
         self._unsaved_excursions.clear()
@@ -154,10 +158,22 @@ class PositionBook:
     def open_costs(self) -> dict[str, Decimal]:
         return {position_ref(pid): position.cost for pid, position in self._open.items()}
 
+    def symbol_cost(self, symbol: str) -> Decimal:
+        """The quote cost of the open positions on `symbol`."""
+        return sum((p.cost for p in self.on_symbol(symbol)), Decimal(0))
+
+    def stop_streak(self) -> tuple[int, datetime | None]:
+        return self.ledger.stop_streak, self.ledger.last_stop_at
+
     def pnl_today(self, now: datetime) -> Decimal:
-        """PnL realised today by this process, plus unrealised PnL at last prices (the risk
-        policy's daily loss). Realised PnL of earlier runs today is not counted."""
-        total = self._realised_by_day.get(now.date(), Decimal(0))
+        """PnL realised since 00:00 UTC (earlier runs included: the ledger is rebuilt from
+        the stored fills at startup), plus unrealised PnL at last prices."""
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.pnl_since(start)
+
+    def pnl_since(self, start: datetime) -> Decimal:
+        """PnL realised since `start` (within the last 24 h) plus unrealised at last prices."""
+        total = self.ledger.since(start)
         for position in self._open.values():
             price = self._prices.last(position.symbol)
             if price is not None:
@@ -245,6 +261,7 @@ class PositionBook:
                 fills = await uow.fills.list_for_order(order.client_order_id)
             self.settle(position.symbol)  # the prices seen so far, before the fills move it
             changed, realised_before = False, position.realised_pnl
+            trigger, entry = position.exit_trigger, position.average_entry
             for fill in fills:
                 try:
                     changed = position.apply_fill(_position_fill(order, fill)) or changed
@@ -256,6 +273,12 @@ class PositionBook:
                 if position.exit_order_id == order.client_order_id and sold >= order.executed_qty:
                     kind = self._finish_exit(position, order)
                     changed = True
+                    if order.executed_qty > 0 and order.avg_price is not None:
+                        self.ledger.exit_finished(
+                            self._clock(),
+                            by_stop=trigger in _STOPS,
+                            lost=entry is not None and order.avg_price < entry,
+                        )
                 elif not position.fills and position.exit_order_id is None:
                     position.close_with_dust(self._clock())  # the entry bought nothing
                     changed = True
@@ -263,9 +286,7 @@ class PositionBook:
                 if not position.is_open:
                     kind = PositionChangeKind.CLOSED
                 await self.persist(position, kind)
-                day = self._clock().date()
-                delta = position.realised_pnl - realised_before
-                self._realised_by_day[day] = self._realised_by_day.get(day, Decimal(0)) + delta
+                self.ledger.add(self._clock(), position.realised_pnl - realised_before)
             return position
 
     async def abort_exit(self, position: Position, client_order_id: str, reason: str) -> None:
