@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,7 +22,7 @@ from mexcbot.domain.orders import (
     client_order_id_for,
 )
 from mexcbot.domain.positions import PositionStatus
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
 from mexcbot.engine.events import PositionChangeKind, PriceChanged
@@ -55,7 +55,11 @@ class Desk:
 
 
 async def build_desk(
-    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+    clock: Callable[[], datetime] = now,
+    monotonic: Callable[[], float] | None = None,
 ) -> Desk:
     exchange = MexcExchange(client)
     execution = ExecutionService(
@@ -65,11 +69,15 @@ async def build_desk(
         resolve_delays=RESOLVE_DELAYS,
         never_received_grace=GRACE_S,
     )
-    risk = RiskLimitsPolicy(uow_factory, events, execution.prices, now)
+    risk = (
+        RiskLimitsPolicy(uow_factory, events, execution.prices, clock)
+        if monotonic is None
+        else RiskLimitsPolicy(uow_factory, events, execution.prices, clock, monotonic)
+    )
     execution._placement._risk = risk
     await execution.start()
     await risk.load()
-    book = PositionBook(uow_factory, events, execution.catalog, execution.prices, now)
+    book = PositionBook(uow_factory, events, execution.catalog, execution.prices, clock)
     risk.watch(book)
     monitor = ExitMonitor(
         book,
@@ -78,7 +86,7 @@ async def build_desk(
         prices=execution.prices,
         catalog=execution.catalog,
         risk=risk,
-        clock=now,
+        clock=clock,
     )
     await monitor.rearm()
     return Desk(
@@ -273,3 +281,63 @@ async def test_quiet_ticks_keep_the_excursions_for_readers_and_across_a_restart(
     again = restarted.book.cached(pid)
     assert again is not None
     assert (again.peak_price, again.trough_price) == (D("3400"), D("3100"))
+
+
+async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]
+    loss = position.realised_pnl
+    assert loss < 0
+    restarted = await build_desk(client, uow_factory, events)
+    assert restarted.risk.exposure().pnl_today == loss  # earlier runs today count
+    await restarted.risk.change(actor="admin", limits=RiskLimits(daily_loss_limit=-loss / 2))
+    assert await restarted.risk.check_daily_loss()
+    assert restarted.risk.state is TradingState.REDUCING
+    # just after the next 00:00 UTC: the UTC day starts afresh, the last 24 h still hold it
+    start = now()
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    shift = midnight + timedelta(seconds=5) - start
+    tomorrow = await build_desk(client, uow_factory, events, clock=lambda: now() + shift)
+    assert tomorrow.risk.exposure().pnl_today == 0
+    await tomorrow.risk.change(
+        actor="admin",
+        state=TradingState.ACTIVE,
+        limits=RiskLimits(daily_loss_limit=-loss / 2, daily_loss_window=LossWindow.ROLLING_24H),
+    )
+    assert tomorrow.risk.exposure().pnl_today == loss
+
+
+async def test_a_stop_loss_streak_cools_entries_down_and_the_rate_limit_counts_entries(
+    client: MexcClient,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    desk = await build_desk(client, uow_factory, events, monotonic=lambda: 100.0)
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    stop = ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    await desk.risk.change(actor="admin", limits=RiskLimits(stop_loss_streak=1))
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=stop)
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]  # the exit is never blocked
+    assert position.status is PositionStatus.CLOSED
+    with pytest.raises(RiskRejected, match="stop_loss_streak"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"))
+    # the time stands still: two entries pass in that second, the third is refused
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    await desk.risk.change(actor="admin", limits=RiskLimits(max_orders_per_second=2))
+    held = []
+    for _ in range(2):
+        opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"), exits=stop)
+        held.append(opened)
+    with pytest.raises(RiskRejected, match="max_orders_per_second"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED] * 2  # exits are not counted
