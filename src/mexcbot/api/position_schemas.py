@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mexcbot.api.schemas import Money, OrderOut, PositiveAmount, Symbol
 from mexcbot.domain.exits import (
+    MAX_STOP_CONFIRM_TICKS,
     ExitPlan,
     ExitTrigger,
     StopLoss,
@@ -57,6 +58,12 @@ class ExitsIn(_Strict):
     break_even_after_take_profit: bool = False
     trigger_price: TriggerPrice = TriggerPrice.BID
     max_slippage_percent: PositiveAmount = Decimal(1)
+    stop_confirm_ticks: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_STOP_CONFIRM_TICKS,
+        description="the stop sells after this many ticks in a row at or below it (1: at once)",
+    )
 
     def plan(self) -> ExitPlan:
         stop, trail = self.stop_loss, self.trailing
@@ -78,6 +85,7 @@ class ExitsIn(_Strict):
             break_even_after_take_profit=self.break_even_after_take_profit,
             trigger_price=self.trigger_price,
             max_slippage_percent=self.max_slippage_percent,
+            stop_confirm_ticks=self.stop_confirm_ticks,
         )
 
 
@@ -212,6 +220,7 @@ def _plan_out(plan: ExitPlan) -> dict[str, object]:
         "break_even_after_take_profit": plan.break_even_after_take_profit,
         "trigger_price": plan.trigger_price.value,
         "max_slippage_percent": _text(plan.max_slippage_percent),
+        "stop_confirm_ticks": plan.stop_confirm_ticks,
     }
 
 

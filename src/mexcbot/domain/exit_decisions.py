@@ -31,6 +31,9 @@ def decide(position: Position, price: Decimal, rules: SymbolRules) -> ExitDecisi
     held = rules.quantize_quantity(position.quantity)
     stop = position.stop_price
     if stop is not None and price <= stop:
+        confirm = position.exits.stop_confirm_ticks
+        if confirm > 1 and position.stop_breaches < confirm:
+            return None  # not confirmed yet: `observe` counts the ticks at or below the stop
         if not sellable(rules, held, price):
             return None
         trigger = position.stop_trigger or ExitTrigger.STOP_LOSS
@@ -97,9 +100,12 @@ def trigger_band(position: Position) -> tuple[Decimal, Decimal]:
     floor: the stop (a tick at or below it sells); ceiling: the lowest of the trailing
     activation (while inactive), the trailing peak (once active: a higher tick drags the stop
     up) and every remaining take-profit target. A position that is closed or holds nothing
-    cannot move: (-inf, +inf)."""
+    cannot move: (-inf, +inf). While a stop awaits confirmation every tick counts (a tick
+    above the stop resets the count): (+inf, -inf), nothing is quiet."""
     if not position.is_open or position.quantity <= 0:
         return NO_FLOOR, NO_CEILING
+    if position.stop_breaches and position.exits.stop_confirm_ticks > 1:
+        return NO_CEILING, NO_FLOOR
     stop = position.stop_price
     floor = NO_FLOOR if stop is None else stop
     ceiling = NO_CEILING

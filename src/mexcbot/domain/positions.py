@@ -108,6 +108,7 @@ class Position:
     exit_failures: int = 0
     exit_failed_reason: str | None = None
     dust_quantity: Decimal = _ZERO
+    stop_breaches: int = 0  # ticks in a row at or below the stop (in memory: a restart recounts)
     notes: str | None = None
     closed_at: datetime | None = None
     fills: list[PositionFill] = field(default_factory=list)
@@ -284,6 +285,8 @@ class Position:
             self.peak_price, changed = price, True
         if self.trough_price is None or price < self.trough_price:
             self.trough_price, changed = price, True
+        stop = self.stop_price
+        self.stop_breaches = self.stop_breaches + 1 if stop is not None and price <= stop else 0
         trailing = self.exits.trailing
         if trailing is None:
             return changed

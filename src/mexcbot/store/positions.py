@@ -64,6 +64,7 @@ def exits_to_json(plan: ExitPlan) -> str:
     doc: dict[str, Any] = {
         "trigger_price": plan.trigger_price.value,
         "max_slippage_percent": str(plan.max_slippage_percent),
+        "stop_confirm_ticks": plan.stop_confirm_ticks,
         "break_even_after_take_profit": plan.break_even_after_take_profit,
         "take_profits": [
             {"fraction": str(t.fraction), "price": _text(t.price), "percent": _text(t.percent)}
@@ -109,6 +110,7 @@ def exits_from_json(text: str) -> ExitPlan:
         break_even_after_take_profit=doc["break_even_after_take_profit"],
         trigger_price=TriggerPrice(doc["trigger_price"]),
         max_slippage_percent=Decimal(doc["max_slippage_percent"]),
+        stop_confirm_ticks=doc.get("stop_confirm_ticks", 1),
     )
 
 

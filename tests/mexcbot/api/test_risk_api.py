@@ -1,6 +1,6 @@
 """The risk limits over real HTTP on a paper bot: the new limits are set and read back through
 `/api/v1/risk`, a bad value is a 422 naming the field (and changes nothing), and the
-per-symbol share refuses an entry naming the limit."""
+per-symbol share refuses an entry naming the limit; a stop confirmation of 0 ticks is a 422."""
 
 from __future__ import annotations
 
@@ -68,3 +68,15 @@ async def test_new_limits_round_trip_and_bad_values_name_the_field(
     ) as response:
         refused = await response.json()
     assert (response.status, refused["limit"]) == (422, "max_symbol_share")
+    async with http.post(
+        f"{api_url(bot)}/api/v1/positions",
+        json={
+            "symbol": "ETHUSDT",
+            "quote_amount": "20",
+            "exits": {"stop_loss": {"percent": "5"}, "stop_confirm_ticks": 0},
+        },
+        headers=auth(tokens["trade"]),
+    ) as response:
+        invalid = await response.json()
+    assert response.status == 422
+    assert "stop_confirm_ticks" in str(invalid)

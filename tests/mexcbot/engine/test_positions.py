@@ -341,3 +341,19 @@ async def test_a_stop_loss_streak_cools_entries_down_and_the_rate_limit_counts_e
     with pytest.raises(RiskRejected, match="max_orders_per_second"):
         await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
     assert await tick(desk, sim, "2900") == [OrderStatus.FILLED] * 2  # exits are not counted
+
+
+async def test_a_confirmed_stop_ignores_a_wick_and_sells_on_the_nth_tick_in_a_row(
+    desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    plan = ExitPlan(stop_loss=StopLoss(price=D("3000")), stop_confirm_ticks=2)
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=plan)
+    assert position.id is not None
+    assert await tick(desk, sim, "3100") == []
+    assert await tick(desk, sim, "2990") == []  # one tick below: not confirmed
+    assert await tick(desk, sim, "3100") == []  # back above: the count starts again
+    assert await tick(desk, sim, "2990") == []
+    assert await tick(desk, sim, "2980") == [OrderStatus.FILLED]
+    assert position.status is PositionStatus.CLOSED
+    assert len(await exit_orders(uow_factory, position.id)) == 1

@@ -202,7 +202,10 @@ class ExitMonitor:
                 price = quote.trigger(position.exits.trigger_price)
                 if price is None:
                     continue
+                breaches = position.stop_breaches
                 moved = position.observe(price)
+                if position.stop_breaches != breaches:
+                    self._book.screen.invalidate(symbol)  # a stop awaiting confirmation
                 decision = decide(position, price, rules)
                 if decision is not None:
                     assert position.id is not None
