@@ -304,6 +304,9 @@ class RiskLimitsIn(_Strict):
         default=None, ge=1, le=100, description="stop-loss exits in a row that start a cooldown"
     )
     stop_loss_cooldown_minutes: int = Field(default=60, ge=1, le=10_080)
+    min_volume_24h_quote: PositiveAmount | None = Field(
+        default=None, description="a position's entry needs this 24 h quote volume (not snipes)"
+    )
 
     def limits(self) -> RiskLimits:
         return RiskLimits(
@@ -316,6 +319,7 @@ class RiskLimitsIn(_Strict):
             max_orders_per_second=self.max_orders_per_second,
             stop_loss_streak=self.stop_loss_streak,
             stop_loss_cooldown_minutes=self.stop_loss_cooldown_minutes,
+            min_volume_24h_quote=self.min_volume_24h_quote,
         )
 
 
@@ -338,6 +342,7 @@ class RiskLimitsOut(BaseModel):
     max_orders_per_second: int | None
     stop_loss_streak: int | None
     stop_loss_cooldown_minutes: int
+    min_volume_24h_quote: Money | None
 
 
 class RiskOut(BaseModel):
@@ -386,6 +391,7 @@ class RiskOut(BaseModel):
                 max_orders_per_second=limits.max_orders_per_second,
                 stop_loss_streak=limits.stop_loss_streak,
                 stop_loss_cooldown_minutes=limits.stop_loss_cooldown_minutes,
+                min_volume_24h_quote=limits.min_volume_24h_quote,
             ),
             open_positions=exposure.open_positions,
             exposure_quote=exposure.total_quote,

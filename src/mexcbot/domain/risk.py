@@ -43,7 +43,9 @@ class RiskLimits:
     `max_total_exposure_quote` (so it needs one): with 0.3 no symbol takes more than 30 % of
     the exposure budget. `max_orders_per_second` counts the entries let through in the last
     second. After `stop_loss_streak` stop-loss exits in a row (no winning exit between),
-    entries wait `stop_loss_cooldown_minutes` from the last of them."""
+    entries wait `stop_loss_cooldown_minutes` from the last of them. A position's entry needs
+    the symbol's 24 h quote volume to be at least `min_volume_24h_quote` (a new-listing snipe
+    is exempt: a listing has no 24 h volume yet)."""
 
     max_position_quote: Decimal | None = None
     max_total_exposure_quote: Decimal | None = None
@@ -54,9 +56,15 @@ class RiskLimits:
     max_orders_per_second: int | None = None
     stop_loss_streak: int | None = None
     stop_loss_cooldown_minutes: int = 60
+    min_volume_24h_quote: Decimal | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_position_quote", "max_total_exposure_quote", "daily_loss_limit"):
+        for name in (
+            "max_position_quote",
+            "max_total_exposure_quote",
+            "daily_loss_limit",
+            "min_volume_24h_quote",
+        ):
             value = getattr(self, name)
             if value is not None and not (value.is_finite() and value > 0):
                 raise InvalidRiskLimits(

@@ -16,20 +16,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mexcbot.domain.orders import OrderOrigin, OrderRequest, OrderSide
 from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.errors import RiskRejected
+from mexcbot.engine.errors import ExecutionError, InvalidOrder, RiskRejected
 from mexcbot.engine.events import TradingStateChanged
+from mexcbot.engine.ports import ExchangePortError
 from mexcbot.engine.prices import PriceBook
 from mexcbot.store import UnitOfWork
+
+if TYPE_CHECKING:
+    from mexcbot.engine.market import MarketData
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,7 @@ class RiskLimitsPolicy:
         self._prices = prices
         self._clock = clock
         self._exposure: OpenExposure | None = None
+        self._volume_of: Callable[[str], Awaitable[Decimal | None]] | None = None
         self.state = TradingState.ACTIVE
         self.limits = RiskLimits()
         self.reason: str | None = None
@@ -108,6 +113,33 @@ class RiskLimitsPolicy:
 
     def watch(self, exposure: OpenExposure) -> None:
         self._exposure = exposure
+
+    def watch_volume(self, market: MarketData) -> None:
+        """Where `check_entry_volume` reads a symbol's 24 h quote volume (a cached ticker)."""
+
+        async def volume_of(symbol: str) -> Decimal | None:
+            try:
+                return (await market.ticker(symbol)).value.quote_volume
+            except (ExecutionError, InvalidOrder, ExchangePortError) as exc:  # refused: unknown
+                log.warning("24 h volume of %s not read: %s", symbol, exc)
+                return None
+
+        self._volume_of = volume_of
+
+    async def check_entry_volume(self, symbol: str) -> None:
+        """Refuse a position's entry on a symbol whose 24 h quote volume is below
+        `min_volume_24h_quote` (or cannot be read). Async, so it runs before the entry's
+        placement (whose checks are synchronous); a new-listing snipe does not call it."""
+        least = self.limits.min_volume_24h_quote
+        if least is None or self._volume_of is None:
+            return
+        volume = await self._volume_of(symbol)
+        if volume is None or volume < least:
+            raise RiskRejected(
+                "min_volume_24h_quote",
+                f"the 24 h volume of {symbol} is {volume if volume is not None else 'unknown'}, "
+                f"below the minimum of {least}",
+            )
 
     async def load(self) -> None:
         async with self._uow_factory() as uow:

@@ -48,6 +48,7 @@ def limits_to_json(limits: RiskLimits) -> str:
         "max_orders_per_second": limits.max_orders_per_second,
         "stop_loss_streak": limits.stop_loss_streak,
         "stop_loss_cooldown_minutes": limits.stop_loss_cooldown_minutes,
+        "min_volume_24h_quote": limits.min_volume_24h_quote,
     }
     return json.dumps(
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in doc.items()}, sort_keys=True
@@ -71,6 +72,7 @@ def limits_from_json(text: str) -> RiskLimits:
         max_orders_per_second=doc.get("max_orders_per_second"),
         stop_loss_streak=doc.get("stop_loss_streak"),
         stop_loss_cooldown_minutes=doc.get("stop_loss_cooldown_minutes", 60),
+        min_volume_24h_quote=dec("min_volume_24h_quote"),
     )
 
 

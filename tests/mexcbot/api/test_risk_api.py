@@ -42,19 +42,21 @@ async def test_new_limits_round_trip_and_bad_values_name_the_field(
         "stop_loss_cooldown_minutes": 30,
         "daily_loss_limit": "100",
         "daily_loss_window": "ROLLING_24H",
+        "min_volume_24h_quote": "0.01",
     }
     status, risk = await call(http, bot, admin, "PUT", {"limits": limits})
     assert status == 200
     out = risk["limits"]
     assert (out["max_symbol_share"], out["max_orders_per_second"]) == ("0.05", 5)
     assert (out["stop_loss_streak"], out["stop_loss_cooldown_minutes"]) == (3, 30)
-    assert out["daily_loss_window"] == "ROLLING_24H"
+    assert (out["daily_loss_window"], out["min_volume_24h_quote"]) == ("ROLLING_24H", "0.01")
     for bad, field in (
         ({"max_total_exposure_quote": "1000", "max_symbol_share": "1.5"}, "max_symbol_share"),
         ({"max_symbol_share": "0.5"}, "max_symbol_share"),  # a share of no budget
         ({"max_orders_per_second": 0}, "max_orders_per_second"),
         ({"stop_loss_streak": 0}, "stop_loss_streak"),
         ({"daily_loss_window": "WEEKLY"}, "daily_loss_window"),
+        ({"min_volume_24h_quote": "-5"}, "min_volume_24h_quote"),
     ):
         status, problem = await call(http, bot, admin, "PUT", {"limits": bad})
         assert status == 422, (bad, problem)

@@ -26,6 +26,7 @@ from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
 from mexcbot.engine.events import PositionChangeKind, PriceChanged
+from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook
 from mexcbot.engine.positions.exits import ExitMonitor, Quote
@@ -90,7 +91,11 @@ async def build_desk(
     )
     await monitor.rearm()
     return Desk(
-        execution, book, monitor, PositionService(book, monitor, execution, uow_factory), risk
+        execution,
+        book,
+        monitor,
+        PositionService(book, monitor, execution, uow_factory, risk),
+        risk,
     )
 
 
@@ -357,3 +362,19 @@ async def test_a_confirmed_stop_ignores_a_wick_and_sells_on_the_nth_tick_in_a_ro
     assert await tick(desk, sim, "2980") == [OrderStatus.FILLED]
     assert position.status is PositionStatus.CLOSED
     assert len(await exit_orders(uow_factory, position.id)) == 1
+
+
+async def test_an_entry_needs_the_minimum_24h_volume(
+    client: MexcClient, desk: Desk, sim: SimServer
+) -> None:
+    desk.risk.watch_volume(
+        MarketData(MexcExchange(client), desk.execution.catalog, desk.execution.prices)
+    )
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    await desk.risk.change(actor="admin", limits=RiskLimits(min_volume_24h_quote=D("1e12")))
+    with pytest.raises(RiskRejected, match="min_volume_24h_quote"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert desk.positions.open_positions() == []  # refused before a position was stored
+    await desk.risk.change(actor="admin", limits=RiskLimits(min_volume_24h_quote=D("0.01")))
+    opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert opened.quantity > 0

@@ -16,7 +16,8 @@ from mexcbot.domain.risk import PROFILES
 
 _STATES = (
     "**Exits are never blocked by a limit.** Every limit (position size, total exposure, open "
-    "positions, `max_symbol_share`, `max_orders_per_second`, the `stop_loss_streak` cooldown) "
+    "positions, `max_symbol_share`, `max_orders_per_second`, `min_volume_24h_quote`, the "
+    "`stop_loss_streak` cooldown) "
     "is checked on entries only. `REDUCING` (the kill switch, also what `daily_loss_limit` "
     "switches to, until an admin sets `ACTIVE` again) refuses new entries while stop-loss, "
     "take-profit and trailing exits and cancels keep running. `HALTED` is the emergency stop, "

@@ -166,13 +166,20 @@ class ExitMonitor:
         every symbol without a fresh stream price: exits fire without the market stream (and
         after it went stale). It also writes the excursions (MFE / MAE) that changed since
         they were last written, so a restart loses at most one interval of them."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.evaluate_all()
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.evaluate_all()
+                    await self._book.flush_excursions()
+                except Exception:
+                    log.exception("periodic exit evaluation failed")
+        except asyncio.CancelledError:
+            try:  # a clean stop keeps the excursions seen since the last interval
                 await self._book.flush_excursions()
             except Exception:
-                log.exception("periodic exit evaluation failed")
+                log.exception("excursions not written at shutdown")
+            raise
 
     async def evaluate_all(self) -> None:
         symbols = self._book.symbols()
