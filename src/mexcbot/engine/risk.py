@@ -44,6 +44,8 @@ class RiskContext:
 
     rules: SymbolRules
     now: datetime
+    #: A preview (an auto-buy rule's risk check before it places): nothing counts as sent.
+    dry_run: bool = False
 
 
 class RiskPolicy(Protocol):
@@ -206,7 +208,7 @@ class RiskLimitsPolicy:
                 )
         self._check_concentration(request, notional)
         self._check_cooldown(context.now)
-        self._check_rate()
+        self._check_rate(record=not context.dry_run)
 
     def _check_concentration(self, request: OrderRequest, notional: Decimal | None) -> None:
         share, budget = self.limits.max_symbol_share, self.limits.max_total_exposure_quote
@@ -236,8 +238,9 @@ class RiskLimitsPolicy:
                 f"{until.isoformat()}",
             )
 
-    def _check_rate(self) -> None:
-        """Last of the checks: an entry let through here counts towards the rate."""
+    def _check_rate(self, *, record: bool) -> None:
+        """Last of the checks: an entry let through here (not a dry run) counts towards the
+        rate."""
         most = self.limits.max_orders_per_second
         if most is None:
             return
@@ -249,7 +252,8 @@ class RiskLimitsPolicy:
                 "max_orders_per_second",
                 f"{len(sent)} entries were sent in the last second, the limit is {most}",
             )
-        sent.append(now)
+        if record:
+            sent.append(now)
 
     def _notional(self, request: OrderRequest) -> Decimal | None:
         if request.quote_amount is not None:
