@@ -378,3 +378,27 @@ async def test_an_entry_needs_the_minimum_24h_volume(
     await desk.risk.change(actor="admin", limits=RiskLimits(min_volume_24h_quote=D("0.01")))
     opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
     assert opened.quantity > 0
+
+
+async def test_a_clean_stop_of_the_exit_timer_writes_the_pending_excursions(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    timer = asyncio.create_task(desk.monitor.run_timer(3600))
+    await asyncio.sleep(0)
+    assert await tick(desk, sim, "3500") == []
+    timer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await timer
+    restarted = await build_desk(client, uow_factory, events)
+    assert position.id is not None
+    again = restarted.book.cached(position.id)
+    assert again is not None
+    assert again.peak_price == D("3500")
