@@ -185,6 +185,13 @@ class RiskLimitsPolicy:
             )
         notional = self._notional(request)
         limits, exposure = self.limits, self.exposure(request.origin_ref)
+        loss_limit = limits.daily_loss_limit
+        if loss_limit is not None and exposure.pnl_today <= -loss_limit:
+            raise RiskRejected(
+                "daily_loss_limit",
+                f"the loss of {-exposure.pnl_today} ({limits.daily_loss_window.value}) reached "
+                f"the limit of {loss_limit}",
+            )
         cap = limits.max_position_quote
         if cap is not None and notional is not None and notional > cap:
             raise RiskRejected(

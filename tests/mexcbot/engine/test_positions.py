@@ -305,6 +305,8 @@ async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
     restarted = await build_desk(client, uow_factory, events)
     assert restarted.risk.exposure().pnl_today == loss  # earlier runs today count
     await restarted.risk.change(actor="admin", limits=RiskLimits(daily_loss_limit=-loss / 2))
+    with pytest.raises(RiskRejected, match="daily_loss_limit"):  # before the switch moved
+        await restarted.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
     assert await restarted.risk.check_daily_loss()
     assert restarted.risk.state is TradingState.REDUCING
     # just after the next 00:00 UTC: the UTC day starts afresh, the last 24 h still hold it
