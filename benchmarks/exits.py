@@ -3,9 +3,12 @@
 1,000 open positions over 200 symbols (each with a %-stop, a trailing stop and a two-level
 take-profit ladder) see a recorded random walk of best bid/ask pushes (MEXC protobuf frames,
 encoded once). The decode-only loop decodes each frame and reads its bid; the exit loop does the
-same, then skips the tick when the symbol's `TickScreen` says it cannot move any position,
-and otherwise shows the bid to every open position of the symbol (`Position.observe` +
-`decide`), completing each decided exit at once (begin, fill, finish) so the ladder advances.
+same, then skips the tick when the symbol's `TickScreen` says it cannot move any position
+(the screen records the symbol's high and low for the excursions), and otherwise, like the
+exit monitor, settles those excursions into the symbol's positions and shows the bid to every
+open position of the symbol (`Position.observe` + `decide`), completing each decided exit at
+once (begin, fill, finish) so the ladder advances. The excursions still pending at the end are
+settled inside the timed run.
 Ticks/s is the best of the rounds; the p99 is of each tick's decode-to-decision time.
 
 Run: ``.venv/bin/python benchmarks/exits.py [--ticks N] [--rounds R]``.
@@ -128,6 +131,7 @@ def with_exits(
         if screen.is_quiet(symbol, bid):
             latencies.append(clock() - tick_start)
             continue
+        screen.settle(symbol)
         symbol_rules = rules[symbol]
         moved = False
         for position in book[symbol]:
@@ -147,6 +151,8 @@ def with_exits(
         if moved:
             screen.invalidate(symbol)
         latencies.append(clock() - tick_start)
+    for symbol in screen.pending_symbols():
+        screen.settle(symbol)
     return len(frames) / (clock() - started), latencies, decisions
 
 

@@ -208,10 +208,11 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         risk=risk_policy,
         clock=_utc_now,
     )
-    position_service = PositionService(book, monitor, execution, uow_factory)
+    position_service = PositionService(book, monitor, execution, uow_factory, risk_policy)
     authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
+    risk_policy.watch_volume(market_data)
     market_data.follow(events)
     reconciliation = ReconciliationState()
     streams = {

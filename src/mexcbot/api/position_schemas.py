@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mexcbot.api.schemas import Money, OrderOut, PositiveAmount, Symbol
 from mexcbot.domain.exits import (
+    MAX_STOP_CONFIRM_TICKS,
     ExitPlan,
     ExitTrigger,
     StopLoss,
@@ -23,7 +24,7 @@ from mexcbot.domain.exits import (
 )
 from mexcbot.domain.performance import Performance
 from mexcbot.domain.positions import Position, PositionSide, PositionStatus, PositionType
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.risk import Exposure, RiskLimitsPolicy
 
 
@@ -57,6 +58,12 @@ class ExitsIn(_Strict):
     break_even_after_take_profit: bool = False
     trigger_price: TriggerPrice = TriggerPrice.BID
     max_slippage_percent: PositiveAmount = Decimal(1)
+    stop_confirm_ticks: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_STOP_CONFIRM_TICKS,
+        description="the stop sells after this many ticks in a row at or below it (1: at once)",
+    )
 
     def plan(self) -> ExitPlan:
         stop, trail = self.stop_loss, self.trailing
@@ -78,6 +85,7 @@ class ExitsIn(_Strict):
             break_even_after_take_profit=self.break_even_after_take_profit,
             trigger_price=self.trigger_price,
             max_slippage_percent=self.max_slippage_percent,
+            stop_confirm_ticks=self.stop_confirm_ticks,
         )
 
 
@@ -212,6 +220,7 @@ def _plan_out(plan: ExitPlan) -> dict[str, object]:
         "break_even_after_take_profit": plan.break_even_after_take_profit,
         "trigger_price": plan.trigger_price.value,
         "max_slippage_percent": _text(plan.max_slippage_percent),
+        "stop_confirm_ticks": plan.stop_confirm_ticks,
     }
 
 
@@ -282,6 +291,22 @@ class RiskLimitsIn(_Strict):
     max_total_exposure_quote: PositiveAmount | None = None
     max_open_positions: int | None = Field(default=None, ge=1, le=10_000)
     daily_loss_limit: PositiveAmount | None = None
+    daily_loss_window: LossWindow = Field(
+        default=LossWindow.UTC_DAY,
+        description="UTC_DAY: realised since 00:00 UTC; ROLLING_24H: over the last 24 hours",
+    )
+    max_symbol_share: PositiveAmount | None = Field(
+        default=None,
+        description="max share, in (0, 1], of max_total_exposure_quote held in one symbol",
+    )
+    max_orders_per_second: int | None = Field(default=None, ge=1, le=1_000)
+    stop_loss_streak: int | None = Field(
+        default=None, ge=1, le=100, description="stop-loss exits in a row that start a cooldown"
+    )
+    stop_loss_cooldown_minutes: int = Field(default=60, ge=1, le=10_080)
+    min_volume_24h_quote: PositiveAmount | None = Field(
+        default=None, description="a position's entry needs this 24 h quote volume (not snipes)"
+    )
 
     def limits(self) -> RiskLimits:
         return RiskLimits(
@@ -289,6 +314,12 @@ class RiskLimitsIn(_Strict):
             max_total_exposure_quote=self.max_total_exposure_quote,
             max_open_positions=self.max_open_positions,
             daily_loss_limit=self.daily_loss_limit,
+            daily_loss_window=self.daily_loss_window,
+            max_symbol_share=self.max_symbol_share,
+            max_orders_per_second=self.max_orders_per_second,
+            stop_loss_streak=self.stop_loss_streak,
+            stop_loss_cooldown_minutes=self.stop_loss_cooldown_minutes,
+            min_volume_24h_quote=self.min_volume_24h_quote,
         )
 
 
@@ -306,6 +337,12 @@ class RiskLimitsOut(BaseModel):
     max_total_exposure_quote: Money | None
     max_open_positions: int | None
     daily_loss_limit: Money | None
+    daily_loss_window: LossWindow
+    max_symbol_share: Money | None
+    max_orders_per_second: int | None
+    stop_loss_streak: int | None
+    stop_loss_cooldown_minutes: int
+    min_volume_24h_quote: Money | None
 
 
 class RiskOut(BaseModel):
@@ -316,7 +353,10 @@ class RiskOut(BaseModel):
     limits: RiskLimitsOut
     open_positions: int
     exposure_quote: Money
-    pnl_today: Money
+    pnl_today: Money = Field(
+        description="realised in limits.daily_loss_window (today UTC or the last 24 h, earlier "
+        "runs included) plus unrealised at last prices: what daily_loss_limit is checked on"
+    )
 
     @classmethod
     @classmethod
@@ -346,6 +386,12 @@ class RiskOut(BaseModel):
                 max_total_exposure_quote=limits.max_total_exposure_quote,
                 max_open_positions=limits.max_open_positions,
                 daily_loss_limit=limits.daily_loss_limit,
+                daily_loss_window=limits.daily_loss_window,
+                max_symbol_share=limits.max_symbol_share,
+                max_orders_per_second=limits.max_orders_per_second,
+                stop_loss_streak=limits.stop_loss_streak,
+                stop_loss_cooldown_minutes=limits.stop_loss_cooldown_minutes,
+                min_volume_24h_quote=limits.min_volume_24h_quote,
             ),
             open_positions=exposure.open_positions,
             exposure_quote=exposure.total_quote,

@@ -144,6 +144,9 @@ class TakeProfitLevel:
         return above_entry(entry, self.percent)
 
 
+MAX_STOP_CONFIRM_TICKS = 100
+
+
 @dataclass(frozen=True, slots=True)
 class ExitPlan:
     """All exit rules of one position. The last take-profit level takes what is left, whatever
@@ -156,8 +159,17 @@ class ExitPlan:
     break_even_after_take_profit: bool = False
     trigger_price: TriggerPrice = TriggerPrice.BID
     max_slippage_percent: Decimal = Decimal(1)
+    #: The stop (or trailing stop) sells only after this many ticks in a row at or below it:
+    #: 1 sells on the first; more filters a lone wick at the cost of selling later.
+    stop_confirm_ticks: int = 1
 
     def __post_init__(self) -> None:
+        if not 1 <= self.stop_confirm_ticks <= MAX_STOP_CONFIRM_TICKS:
+            raise InvalidExitPlan(
+                f"stop_confirm_ticks must be in [1, {MAX_STOP_CONFIRM_TICKS}]; got "
+                f"{self.stop_confirm_ticks}",
+                field="stop_confirm_ticks",
+            )
         total = sum((level.fraction for level in self.take_profits), Decimal(0))
         if total > _ONE:
             raise InvalidExitPlan(

@@ -108,6 +108,7 @@ class Position:
     exit_failures: int = 0
     exit_failed_reason: str | None = None
     dust_quantity: Decimal = _ZERO
+    stop_breaches: int = 0  # ticks in a row at or below the stop (in memory: a restart recounts)
     notes: str | None = None
     closed_at: datetime | None = None
     fills: list[PositionFill] = field(default_factory=list)
@@ -284,6 +285,8 @@ class Position:
             self.peak_price, changed = price, True
         if self.trough_price is None or price < self.trough_price:
             self.trough_price, changed = price, True
+        stop = self.stop_price
+        self.stop_breaches = self.stop_breaches + 1 if stop is not None and price <= stop else 0
         trailing = self.exits.trailing
         if trailing is None:
             return changed
@@ -297,6 +300,29 @@ class Position:
         self.trailing_peak = price
         self._raise_stop(trailing.stop_for(price), ExitTrigger.TRAILING_STOP)
         return True
+
+    def record_range(self, high: Decimal, low: Decimal) -> bool:
+        """Fold the highest and lowest trigger prices seen since the last call into the
+        excursions (MFE / MAE). The exit monitor tracks a symbol's running high and low per
+        tick and applies them here lazily (before the position is read, changed or persisted),
+        so a tick that moves nothing else costs no work per position. Same result as
+        `observe` on each of those prices, for the excursions."""
+        if not self.is_open or self.quantity <= 0:
+            return False
+        changed = False
+        if self.peak_price is None or high > self.peak_price:
+            self.peak_price, changed = high, True
+        if self.trough_price is None or low < self.trough_price:
+            self.trough_price, changed = low, True
+        return changed
+
+    def trailing_activation(self) -> Decimal | None:
+        """The price that activates the trailing stop at the current average entry (None
+        without a trailing stop or an entry)."""
+        entry = self.average_entry
+        if self.exits.trailing is None or entry is None:
+            return None
+        return self._targets(entry)[0]
 
     def _targets(self, entry: Decimal) -> tuple[Decimal, Decimal | None]:
         """(trailing activation, lowest remaining take-profit target) at `entry`, cached

@@ -20,6 +20,13 @@ class TradingState(StrEnum):
     HALTED = "HALTED"
 
 
+class LossWindow(StrEnum):
+    """What "daily" loss means: since 00:00 UTC, or over the last 24 hours."""
+
+    UTC_DAY = "UTC_DAY"
+    ROLLING_24H = "ROLLING_24H"
+
+
 class InvalidRiskLimits(ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
@@ -28,17 +35,36 @@ class InvalidRiskLimits(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """What an entry may not exceed. `daily_loss_limit` (realised today plus unrealised at the
-    trigger price, a positive amount) moves the state to REDUCING, where it stays until an
-    admin sets it back."""
+    """What an entry may not exceed. `daily_loss_limit` (realised in the `daily_loss_window`
+    plus unrealised at last prices, a positive amount) moves the state to REDUCING, where it
+    stays until an admin sets it back.
+
+    `max_symbol_share` caps one symbol's open cost, this entry included, at that share of
+    `max_total_exposure_quote` (so it needs one): with 0.3 no symbol takes more than 30 % of
+    the exposure budget. `max_orders_per_second` counts the entries let through in the last
+    second. After `stop_loss_streak` stop-loss exits in a row (no winning exit between),
+    entries wait `stop_loss_cooldown_minutes` from the last of them. A position's entry needs
+    the symbol's 24 h quote volume to be at least `min_volume_24h_quote` (a new-listing snipe
+    is exempt: a listing has no 24 h volume yet)."""
 
     max_position_quote: Decimal | None = None
     max_total_exposure_quote: Decimal | None = None
     max_open_positions: int | None = None
     daily_loss_limit: Decimal | None = None
+    daily_loss_window: LossWindow = LossWindow.UTC_DAY
+    max_symbol_share: Decimal | None = None
+    max_orders_per_second: int | None = None
+    stop_loss_streak: int | None = None
+    stop_loss_cooldown_minutes: int = 60
+    min_volume_24h_quote: Decimal | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_position_quote", "max_total_exposure_quote", "daily_loss_limit"):
+        for name in (
+            "max_position_quote",
+            "max_total_exposure_quote",
+            "daily_loss_limit",
+            "min_volume_24h_quote",
+        ):
             value = getattr(self, name)
             if value is not None and not (value.is_finite() and value > 0):
                 raise InvalidRiskLimits(
@@ -48,6 +74,27 @@ class RiskLimits:
             raise InvalidRiskLimits(
                 f"max_open_positions must be at least 1; got {self.max_open_positions}",
                 field="max_open_positions",
+            )
+        share = self.max_symbol_share
+        if share is not None:
+            if not (share.is_finite() and 0 < share <= 1):
+                raise InvalidRiskLimits(
+                    f"max_symbol_share must be in (0, 1]; got {share}", field="max_symbol_share"
+                )
+            if self.max_total_exposure_quote is None:
+                raise InvalidRiskLimits(
+                    "max_symbol_share is a share of max_total_exposure_quote: set that too",
+                    field="max_symbol_share",
+                )
+        for name in ("max_orders_per_second", "stop_loss_streak"):
+            count = getattr(self, name)
+            if count is not None and count < 1:
+                raise InvalidRiskLimits(f"{name} must be at least 1; got {count}", field=name)
+        if self.stop_loss_cooldown_minutes < 1:
+            raise InvalidRiskLimits(
+                f"stop_loss_cooldown_minutes must be at least 1; got "
+                f"{self.stop_loss_cooldown_minutes}",
+                field="stop_loss_cooldown_minutes",
             )
 
 

@@ -6,27 +6,34 @@ intent is written, so a policy sees the exact (quantized) request that would be 
 `RiskLimitsPolicy` is the bot's policy: the trading state (ACTIVE / REDUCING / HALTED) and the
 limits of `mexcbot.domain.risk`. It checks ENTRIES (buys, whatever their source); an exit
 (origin POSITION_EXIT) or any sell only reduces risk and is never blocked by a limit. HALTED, set
-only by an admin, refuses everything. The daily-loss switch moves ACTIVE to REDUCING and stays
-there until an admin sets the state back.
+only by an admin, refuses everything (the emergency stop: no order at all, exits included).
+The daily-loss switch moves ACTIVE to REDUCING and stays there until an admin sets the state
+back; REDUCING, like every limit, never blocks an exit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mexcbot.domain.orders import OrderOrigin, OrderRequest, OrderSide
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.errors import RiskRejected
+from mexcbot.engine.errors import ExecutionError, InvalidOrder, RiskRejected
 from mexcbot.engine.events import TradingStateChanged
+from mexcbot.engine.ports import ExchangePortError
 from mexcbot.engine.prices import PriceBook
 from mexcbot.store import UnitOfWork
+
+if TYPE_CHECKING:
+    from mexcbot.engine.market import MarketData
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,8 @@ class RiskContext:
 
     rules: SymbolRules
     now: datetime
+    #: A preview (an auto-buy rule's risk check before it places): nothing counts as sent.
+    dry_run: bool = False
 
 
 class RiskPolicy(Protocol):
@@ -60,6 +69,15 @@ class OpenExposure(Protocol):
     def pnl_today(self, now: datetime) -> Decimal:
         """Realised PnL of today (UTC) plus unrealised PnL of what is open, at last prices."""
 
+    def pnl_since(self, start: datetime) -> Decimal:
+        """Realised PnL since `start` (at most 24 h ago) plus unrealised, at last prices."""
+
+    def symbol_cost(self, symbol: str) -> Decimal:
+        """The quote cost of the open positions on `symbol`."""
+
+    def stop_streak(self) -> tuple[int, datetime | None]:
+        """Stop-loss exits in a row, and when the last of them sold."""
+
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
@@ -78,12 +96,16 @@ class RiskLimitsPolicy:
         events: EventBus,
         prices: PriceBook,
         clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._uow_factory = uow_factory
+        self._monotonic = monotonic
+        self._entries_sent: deque[float] = deque()
         self._events = events
         self._prices = prices
         self._clock = clock
         self._exposure: OpenExposure | None = None
+        self._volume_of: Callable[[str], Awaitable[Decimal | None]] | None = None
         self.state = TradingState.ACTIVE
         self.limits = RiskLimits()
         self.reason: str | None = None
@@ -93,6 +115,33 @@ class RiskLimitsPolicy:
 
     def watch(self, exposure: OpenExposure) -> None:
         self._exposure = exposure
+
+    def watch_volume(self, market: MarketData) -> None:
+        """Where `check_entry_volume` reads a symbol's 24 h quote volume (a cached ticker)."""
+
+        async def volume_of(symbol: str) -> Decimal | None:
+            try:
+                return (await market.ticker(symbol)).value.quote_volume
+            except (ExecutionError, InvalidOrder, ExchangePortError) as exc:  # refused: unknown
+                log.warning("24 h volume of %s not read: %s", symbol, exc)
+                return None
+
+        self._volume_of = volume_of
+
+    async def check_entry_volume(self, symbol: str) -> None:
+        """Refuse a position's entry on a symbol whose 24 h quote volume is below
+        `min_volume_24h_quote` (or cannot be read). Async, so it runs before the entry's
+        placement (whose checks are synchronous); a new-listing snipe does not call it."""
+        least = self.limits.min_volume_24h_quote
+        if least is None or self._volume_of is None:
+            return
+        volume = await self._volume_of(symbol)
+        if volume is None or volume < least:
+            raise RiskRejected(
+                "min_volume_24h_quote",
+                f"the 24 h volume of {symbol} is {volume if volume is not None else 'unknown'}, "
+                f"below the minimum of {least}",
+            )
 
     async def load(self) -> None:
         async with self._uow_factory() as uow:
@@ -113,7 +162,13 @@ class RiskLimitsPolicy:
         costs = self._exposure.open_costs()
         holding = sum(1 for ref, cost in costs.items() if cost > 0 and ref != entering)
         total = sum(costs.values(), Decimal(0))
-        return Exposure(holding, total, self._exposure.pnl_today(now))
+        return Exposure(holding, total, self._loss_window_pnl(now))
+
+    def _loss_window_pnl(self, now: datetime) -> Decimal:
+        assert self._exposure is not None
+        if self.limits.daily_loss_window is LossWindow.ROLLING_24H:
+            return self._exposure.pnl_since(now - timedelta(hours=24))
+        return self._exposure.pnl_today(now)
 
     # --- the check ---------------------------------------------------------------------------
 
@@ -130,6 +185,13 @@ class RiskLimitsPolicy:
             )
         notional = self._notional(request)
         limits, exposure = self.limits, self.exposure(request.origin_ref)
+        loss_limit = limits.daily_loss_limit
+        if loss_limit is not None and exposure.pnl_today <= -loss_limit:
+            raise RiskRejected(
+                "daily_loss_limit",
+                f"the loss of {-exposure.pnl_today} ({limits.daily_loss_window.value}) reached "
+                f"the limit of {loss_limit}",
+            )
         cap = limits.max_position_quote
         if cap is not None and notional is not None and notional > cap:
             raise RiskRejected(
@@ -151,6 +213,54 @@ class RiskLimitsPolicy:
                     f"open exposure {exposure.total_quote} plus this order's {notional} is "
                     f"{total}, above the limit of {limits.max_total_exposure_quote}",
                 )
+        self._check_concentration(request, notional)
+        self._check_cooldown(context.now)
+        self._check_rate(record=not context.dry_run)
+
+    def _check_concentration(self, request: OrderRequest, notional: Decimal | None) -> None:
+        share, budget = self.limits.max_symbol_share, self.limits.max_total_exposure_quote
+        if share is None or budget is None or notional is None or self._exposure is None:
+            return
+        held = self._exposure.symbol_cost(request.symbol)
+        cap = share * budget
+        if held + notional > cap:
+            raise RiskRejected(
+                "max_symbol_share",
+                f"{request.symbol} would hold {held + notional} ({held} open plus this "
+                f"order's {notional}), above {share} of the exposure budget {budget} = {cap}",
+            )
+
+    def _check_cooldown(self, now: datetime) -> None:
+        streak_limit = self.limits.stop_loss_streak
+        if streak_limit is None or self._exposure is None:
+            return
+        streak, last = self._exposure.stop_streak()
+        if streak < streak_limit or last is None:
+            return
+        until = last + timedelta(minutes=self.limits.stop_loss_cooldown_minutes)
+        if now < until:
+            raise RiskRejected(
+                "stop_loss_streak",
+                f"{streak} stop-loss exits in a row (limit {streak_limit}); entries resume at "
+                f"{until.isoformat()}",
+            )
+
+    def _check_rate(self, *, record: bool) -> None:
+        """Last of the checks: an entry let through here (not a dry run) counts towards the
+        rate."""
+        most = self.limits.max_orders_per_second
+        if most is None:
+            return
+        now, sent = self._monotonic(), self._entries_sent
+        while sent and sent[0] <= now - 1.0:
+            sent.popleft()
+        if len(sent) >= most:
+            raise RiskRejected(
+                "max_orders_per_second",
+                f"{len(sent)} entries were sent in the last second, the limit is {most}",
+            )
+        if record:
+            sent.append(now)
 
     def _notional(self, request: OrderRequest) -> Decimal | None:
         if request.quote_amount is not None:
@@ -197,7 +307,8 @@ class RiskLimitsPolicy:
         )
 
     async def check_daily_loss(self) -> bool:
-        """Trip the kill switch (ACTIVE -> REDUCING) when today's loss reached the limit."""
+        """Trip the kill switch (ACTIVE -> REDUCING) when the loss in the window (today UTC,
+        or the last 24 h) reached the limit."""
         limit = self.limits.daily_loss_limit
         if limit is None or self.state is not TradingState.ACTIVE:
             return False
@@ -207,7 +318,10 @@ class RiskLimitsPolicy:
         await self.change(
             actor="system",
             state=TradingState.REDUCING,
-            reason=f"daily loss {-pnl} reached the limit of {limit}",
+            reason=(
+                f"loss {-pnl} ({self.limits.daily_loss_window.value}) reached the daily loss "
+                f"limit of {limit}"
+            ),
         )
         return True
 

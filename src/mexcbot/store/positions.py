@@ -64,6 +64,7 @@ def exits_to_json(plan: ExitPlan) -> str:
     doc: dict[str, Any] = {
         "trigger_price": plan.trigger_price.value,
         "max_slippage_percent": str(plan.max_slippage_percent),
+        "stop_confirm_ticks": plan.stop_confirm_ticks,
         "break_even_after_take_profit": plan.break_even_after_take_profit,
         "take_profits": [
             {"fraction": str(t.fraction), "price": _text(t.price), "percent": _text(t.percent)}
@@ -109,6 +110,7 @@ def exits_from_json(text: str) -> ExitPlan:
         break_even_after_take_profit=doc["break_even_after_take_profit"],
         trigger_price=TriggerPrice(doc["trigger_price"]),
         max_slippage_percent=Decimal(doc["max_slippage_percent"]),
+        stop_confirm_ticks=doc.get("stop_confirm_ticks", 1),
     )
 
 
@@ -287,6 +289,18 @@ class PositionRepository:
             .offset(offset)
         )
         return PositionPage(await self._load(query), total)
+
+    async def list_sold_since(self, since: datetime) -> _Positions:
+        """Every position (open or closed) with an exit fill at or after `since`: what the
+        daily-loss ledger replays at startup."""
+        f = tables.position_fills.c
+        sold = select(f.position_id).where(f.side == "SELL").where(f.time >= since)
+        query = (
+            select(tables.positions)
+            .where(tables.positions.c.id.in_(sold))
+            .order_by(tables.positions.c.id)
+        )
+        return await self._load(query)
 
     async def delete(self, position_id: int) -> None:
         await self._connection.execute(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.store import tables
 
 _ROW_ID = 1
@@ -43,6 +43,12 @@ def limits_to_json(limits: RiskLimits) -> str:
         "max_total_exposure_quote": limits.max_total_exposure_quote,
         "max_open_positions": limits.max_open_positions,
         "daily_loss_limit": limits.daily_loss_limit,
+        "daily_loss_window": limits.daily_loss_window.value,
+        "max_symbol_share": limits.max_symbol_share,
+        "max_orders_per_second": limits.max_orders_per_second,
+        "stop_loss_streak": limits.stop_loss_streak,
+        "stop_loss_cooldown_minutes": limits.stop_loss_cooldown_minutes,
+        "min_volume_24h_quote": limits.min_volume_24h_quote,
     }
     return json.dumps(
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in doc.items()}, sort_keys=True
@@ -61,6 +67,12 @@ def limits_from_json(text: str) -> RiskLimits:
         max_total_exposure_quote=dec("max_total_exposure_quote"),
         max_open_positions=doc.get("max_open_positions"),
         daily_loss_limit=dec("daily_loss_limit"),
+        daily_loss_window=LossWindow(doc.get("daily_loss_window", LossWindow.UTC_DAY.value)),
+        max_symbol_share=dec("max_symbol_share"),
+        max_orders_per_second=doc.get("max_orders_per_second"),
+        stop_loss_streak=doc.get("stop_loss_streak"),
+        stop_loss_cooldown_minutes=doc.get("stop_loss_cooldown_minutes", 60),
+        min_volume_24h_quote=dec("min_volume_24h_quote"),
     )
 
 

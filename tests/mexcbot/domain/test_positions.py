@@ -191,3 +191,20 @@ def test_plan_rules_are_checked() -> None:
             )
         )
     assert Decimal(0) < D("1")
+
+
+def test_a_confirmed_stop_sells_only_after_n_ticks_in_a_row_below_it() -> None:
+    p = position()
+    p.apply_fill(fill(BUY, "10", "10"))
+    p.set_exits(ExitPlan(stop_loss=StopLoss(price=D("9")), stop_confirm_ticks=3))
+
+    def at(price: str) -> ExitTrigger | None:
+        p.observe(D(price))
+        decision = decide(p, D(price), RULES)
+        return decision.trigger if decision else None
+
+    assert [at("8.9"), at("8.8"), at("9.1")] == [None, None, None]  # a wick: the count resets
+    assert [at("9"), at("8.9"), at("8.9")] == [None, None, ExitTrigger.STOP_LOSS]
+    with pytest.raises(InvalidExitPlan, match="stop_confirm_ticks") as refused:
+        ExitPlan(stop_loss=StopLoss(price=D("9")), stop_confirm_ticks=0)
+    assert refused.value.field == "stop_confirm_ticks"

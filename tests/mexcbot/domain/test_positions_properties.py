@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mexcbot.domain.exit_decisions import decide, quiet_band
+from mexcbot.domain.exit_decisions import decide, quiet_band, trigger_band
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import OrderSide
 from tests.mexcbot.domain.positions_support import RULES, D, fill, position
@@ -111,3 +111,47 @@ def test_inside_the_quiet_band_a_tick_changes_nothing(
         return
     assert decide(p, probe, RULES) is None
     assert not p.observe(probe)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=prices, qty=quantities, path=ticks, probe=prices, tp=st.booleans())
+def test_inside_the_trigger_band_a_tick_decides_nothing_and_moves_no_stop(
+    entry: Decimal, qty: Decimal, path: list[Decimal], probe: Decimal, tp: bool
+) -> None:
+    p = position()
+    p.apply_fill(fill(OrderSide.BUY, entry, qty))
+    levels = (TakeProfitLevel(fraction=D("0.5"), percent=D(8)),) if tp else ()
+    p.set_exits(
+        ExitPlan(
+            stop_loss=StopLoss(percent=D(10)),
+            trailing=TrailingStop(callback_percent=D(5), activation_percent=D(15)),
+            take_profits=levels,
+        )
+    )
+    for price in path:
+        p.observe(price)
+    floor, ceiling = trigger_band(p)
+    if not floor < probe < ceiling:
+        return
+    before = (p.stop_price, p.stop_trigger, p.trailing_peak)
+    assert decide(p, probe, RULES) is None
+    p.observe(probe)
+    assert (p.stop_price, p.stop_trigger, p.trailing_peak) == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(entry=prices, qty=quantities, path=ticks, split=st.integers(0, 40))
+def test_excursions_from_a_lazy_high_and_low_equal_those_of_every_tick(
+    entry: Decimal, qty: Decimal, path: list[Decimal], split: int
+) -> None:
+    every, lazy = position(), position()
+    for p in (every, lazy):
+        p.apply_fill(fill(OrderSide.BUY, entry, qty))
+    for price in path:
+        every.observe(price)
+    head, tail = path[:split], path[split:]
+    for part in (head, tail):
+        if part:
+            lazy.record_range(max(part), min(part))
+    assert (lazy.peak_price, lazy.trough_price) == (every.peak_price, every.trough_price)
+    assert lazy.excursions() == every.excursions()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,10 +22,11 @@ from mexcbot.domain.orders import (
     client_order_id_for,
 )
 from mexcbot.domain.positions import PositionStatus
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
 from mexcbot.engine.events import PositionChangeKind, PriceChanged
+from mexcbot.engine.market import MarketData
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook
 from mexcbot.engine.positions.exits import ExitMonitor, Quote
@@ -55,7 +56,11 @@ class Desk:
 
 
 async def build_desk(
-    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+    client: MexcClient,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+    clock: Callable[[], datetime] = now,
+    monotonic: Callable[[], float] | None = None,
 ) -> Desk:
     exchange = MexcExchange(client)
     execution = ExecutionService(
@@ -65,11 +70,15 @@ async def build_desk(
         resolve_delays=RESOLVE_DELAYS,
         never_received_grace=GRACE_S,
     )
-    risk = RiskLimitsPolicy(uow_factory, events, execution.prices, now)
+    risk = (
+        RiskLimitsPolicy(uow_factory, events, execution.prices, clock)
+        if monotonic is None
+        else RiskLimitsPolicy(uow_factory, events, execution.prices, clock, monotonic)
+    )
     execution._placement._risk = risk
     await execution.start()
     await risk.load()
-    book = PositionBook(uow_factory, events, execution.catalog, execution.prices, now)
+    book = PositionBook(uow_factory, events, execution.catalog, execution.prices, clock)
     risk.watch(book)
     monitor = ExitMonitor(
         book,
@@ -78,11 +87,15 @@ async def build_desk(
         prices=execution.prices,
         catalog=execution.catalog,
         risk=risk,
-        clock=now,
+        clock=clock,
     )
     await monitor.rearm()
     return Desk(
-        execution, book, monitor, PositionService(book, monitor, execution, uow_factory), risk
+        execution,
+        book,
+        monitor,
+        PositionService(book, monitor, execution, uow_factory, risk),
+        risk,
     )
 
 
@@ -247,3 +260,147 @@ async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
     assert position.status is PositionStatus.CLOSED
     assert desk.monitor.quotes[SYMBOL].source == "stream"
     assert len(await exit_orders(uow_factory, pid)) == 1
+
+
+async def test_quiet_ticks_keep_the_excursions_for_readers_and_across_a_restart(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    pid = position.id
+    assert pid is not None
+    for price in ("3210", "3350", "3100", "3250"):  # inside (stop, no target): all quiet
+        assert await tick(desk, sim, price) == []
+    read = await desk.positions.get(pid)
+    assert (read.peak_price, read.trough_price) == (D("3350"), D("3100"))
+    assert await tick(desk, sim, "3400") == []
+    assert await desk.book.flush_excursions() == 1
+    assert await desk.book.flush_excursions() == 0  # nothing new since
+    restarted = await build_desk(client, uow_factory, events)
+    again = restarted.book.cached(pid)
+    assert again is not None
+    assert (again.peak_price, again.trough_price) == (D("3400"), D("3100"))
+
+
+async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]
+    loss = position.realised_pnl
+    assert loss < 0
+    restarted = await build_desk(client, uow_factory, events)
+    assert restarted.risk.exposure().pnl_today == loss  # earlier runs today count
+    await restarted.risk.change(actor="admin", limits=RiskLimits(daily_loss_limit=-loss / 2))
+    with pytest.raises(RiskRejected, match="daily_loss_limit"):  # before the switch moved
+        await restarted.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert await restarted.risk.check_daily_loss()
+    assert restarted.risk.state is TradingState.REDUCING
+    # just after the next 00:00 UTC: the UTC day starts afresh, the last 24 h still hold it
+    start = now()
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    shift = midnight + timedelta(seconds=5) - start
+    tomorrow = await build_desk(client, uow_factory, events, clock=lambda: now() + shift)
+    assert tomorrow.risk.exposure().pnl_today == 0
+    await tomorrow.risk.change(
+        actor="admin",
+        state=TradingState.ACTIVE,
+        limits=RiskLimits(daily_loss_limit=-loss / 2, daily_loss_window=LossWindow.ROLLING_24H),
+    )
+    assert tomorrow.risk.exposure().pnl_today == loss
+
+
+async def test_a_stop_loss_streak_cools_entries_down_and_the_rate_limit_counts_entries(
+    client: MexcClient,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    desk = await build_desk(client, uow_factory, events, monotonic=lambda: 100.0)
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    stop = ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    await desk.risk.change(actor="admin", limits=RiskLimits(stop_loss_streak=1))
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=stop)
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]  # the exit is never blocked
+    assert position.status is PositionStatus.CLOSED
+    with pytest.raises(RiskRejected, match="stop_loss_streak"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"))
+    # the time stands still: two entries pass in that second, the third is refused
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    await desk.risk.change(actor="admin", limits=RiskLimits(max_orders_per_second=2))
+    held = []
+    for _ in range(2):
+        opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"), exits=stop)
+        held.append(opened)
+    with pytest.raises(RiskRejected, match="max_orders_per_second"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert await tick(desk, sim, "2900") == [OrderStatus.FILLED] * 2  # exits are not counted
+
+
+async def test_a_confirmed_stop_ignores_a_wick_and_sells_on_the_nth_tick_in_a_row(
+    desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    plan = ExitPlan(stop_loss=StopLoss(price=D("3000")), stop_confirm_ticks=2)
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=plan)
+    assert position.id is not None
+    assert await tick(desk, sim, "3100") == []
+    assert await tick(desk, sim, "2990") == []  # one tick below: not confirmed
+    assert await tick(desk, sim, "3100") == []  # back above: the count starts again
+    assert await tick(desk, sim, "2990") == []
+    assert await tick(desk, sim, "2980") == [OrderStatus.FILLED]
+    assert position.status is PositionStatus.CLOSED
+    assert len(await exit_orders(uow_factory, position.id)) == 1
+
+
+async def test_an_entry_needs_the_minimum_24h_volume(
+    client: MexcClient, desk: Desk, sim: SimServer
+) -> None:
+    desk.risk.watch_volume(
+        MarketData(MexcExchange(client), desk.execution.catalog, desk.execution.prices)
+    )
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    await desk.risk.change(actor="admin", limits=RiskLimits(min_volume_24h_quote=D("1e12")))
+    with pytest.raises(RiskRejected, match="min_volume_24h_quote"):
+        await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert desk.positions.open_positions() == []  # refused before a position was stored
+    await desk.risk.change(actor="admin", limits=RiskLimits(min_volume_24h_quote=D("0.01")))
+    opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
+    assert opened.quantity > 0
+
+
+async def test_a_clean_stop_of_the_exit_timer_writes_the_pending_excursions(
+    client: MexcClient,
+    desk: Desk,
+    sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
+) -> None:
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(
+        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
+    )
+    timer = asyncio.create_task(desk.monitor.run_timer(3600))
+    await asyncio.sleep(0)
+    assert await tick(desk, sim, "3500") == []
+    timer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await timer
+    restarted = await build_desk(client, uow_factory, events)
+    assert position.id is not None
+    again = restarted.book.cached(position.id)
+    assert again is not None
+    assert again.peak_price == D("3500")

@@ -14,6 +14,16 @@ from mexcbot.api.errors import problem_responses
 from mexcbot.api.position_schemas import RiskChangeBody, RiskOut
 from mexcbot.domain.risk import PROFILES
 
+_STATES = (
+    "**Exits are never blocked by a limit.** Every limit (position size, total exposure, open "
+    "positions, `max_symbol_share`, `max_orders_per_second`, `min_volume_24h_quote`, the "
+    "`stop_loss_streak` cooldown) "
+    "is checked on entries only. `REDUCING` (the kill switch, also what `daily_loss_limit` "
+    "switches to, until an admin sets `ACTIVE` again) refuses new entries while stop-loss, "
+    "take-profit and trailing exits and cancels keep running. `HALTED` is the emergency stop, "
+    "set and lifted only by an admin: nothing is sent, exits included."
+)
+
 router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
 _COMMON = problem_responses(401, 403, 422, 429)
 
@@ -22,7 +32,13 @@ def _out(ctx: ApiContext) -> RiskOut:
     return RiskOut.now(ctx.risk)
 
 
-@router.get("", response_model=RiskOut, responses=_COMMON, summary="State, limits, exposure")
+@router.get(
+    "",
+    response_model=RiskOut,
+    responses=_COMMON,
+    summary="State, limits, exposure",
+    description=_STATES,
+)
 async def read_risk(ctx: Ctx, caller: ReadAccess) -> RiskOut:
     return _out(ctx)
 
@@ -32,6 +48,7 @@ async def read_risk(ctx: Ctx, caller: ReadAccess) -> RiskOut:
     response_model=RiskOut,
     responses=_COMMON,
     summary="Change the trading state and/or the limits (admin)",
+    description=_STATES,
 )
 async def change_risk(
     body: RiskChangeBody, request: Request, ctx: Ctx, caller: AdminAccess

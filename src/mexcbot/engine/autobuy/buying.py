@@ -192,7 +192,9 @@ class AutoBuyer:
         if isinstance(prepared, Skip) or not rule.risk_check:
             return prepared
         try:
-            self._risk.check(_probe(prepared.command), RiskContext(rules, self._clock()))
+            self._risk.check(
+                _probe(prepared.command), RiskContext(rules, self._clock(), dry_run=True)
+            )
         except RiskRejected as exc:
             return Skip(str(exc))
         return prepared

@@ -2,8 +2,11 @@
 
 Exit evaluation runs on every tick, so the open positions live here in memory and the database
 is written only when something a restart needs changed (a fill, the stop or trailing peak, the
-exit in flight). All changes go through `lock`, one at a time, so a tick, a fill and an API
-request never interleave on a position.
+exit in flight). The excursions (MFE / MAE) are the exception: the tick screen tracks each
+symbol's high and low and `settle` applies them before a position is read, changed or written;
+those that changed only there are written by `flush_excursions` (the exit timer, every few
+seconds), or with the position's next write, whichever comes first. All changes go through
+`lock`, one at a time, so a tick, a fill and an API request never interleave on a position.
 
 Fills reach a position through its orders: every order the book's positions place carries
 `origin_ref = "position:{id}"`; `sync_order` applies the order's stored fills (idempotently) and,
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from mexcbot.domain.exits import ExitPlan, ExitTrigger, sellable
@@ -30,6 +33,7 @@ from mexcbot.domain.positions import (
 )
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import PositionChanged, PositionChangeKind
+from mexcbot.engine.positions.ledger import WINDOW, RealisedLedger
 from mexcbot.engine.positions.screen import TickScreen
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.symbols import SymbolCatalog
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _REF_PREFIX = "position:"
 _FULL_EXITS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP, ExitTrigger.CLOSE})
+_STOPS = frozenset({ExitTrigger.STOP_LOSS, ExitTrigger.TRAILING_STOP})
 
 
 def position_ref(position_id: int) -> str:
@@ -80,13 +85,14 @@ class PositionBook:
     ) -> None:
         self._uow_factory = uow_factory
         self._prices = prices
-        self._realised_by_day: dict[date, Decimal] = {}
+        self.ledger = RealisedLedger()
         self._events = events
         self._catalog = catalog
         self._clock = clock
         self._open: dict[int, Position] = {}
         self._by_symbol: dict[str, dict[int, Position]] = {}
         self._fills_stored: dict[int, int] = {}
+        self._unsaved_excursions: set[int] = set()
         self.lock = asyncio.Lock()
         self.screen = TickScreen(self.on_symbol)
 
@@ -94,8 +100,12 @@ class PositionBook:
         """Load every open position (startup: the exits re-arm from what was persisted)."""
         async with self._uow_factory() as uow:
             positions = await uow.positions.list_open()
+            sold = await uow.positions.list_sold_since(self._clock() - WINDOW)
+        self.ledger.rebuild(sold, self._clock())
         self._open.clear()
         self._by_symbol.clear()
+        self._unsaved_excursions.clear()
+        self.screen.reset()
         for position in positions:
             self._index(position)
         return positions
@@ -103,6 +113,8 @@ class PositionBook:
     # --- reading -----------------------------------------------------------------------------
 
     def open_positions(self) -> list[Position]:
+        for symbol in self.screen.pending_symbols():
+            self.settle(symbol)
         return list(self._open.values())
 
     def on_symbol(self, symbol: str) -> Iterable[Position]:
@@ -112,15 +124,56 @@ class PositionBook:
         return [symbol for symbol, positions in self._by_symbol.items() if positions]
 
     def cached(self, position_id: int) -> Position | None:
-        return self._open.get(position_id)
+        position = self._open.get(position_id)
+        if position is not None:
+            self.settle(position.symbol)
+        return position
+
+    def settle(self, symbol: str) -> None:
+        """Apply the symbol's pending high and low to its positions' excursions (see
+        `TickScreen`): call before reading, changing or writing them."""
+        for position in self.screen.settle(symbol):
+            assert position.id is not None
+            self._unsaved_excursions.add(position.id)
+
+    async def flush_excursions(self) -> int:
+        """Write the positions whose excursions changed since they were last written (the
+        exit timer calls it), so a restart keeps them; returns how many were written."""
+        async with self.lock:
+            for symbol in self.screen.pending_symbols():
+                self.settle(symbol)
+            written = 0
+            for position_id in list(self._unsaved_excursions):
+                position = self._open.get(position_id)
+                if position is None:
+                    self._unsaved_excursions.discard(position_id)
+                    continue
+                try:
+                    await self.persist(position, PositionChangeKind.EXITS_CHANGED)
+                except ConcurrentPositionUpdate:
+                    continue
+                written += 1
+            return written
 
     def open_costs(self) -> dict[str, Decimal]:
         return {position_ref(pid): position.cost for pid, position in self._open.items()}
 
+    def symbol_cost(self, symbol: str) -> Decimal:
+        """The quote cost of the open positions on `symbol`."""
+        return sum((p.cost for p in self.on_symbol(symbol)), Decimal(0))
+
+    def stop_streak(self) -> tuple[int, datetime | None]:
+        return self.ledger.stop_streak, self.ledger.last_stop_at
+
     def pnl_today(self, now: datetime) -> Decimal:
-        """PnL realised today by this process, plus unrealised PnL at last prices (the risk
-        policy's daily loss). Realised PnL of earlier runs today is not counted."""
-        total = self._realised_by_day.get(now.date(), Decimal(0))
+        """PnL realised since 00:00 UTC (earlier runs included: the ledger is rebuilt from
+        the stored fills at startup), plus unrealised PnL at last prices."""
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.pnl_since(start)
+
+    def pnl_since(self, start: datetime) -> Decimal:
+        """PnL realised since `start` (within the last 24 h) plus unrealised at last prices."""
+        total = self.ledger.since(start)
         for position in self._open.values():
             price = self._prices.last(position.symbol)
             if price is not None:
@@ -178,6 +231,7 @@ class PositionBook:
         """Write the position (caller holds `lock`) and publish what changed. A concurrent
         writer (another process) wins: the position is reloaded and the change dropped."""
         assert position.id is not None
+        self.settle(position.symbol)
         try:
             async with self._uow_factory() as uow:
                 uow.positions.save(position, fills_stored=self._fills_stored[position.id])
@@ -187,6 +241,7 @@ class PositionBook:
             await self._reload(position.id)
             raise
         self._fills_stored[position.id] = len(position.fills)
+        self._unsaved_excursions.discard(position.id)
         self.screen.invalidate(position.symbol)
         if not position.is_open:
             self._unindex(position)
@@ -204,7 +259,9 @@ class PositionBook:
                 return None
             async with self._uow_factory() as uow:
                 fills = await uow.fills.list_for_order(order.client_order_id)
+            self.settle(position.symbol)  # the prices seen so far, before the fills move it
             changed, realised_before = False, position.realised_pnl
+            trigger, entry = position.exit_trigger, position.average_entry
             for fill in fills:
                 try:
                     changed = position.apply_fill(_position_fill(order, fill)) or changed
@@ -216,6 +273,12 @@ class PositionBook:
                 if position.exit_order_id == order.client_order_id and sold >= order.executed_qty:
                     kind = self._finish_exit(position, order)
                     changed = True
+                    if order.executed_qty > 0 and order.avg_price is not None:
+                        self.ledger.exit_finished(
+                            self._clock(),
+                            by_stop=trigger in _STOPS,
+                            lost=entry is not None and order.avg_price < entry,
+                        )
                 elif not position.fills and position.exit_order_id is None:
                     position.close_with_dust(self._clock())  # the entry bought nothing
                     changed = True
@@ -223,9 +286,7 @@ class PositionBook:
                 if not position.is_open:
                     kind = PositionChangeKind.CLOSED
                 await self.persist(position, kind)
-                day = self._clock().date()
-                delta = position.realised_pnl - realised_before
-                self._realised_by_day[day] = self._realised_by_day.get(day, Decimal(0)) + delta
+                self.ledger.add(self._clock(), position.realised_pnl - realised_before)
             return position
 
     async def abort_exit(self, position: Position, client_order_id: str, reason: str) -> None:
@@ -271,6 +332,7 @@ class PositionBook:
 
     def _index(self, position: Position) -> None:
         assert position.id is not None
+        self.settle(position.symbol)  # earlier prices are not the new position's
         self._open[position.id] = position
         self._by_symbol.setdefault(position.symbol, {})[position.id] = position
         self._fills_stored[position.id] = len(position.fills)
@@ -278,6 +340,7 @@ class PositionBook:
 
     def _unindex(self, position: Position) -> None:
         assert position.id is not None
+        self._unsaved_excursions.discard(position.id)
         self._open.pop(position.id, None)
         self._by_symbol.get(position.symbol, {}).pop(position.id, None)
         self.screen.invalidate(position.symbol)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -64,6 +64,10 @@ _HUNDRED = Decimal(100)
 #: A symbol whose stream price is older than this is evaluated on REST last prices by the timer
 #: (`Quote.source` says which served).
 STREAM_STALE_AFTER_S = 10.0
+#: On prices the daily-loss switch is checked at most this often: the check sums every open
+#: position (~0.3 ms for 1,000), too much for every tick. A fill is checked at once, and an
+#: entry is refused by the policy itself as soon as the loss is over the limit.
+DAILY_LOSS_CHECK_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +87,6 @@ class Quote:
                 return self.last
             return (self.bid + self.ask) / 2
         return self.bid if self.bid is not None else self.last
-
-
-def _trigger_prices(positions: Iterable[Position], quote: Quote) -> set[Decimal]:
-    """The prices the positions trigger on (a position without its price is not evaluated)."""
-    kinds = {p.exits.trigger_price for p in positions}
-    return {price for kind in kinds if (price := quote.trigger(kind)) is not None}
 
 
 class ExitMonitor:
@@ -117,6 +115,7 @@ class ExitMonitor:
         self._stream_at: dict[str, float] = {}
         self.quotes: dict[str, Quote] = {}
         self.exits_placed = 0
+        self._loss_checked_at = float("-inf")
         events.subscribe(PriceChanged, self._on_price)
         events.subscribe(FillRecorded, self._on_fill)
         events.subscribe(OrderUpdated, self._on_order)
@@ -161,22 +160,35 @@ class ExitMonitor:
                     quote = Quote(price.last, price.bid, price.ask, source)
                     self.quotes[item] = quote
                     await self.evaluate(item, quote)
+                    checked, now = self._loss_checked_at, time.monotonic()
+                    if now - checked >= DAILY_LOSS_CHECK_S:
+                        self._loss_checked_at = now
+                        await self._risk.check_daily_loss()
                 else:
                     await self._book.sync_order(item)
-                await self._risk.check_daily_loss()
+                    await self._risk.check_daily_loss()
             except Exception:
                 log.exception("exit monitor failed on %r", item)
 
     async def run_timer(self, interval: float) -> None:
         """Every `interval` s refresh last prices over REST and evaluate the open positions of
         every symbol without a fresh stream price: exits fire without the market stream (and
-        after it went stale)."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.evaluate_all()
+        after it went stale). It also writes the excursions (MFE / MAE) that changed since
+        they were last written, so a restart loses at most one interval of them."""
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.evaluate_all()
+                    await self._book.flush_excursions()
+                except Exception:
+                    log.exception("periodic exit evaluation failed")
+        except asyncio.CancelledError:
+            try:  # a clean stop keeps the excursions seen since the last interval
+                await self._book.flush_excursions()
             except Exception:
-                log.exception("periodic exit evaluation failed")
+                log.exception("excursions not written at shutdown")
+            raise
 
     async def evaluate_all(self) -> None:
         symbols = self._book.symbols()
@@ -196,18 +208,20 @@ class ExitMonitor:
         """Show `quote` to every open position on `symbol`; place the exits it triggers."""
         if self._risk.state is TradingState.HALTED:
             return []
-        positions = self._book.on_symbol(symbol)
-        screen = self._book.screen
-        if all(screen.is_quiet(symbol, price) for price in _trigger_prices(positions, quote)):
+        if self._book.screen.is_quiet_quote(symbol, quote.trigger):
             return []
         rules = self._catalog.cached(symbol) or await self._catalog.get(symbol)
         to_place: list[tuple[Position, ExitDecision]] = []
         async with self._book.lock:
+            self._book.settle(symbol)
             for position in list(self._book.on_symbol(symbol)):
                 price = quote.trigger(position.exits.trigger_price)
                 if price is None:
                     continue
+                breaches = position.stop_breaches
                 moved = position.observe(price)
+                if position.stop_breaches != breaches:
+                    self._book.screen.invalidate(symbol)  # a stop awaiting confirmation
                 decision = decide(position, price, rules)
                 if decision is not None:
                     assert position.id is not None

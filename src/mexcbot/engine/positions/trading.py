@@ -23,6 +23,7 @@ from mexcbot.engine.events import PositionChangeKind
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook, position_ref
 from mexcbot.engine.positions.exits import ExitMonitor
+from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.store import PositionPage, UnitOfWork
 
 #: `PositionService.list` shadows the builtin inside the class body.
@@ -36,7 +37,9 @@ class PositionService:
         monitor: ExitMonitor,
         execution: ExecutionService,
         uow_factory: Callable[[], UnitOfWork],
+        risk: RiskLimitsPolicy | None = None,
     ) -> None:
+        self._risk = risk
         self._book = book
         self._monitor = monitor
         self._execution = execution
@@ -76,6 +79,8 @@ class PositionService:
         "position:{id}:entry". A refused entry deletes the empty position and re-raises."""
         if command.side is not OrderSide.BUY:
             raise InvalidOrder("a position is entered with a BUY", field="side")
+        if self._risk is not None and type is not PositionType.NEWCOIN:
+            await self._risk.check_entry_volume(command.symbol)
         position = await self._book.open(command.symbol, type, exits=exits, notes=notes)
         assert position.id is not None
         entry = replace(
