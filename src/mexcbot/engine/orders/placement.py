@@ -161,6 +161,10 @@ class Placement:
         (raised again if it failed), or `IdempotencyConflict` for a different order."""
         try:
             first = await asyncio.shield(running)
+        except IdempotencyConflict as exc:
+            # the running one was itself a repeat that found the key's order: judge ours
+            # against that order, not against the repeat
+            return _answer_of_stored(exc.order, order)
         except ExecutionError as exc:
             rejected: Order | None = getattr(exc, "order", None)
             if rejected is not None and not rejected.request.same_order_as(order.request):
