@@ -8,10 +8,11 @@ One invariant decides the order of writes: an order's executed quantity and its 
 together, because `OrderSync.trades_for` reads "stored quantity" as "stored fills" and never asks
 the exchange for trades it believes it has. The exchange pushes an order's new quantity and the
 trades behind it as separate frames, in either order. So an order report that raises the executed
-quantity waits here until the pushed trades cover it, and is then applied with them; trades that
-arrive first wait for their report (fills alone may be stored early: more fills than quantity is
-harmless). If the rest never arrives (a gap), the reconciliation the gap triggers, or the periodic
-one, reads both over REST.
+quantity waits here until the pushed trades cover it, and is then applied with them. A pushed
+trade itself is stored and published at once (`OrderSync.record_trades`; fills alone may be stored
+early: more fills than quantity is harmless), so a fill reaches the bus without waiting for its
+order's report. If the rest never arrives (a gap), the reconciliation the gap triggers, or the
+periodic one, reads both over REST.
 
 Every (re)connect publishes `StreamStatusChanged` and reconciles: pushes missed while disconnected
 are gone, and nothing is assumed from silence. An order the database does not know (placed outside
@@ -75,6 +76,9 @@ class AccountFeed:
         a push that says only that is skipped without a database round trip. Every order the
         bot places is pushed back at least once (ENTRUST_PLACE): measured with
         benchmarks/api_orders.py, those two reads per order cost the API path ~0.2 ms."""
+        self._client_ids: dict[str, str] = {}
+        """The stored client order id per exchange order id, from the bus (an external order's
+        differs from the one its pushes carry)."""
         events.subscribe(OrderUpdated, self._remember)
 
     async def run(self) -> None:
@@ -107,7 +111,10 @@ class AccountFeed:
             return
         if len(self._stored_state) >= _REMEMBERED_ORDERS:
             del self._stored_state[next(iter(self._stored_state))]  # the oldest
+        if len(self._client_ids) >= _REMEMBERED_ORDERS:
+            del self._client_ids[next(iter(self._client_ids))]
         self._stored_state[order.exchange_order_id] = (order.status, order.executed_qty)
+        self._client_ids[order.exchange_order_id] = order.client_order_id
 
     async def _on_order(self, report: OrderReport) -> None:
         key = report.exchange_order_id
@@ -131,10 +138,28 @@ class AccountFeed:
         await self._merge(order, report)
 
     async def _on_trade(self, trade: TradeReport) -> None:
-        order = await self._stored(trade.client_order_id, trade.exchange_order_id, trade.symbol)
-        if order is None:
-            log.info("stream: trade %s of an order not stored; left to reconciliation", trade)
-            return
+        """Store and publish the trade at once (`OrderSync.record_trades`), then apply a report
+        that waited for it. The order is found by the client order id the bot knows for this
+        exchange id (from the bus), else the one the push carries, else by a read."""
+        known = self._client_ids.get(trade.exchange_order_id) or trade.client_order_id
+        outcome = None
+        if known is not None:
+            outcome = await self._sync.record_trades(known, [trade], action=SYNC_ACTION)
+        if outcome is None or outcome.order.exchange_order_id != trade.exchange_order_id:
+            # not stored under that id, or not (yet) acknowledged as this exchange order
+            stored = await self._stored(
+                trade.client_order_id, trade.exchange_order_id, trade.symbol
+            )
+            if stored is None:
+                log.info("stream: trade %s of an order not stored; left to reconciliation", trade)
+                return
+            if outcome is None or stored.client_order_id != outcome.order.client_order_id:
+                outcome = await self._sync.record_trades(
+                    stored.client_order_id, [trade], action=SYNC_ACTION
+                )
+            if outcome is None:  # pragma: no cover - deleted between two reads
+                return
+        order = outcome.order
         self._trades.setdefault(trade.exchange_order_id, {})[trade.trade_id] = trade
         waiting = self._waiting.get(trade.exchange_order_id)
         if waiting is not None:
