@@ -224,7 +224,8 @@ class OrderSync:
         account stream publish a fill when its trade arrives instead of after the order report
         and two more reads (benchmarks/fill_to_client.py: the fill waited ~4-5 ms for them).
         Trades of another exchange order id (e.g. before the order is acknowledged) are left to
-        `apply`, like there. With a `FillWriter` the transaction runs on the loop (SQLite files;
+        `apply`, like there. As in `apply`, a fee the fills add is not an `OrderUpdated` of its
+        own (the `FillRecorded` carries the order with it; the report's update follows). With a `FillWriter` the transaction runs on the loop (SQLite files;
         ~0.3 ms against ~2.5-4 ms through a unit of work); otherwise, or when SQLite is locked,
         through a unit of work.
         """
@@ -250,7 +251,6 @@ class OrderSync:
                     return None
                 outcome = SyncOutcome(
                     written.order,
-                    changed=written.order_changed,
                     previous_status=written.order.status,
                     new_fills=written.new_fills,
                 )
@@ -264,7 +264,6 @@ class OrderSync:
                 outcome = SyncOutcome(order, previous_status=order.status)
                 if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
                     return outcome  # `apply` reports the contradiction with the order report
-                fees = dict(order.fees)
                 for trade in trades:
                     if trade.exchange_order_id != order.exchange_order_id:
                         continue
@@ -274,7 +273,6 @@ class OrderSync:
                         outcome.new_fills.append(fill)
                 if not outcome.new_fills:
                     return outcome
-                outcome.changed = order.fees != fees
                 if action is not None:
                     await uow.audit.append(
                         actor=SYSTEM_ACTOR,
