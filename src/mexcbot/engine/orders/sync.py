@@ -225,9 +225,10 @@ class OrderSync:
         and two more reads (benchmarks/fill_to_client.py: the fill waited ~4-5 ms for them).
         Trades of another exchange order id (e.g. before the order is acknowledged) are left to
         `apply`, like there. As in `apply`, a fee the fills add is not an `OrderUpdated` of its
-        own (the `FillRecorded` carries the order with it; the report's update follows). With a `FillWriter` the transaction runs on the loop (SQLite files;
-        ~0.3 ms against ~2.5-4 ms through a unit of work); otherwise, or when SQLite is locked,
-        through a unit of work.
+        own (the `FillRecorded` carries the order with it; the report's update follows). With a
+        `FillWriter` the transaction runs on the loop (SQLite files; ~0.3-0.5 ms against
+        ~2.5-4 ms through a unit of work); otherwise, or when SQLite is locked, through a unit
+        of work.
         """
         if self._fill_writer is not None:
 
