@@ -110,12 +110,13 @@ class FillWriter:
             return None
         try:
             written = self._add_fills(connection, client_order_id, fills_for, audit)
+            if written.new_fills:
+                connection.commit()
         except BaseException:
-            connection.rollback()
+            if connection.in_transaction:
+                connection.rollback()
             raise
-        if written.new_fills:
-            connection.commit()
-        else:
+        if connection.in_transaction:  # nothing new: nothing to keep
             connection.rollback()
         return written
 
