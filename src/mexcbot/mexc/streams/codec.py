@@ -16,9 +16,10 @@ ticker, 5 % kline, 5 % private), frames per second relative to a bare ``FromStri
   costs as much as ``WhichOneof``), a slotted class instead of a tuple (slower), ``HasField``
   chains (slower). Closing the rest would mean not parsing the frame or returning the mutable
   protobuf message itself, both worse trades than the 0.2 left.
-* re-measured (perf-fills, loaded box): the bare parse ~650 ns; parse + ``WhichOneof`` alone is
-  0.79 of it (the benchmark now prints that line), so no decoder that asks which body a frame
-  carries reaches 0.8; the client is 0.60-0.63 of the bare parse and ~0.75 of parse + dispatch.
+* re-measured (perf-fills, box under load 1.3-5): the bare parse ~650 ns; parse +
+  ``WhichOneof`` alone is 0.74-0.82 of it (the benchmark prints that line too), so no decoder
+  that asks which body a frame carries reliably reaches 0.8; the client is 0.60-0.65 of the
+  bare parse (0.61-0.63 before the change below, same runs) and 0.75-0.88 of parse + dispatch.
   Dispatch by subscript of a dict holding every oneof name (instead of ``dict.get`` with a
   default) took ~20-40 ns a frame off. ``object.__new__`` plus a slot assignment is ~25 ns
   cheaper than the tuple here, not worth a mutable event.
