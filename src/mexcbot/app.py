@@ -76,6 +76,7 @@ from mexcbot.paper import (
 )
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
+from mexcbot.store.fill_writer import FillWriter
 from mexcbot.telemetry import Metrics, redactor
 from mexcbot.wiring import (
     exchange_ms,
@@ -168,6 +169,8 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     stack.push_async_callback(journal.close)
     audit = AuditWriter(db)  # each mutating request's audit entry
     stack.callback(audit.close)
+    fill_writer = FillWriter(db)  # the account stream's fills (store/fill_writer.py)
+    stack.callback(fill_writer.close)
     client = MexcClient(
         MexcClientConfig(
             api_key=key,
@@ -193,6 +196,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         uow_factory,
         events=events,
         writer=journal,
+        fill_writer=fill_writer,
         catalog=catalog,
         prices=prices,
         risk=risk_policy,

@@ -47,6 +47,22 @@ class LoopSqliteWriter:
             self.busy_fallbacks += 1
             return None
 
+    def begin_immediate(self) -> sqlite3.Connection | None:
+        """Start a write transaction (the write lock is taken now); the connection, to run its
+        statements and then ``commit()`` or ``rollback()`` without awaiting in between. None
+        when the database is locked (or there is no file), like `execute`."""
+        connection = self._connect()
+        if connection is None:
+            return None
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            self.busy_fallbacks += 1
+            return None
+        return connection
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()

@@ -327,6 +327,22 @@ def _fill_from_row(row: RowMapping) -> Fill:
     )
 
 
+def fill_columns(fill: Fill) -> dict[str, Any]:
+    """A fill's row (also written by store/fill_writer.py)."""
+    return {
+        "symbol": fill.symbol,
+        "exchange_trade_id": fill.exchange_trade_id,
+        "client_order_id": fill.client_order_id,
+        "price": fill.price,
+        "qty": fill.qty,
+        "quote_qty": fill.quote_qty,
+        "commission": fill.commission,
+        "commission_asset": fill.commission_asset,
+        "is_maker": fill.is_maker,
+        "time": fill.time,
+    }
+
+
 class FillRepository:
     """Fills of one unit of work (`uow.fills`). The order must be stored before its fills."""
 
@@ -339,19 +355,7 @@ class FillRepository:
         Safe to call for every report of a trade (stream and REST may both deliver it): only the
         first stores, and the transaction stays usable either way.
         """
-        values = {
-            "symbol": fill.symbol,
-            "exchange_trade_id": fill.exchange_trade_id,
-            "client_order_id": fill.client_order_id,
-            "price": fill.price,
-            "qty": fill.qty,
-            "quote_qty": fill.quote_qty,
-            "commission": fill.commission,
-            "commission_asset": fill.commission_asset,
-            "is_maker": fill.is_maker,
-            "time": fill.time,
-        }
-        return await insert_if_new(self._connection, tables.fills, values) is not None
+        return await insert_if_new(self._connection, tables.fills, fill_columns(fill)) is not None
 
     async def list_for_order(self, client_order_id: str) -> list[Fill]:
         """The order's fills in the order they were stored."""

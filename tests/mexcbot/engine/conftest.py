@@ -11,6 +11,7 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
+from mexcbot.store.fill_writer import FillWriter
 from mexcsim import SimServer
 from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
 from tests.fixtures.recorder import EventRecorder
@@ -39,6 +40,17 @@ async def journal(migrated_database_url: str) -> AsyncIterator[OrderJournal]:
     writer = OrderJournal(engine)
     yield writer
     await writer.close()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def fill_writer(migrated_database_url: str) -> AsyncIterator[FillWriter]:
+    """A FillWriter on the database `uow_factory` uses, as app.py wires it (PostgreSQL: it
+    leaves every write to the unit of work)."""
+    engine = create_engine(migrated_database_url)
+    writer = FillWriter(engine)
+    yield writer
+    writer.close()
     await engine.dispose()
 
 

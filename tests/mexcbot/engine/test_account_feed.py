@@ -13,12 +13,18 @@ import pytest
 from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, PlaceOrder
 from mexcbot.engine.account_feed import AccountFeed
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import BalanceChanged, ReconciliationFinished, StreamStatusChanged
+from mexcbot.engine.events import (
+    BalanceChanged,
+    FillRecorded,
+    ReconciliationFinished,
+    StreamStatusChanged,
+)
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.mexc.streams import StreamConfig
 from mexcbot.store import OrderJournal, UnitOfWork
+from mexcbot.store.fill_writer import FillWriter
 from mexcsim import SimServer
 from mexcsim.http.faults import FaultPlan
 from tests.fixtures.engine_timing import GRACE_S, RESOLVE_DELAYS, client_config
@@ -71,6 +77,7 @@ async def running_bot(
     *,
     reconnect_s: float = 0.05,
     follow_stream: bool = True,
+    fill_writer: FillWriter | None = None,
 ) -> AsyncIterator[Bot]:
     requests: list[str] = []
     async with MexcClient(
@@ -82,6 +89,7 @@ async def running_bot(
             uow_factory,
             events=events,
             writer=journal,
+            fill_writer=fill_writer,
             resolve_delays=RESOLVE_DELAYS,
             never_received_grace=GRACE_S,
         )
@@ -191,12 +199,13 @@ async def test_a_fill_arrives_by_the_stream_without_any_rest_read(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
     journal: OrderJournal,
+    fill_writer: FillWriter,
     events: EventBus,
     reconciliations: list[ReconciliationFinished],
 ) -> None:
     balances: list[BalanceChanged] = []
     events.subscribe(BalanceChanged, balances.append)
-    async with running_bot(quiet_sim, uow_factory, journal, events) as bot:
+    async with running_bot(quiet_sim, uow_factory, journal, events, fill_writer=fill_writer) as bot:
         await connected_and_reconciled(bot, reconciliations)
         order, price = await place_resting_buy(bot.service)
         passes = len(reconciliations)
@@ -229,11 +238,14 @@ async def test_a_fill_missed_while_disconnected_is_recovered_by_the_gap_reconcil
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
     journal: OrderJournal,
+    fill_writer: FillWriter,
     events: EventBus,
     reconciliations: list[ReconciliationFinished],
     statuses: list[StreamStatusChanged],
 ) -> None:
-    async with running_bot(quiet_sim, uow_factory, journal, events, reconnect_s=1.0) as bot:
+    async with running_bot(
+        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, reconnect_s=1.0
+    ) as bot:
         await connected_and_reconciled(bot, reconciliations)
         order, price = await place_resting_buy(bot.service)
         passes = len(reconciliations)
@@ -271,10 +283,13 @@ async def test_a_restart_mid_way_loses_nothing(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
     journal: OrderJournal,
+    fill_writer: FillWriter,
     events: EventBus,
     reconciliations: list[ReconciliationFinished],
 ) -> None:
-    async with running_bot(quiet_sim, uow_factory, journal, events) as first:
+    async with running_bot(
+        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer
+    ) as first:
         await connected_and_reconciled(first, reconciliations)
         order, price = await place_resting_buy(first.service, qty=2 * QTY)
         sell_to(quiet_sim, price)
@@ -286,7 +301,9 @@ async def test_a_restart_mid_way_loses_nothing(
     sell_to(quiet_sim, price)  # while no bot runs
 
     reconciliations.clear()
-    async with running_bot(quiet_sim, uow_factory, journal, EventBus()) as second:
+    async with running_bot(
+        quiet_sim, uow_factory, journal, EventBus(), fill_writer=fill_writer
+    ) as second:
         after_start = await stored(uow_factory, order.client_order_id)
         assert after_start.status is OrderStatus.FILLED  # the start's reconciliation
         assert after_start.executed_qty == 2 * QTY
@@ -298,11 +315,14 @@ async def test_a_report_raising_the_executed_quantity_waits_for_its_trades(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
     journal: OrderJournal,
+    fill_writer: FillWriter,
     events: EventBus,
 ) -> None:
     """Quantity and fills commit together (REST reads stored quantity as stored fills), whichever
     of the two pushes comes first, and however often each comes."""
-    async with running_bot(quiet_sim, uow_factory, journal, events, follow_stream=False) as bot:
+    async with running_bot(
+        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, follow_stream=False
+    ) as bot:
         order, price = await place_resting_buy(bot.service)
         sell_to(quiet_sim, price)
         cid = order.client_order_id
@@ -320,3 +340,42 @@ async def test_a_report_raising_the_executed_quantity_waits_for_its_trades(
         done = await stored(uow_factory, cid)
         assert (done.status, done.executed_qty) == (OrderStatus.FILLED, QTY)
         assert await fills_of(uow_factory, cid) == [QTY]
+
+
+async def test_a_pushed_trade_is_stored_and_published_before_its_report(
+    quiet_sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    journal: OrderJournal,
+    fill_writer: FillWriter,
+    events: EventBus,
+) -> None:
+    """The fill (and its fee) commits and is published when its trade arrives, once however often
+    it arrives; the executed quantity still moves only with the order's report."""
+    published: list[FillRecorded] = []
+    events.subscribe(FillRecorded, published.append)
+    async with running_bot(
+        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, follow_stream=False
+    ) as bot:
+        order, price = await place_resting_buy(bot.service)
+        sell_to(quiet_sim, price)
+        cid = order.client_order_id
+        report = await bot.exchange.query(SYMBOL, client_order_id=cid)
+        (trade,) = await bot.exchange.trades(SYMBOL, report.exchange_order_id)
+
+        await bot.feed.handle(trade)
+        early = await stored(uow_factory, cid)
+        assert (early.status, early.executed_qty) == (OrderStatus.NEW, D(0))
+        assert await fills_of(uow_factory, cid) == [QTY]
+        assert [(e.fill.exchange_trade_id, e.order.client_order_id) for e in published] == [
+            (trade.trade_id, cid)
+        ]
+        fees = {trade.commission_asset: trade.commission} if trade.commission else {}
+        assert early.fees == fees == published[0].order.fees
+
+        for update in (trade, report, trade):
+            await bot.feed.handle(update)
+        done = await stored(uow_factory, cid)
+        assert (done.status, done.executed_qty) == (OrderStatus.FILLED, QTY)
+        assert await fills_of(uow_factory, cid) == [QTY]
+        assert done.fees == fees  # counted once
+        assert len(published) == 1

@@ -48,6 +48,7 @@ from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.risk import AllowAll, RiskPolicy
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.store import OrderPage, UnitOfWork, UnitOfWorkOrderWriter
+from mexcbot.store.fill_writer import FillWriter
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class ExecutionService:
         throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
         symbols: Collection[str] = (),
         account_scan_symbols: int = DEFAULT_MAX_SYMBOLS,
+        fill_writer: FillWriter | None = None,
     ) -> None:
         """`symbols` are scanned for external orders even before the bot traded them.
 
@@ -87,7 +89,8 @@ class ExecutionService:
         (on SQLite ~1.1 ms per order, benchmarks/place_order.py); without one it is a
         `UnitOfWorkOrderWriter` (same guarantees, ~9 ms). `catalog` and `prices` are the
         process's shared `SymbolCatalog` and `PriceBook` (app.py passes them; a service built
-        alone gets its own).
+        alone gets its own). `fill_writer` stores the account stream's pushed trades on the
+        loop (`OrderSync.record_trades`; app.py passes the store's `FillWriter`).
         """
         self._exchange = exchange
         self._uow_factory = uow_factory
@@ -96,7 +99,7 @@ class ExecutionService:
         self._grace = never_received_grace
         self.catalog = catalog or SymbolCatalog(exchange)
         self.prices = prices or PriceBook(exchange)
-        self._sync = OrderSync(exchange, uow_factory, events)
+        self._sync = OrderSync(exchange, uow_factory, events, fill_writer=fill_writer)
         self._placement = Placement(
             exchange,
             writer or UnitOfWorkOrderWriter(uow_factory),
