@@ -95,6 +95,7 @@ from mexcbot.paper import (
 )
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
+from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.telemetry import Metrics, log_order_update, redactor
 from mexcsim import SimServer
 
@@ -171,9 +172,14 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(db)
 
-    journal = OrderJournal(db)  # the placement hot path (store/journal.py)
+    # One on-loop SQLite connection for the order journal and the audit writer: a write on
+    # another connection makes SQLite drop a connection's whole page cache, so two connections
+    # took turns re-reading the orders pages (intent+ack+audit ~205 -> ~170 us measured).
+    hot_writes = LoopSqliteWriter(db)
+    stack.callback(hot_writes.close)
+    journal = OrderJournal(db, on_loop=hot_writes)  # the placement hot path (store/journal.py)
     stack.push_async_callback(journal.close)
-    audit = AuditWriter(db)  # each mutating request's audit entry
+    audit = AuditWriter(db, on_loop=hot_writes)  # each mutating request's audit entry
     stack.callback(audit.close)
     client = MexcClient(
         MexcClientConfig(
