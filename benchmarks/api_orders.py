@@ -39,9 +39,9 @@ better than the API overhead is. Measured on the shared 2-core box (noisy), p50 
   empties a connection's page cache: the three writes ~205 -> ~170 us); log records skip caller,
   thread and process look-ups (~38 -> ~19-27 us a line, two lines a placement); the trades router
   matches first (~14 us); request ids from os.urandom (~2.5 us). The API layer alone (ASGI call
-  with the engine's place faked, no sockets) is ~255-270 us a placement. Interleaved with the
-  previous commit (PYTHONPATH), 5 + 5 pairs, on a loaded box (place p50 1.0-2.2 ms instead of
-  ~0.9): before 2.14-2.50 (medians 2.27, 2.33), after 2.11-2.40 (medians 2.24, 2.18). Measured
+  with the engine's place faked, no sockets) is ~250-290 us a placement. Interleaved with the
+  previous commit (PYTHONPATH), 14 pairs on a loaded box (place p50 0.87-2.2 ms instead of
+  ~0.9): before 2.14-2.50 (median 2.30), after 2.03-2.40 (median 2.22). Measured
   and dropped: uvloop in both processes (2.31, 2.32 vs 2.23, 2.27 on asyncio). The rest of the
   gap is one more process round trip (client -> bot -> simulator -> bot -> client) than the
   in-process call: on the shared 2-core box each cross-process wake-up costs more than the whole
