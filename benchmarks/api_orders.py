@@ -32,6 +32,20 @@ better than the API overhead is. Measured on the shared 2-core box (noisy), p50 
   place timed inside the bot stays ~1.2-1.5x the same call timed here (1.2-2.0 ms vs ~1.0 ms)
   with neither GC nor logging involved; likely the bot process waking cold for every request
   while this process stays hot (unproven).
+- then (perf-api): timed inside the bot (a wrapper around ``RequestTelemetry`` and ``place``, loaded
+  box) the response's head and body were two writes (0.24 + 0.5 ms of the bot's wall time around
+  them, the client woken twice), so uvicorn's head now waits for the body (api/http_protocol.py);
+  the journal and the audit writer share one SQLite connection (a write on another connection
+  empties a connection's page cache: the three writes ~205 -> ~170 us); log records skip caller,
+  thread and process look-ups (~38 -> ~19-27 us a line, two lines a placement); the trades router
+  matches first (~14 us); request ids from os.urandom (~2.5 us). The API layer alone (ASGI call
+  with the engine's place faked, no sockets) is ~250-290 us a placement. Interleaved with the
+  previous commit (PYTHONPATH), 14 pairs on a loaded box (place p50 0.87-2.2 ms instead of
+  ~0.9): before 2.14-2.50 (median 2.30), after 2.03-2.40 (median 2.22). Measured
+  and dropped: uvloop in both processes (2.31, 2.32 vs 2.23, 2.27 on asyncio). The rest of the
+  gap is one more process round trip (client -> bot -> simulator -> bot -> client) than the
+  in-process call: on the shared 2-core box each cross-process wake-up costs more than the whole
+  API layer's CPU.
 """
 
 from __future__ import annotations

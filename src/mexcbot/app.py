@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -74,9 +74,11 @@ from mexcbot.paper import (
     exchange_credentials,
     start_paper_exchange,
 )
+from mexcbot.runtime import Workers, run_engine
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.store.fill_writer import FillWriter
+from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.telemetry import Metrics, redactor
 from mexcbot.wiring import (
     exchange_ms,
@@ -93,7 +95,6 @@ from mexcsim import SimServer
 log = logging.getLogger(__name__)
 
 STOP_HINT = "press Ctrl+C to stop"
-STARTUP_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 #: The largest message a live API client may send (its requests are a few hundred bytes).
 
 
@@ -165,9 +166,11 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(db)
 
-    journal = OrderJournal(db)  # the placement hot path (store/journal.py)
+    hot_writes = LoopSqliteWriter(db)  # shared: one page cache (store/audit_writer.py says why)
+    stack.callback(hot_writes.close)
+    journal = OrderJournal(db, on_loop=hot_writes)  # the placement hot path (store/journal.py)
     stack.push_async_callback(journal.close)
-    audit = AuditWriter(db)  # each mutating request's audit entry
+    audit = AuditWriter(db, on_loop=hot_writes)  # each mutating request's audit entry
     stack.callback(audit.close)
     fill_writer = FillWriter(db)  # the account stream's fills (store/fill_writer.py)
     stack.callback(fill_writer.close)
@@ -362,7 +365,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         first_trades=first_trades,
         sniper=sniper,
     )
-    engine = _run_engine(
+    engine = run_engine(
         workers,
         reconcile_interval=settings.reconcile_interval,
         exit_check_interval=settings.exit_check_interval,
@@ -392,21 +395,6 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
 
 
-@dataclass(frozen=True)
-class Workers:
-    """Everything the engine task starts (see `_run_engine`)."""
-
-    execution: ExecutionService
-    monitor: ExitMonitor
-    account_feed: AccountFeed
-    price_feed: PriceFeed
-    buyer: AutoBuyer
-    triggers: TriggerWatch
-    detector: ListingDetector
-    first_trades: FirstTradeWatch | None
-    sniper: Sniper
-
-
 def _start_task(
     stack: contextlib.AsyncExitStack, work: Coroutine[Any, Any, None], name: str
 ) -> None:
@@ -419,57 +407,6 @@ def _start_task(
             await asyncio.wait_for(task, timeout=STOP_TIMEOUT_S)
 
     stack.push_async_callback(stop)
-
-
-async def _run_engine(
-    workers: Workers,
-    *,
-    reconcile_interval: float,
-    exit_check_interval: float,
-) -> None:
-    """Startup (clock, rules, prices, reconciliation, the exits re-armed) with retries, then
-    periodic reconciliation beside the two stream feeds and the exit monitor (stream prices and
-    a REST timer). The feeds start after startup, so their first reconciliation runs on a synced
-    clock; the price feed follows the symbols known then."""
-    execution, monitor = workers.execution, workers.monitor
-    for attempt, delay in enumerate(_retry_delays(), start=1):
-        try:
-            await execution.start()
-            await monitor.rearm()
-            await workers.buyer.recover()
-            break
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning(
-                "engine start-up failed (attempt %d, %s: %s); retrying in %.0f s",
-                attempt,
-                type(exc).__name__,
-                exc,
-                delay,
-            )
-            await asyncio.sleep(delay)
-    log.info("ready: startup reconciliation finished, exits armed")
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
-        tasks.create_task(workers.account_feed.run(), name="mexcbot-account-feed")
-        tasks.create_task(workers.price_feed.run(), name="mexcbot-price-feed")
-        tasks.create_task(monitor.run(), name="mexcbot-exits")
-        tasks.create_task(monitor.run_timer(exit_check_interval), name="mexcbot-exit-timer")
-        tasks.create_task(workers.triggers.run(), name="mexcbot-autobuy-triggers")
-        tasks.create_task(
-            workers.triggers.run_timer(exit_check_interval), name="mexcbot-autobuy-trigger-timer"
-        )
-        tasks.create_task(workers.detector.run(), name="mexcbot-listings")
-        tasks.create_task(workers.sniper.run(), name="mexcbot-sniper")
-        if workers.first_trades is not None:
-            tasks.create_task(workers.first_trades.run(), name="mexcbot-first-trades")
-
-
-def _retry_delays() -> Iterator[float]:
-    yield from STARTUP_RETRY_SECONDS
-    while True:
-        yield STARTUP_RETRY_SECONDS[-1]
 
 
 async def run_until_stopped(

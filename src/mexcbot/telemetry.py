@@ -361,7 +361,19 @@ def configure_logging(
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    _skip_unshown_record_fields()
     return handler
+
+
+def _skip_unshown_record_fields() -> None:
+    """Our formats show no caller (file, line, function), thread or process: stop `logging`
+    from looking them up for every record (the switches of the logging HOWTO's "Optimization"
+    section). Every API placement writes two lines (the access line and the order's ack);
+    measured per line (JSON to /dev/null, loaded 2-core box): 37.6-38.2 -> 18.5-26.9 us."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 _order_log = logging.getLogger("mexcbot.orders")

@@ -70,8 +70,8 @@ def build_api(ctx: ApiContext) -> FastAPI:
     )
     api.state.ctx = ctx
     for router in (
+        trades.router,  # first: order placement is the hot path, and routes match in order
         system.router,
-        trades.router,
         positions.router,
         risk.router,
         listings.router,

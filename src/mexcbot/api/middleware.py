@@ -16,9 +16,9 @@ never the order; reconciliation and the order's origin_ref (the token name) stil
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +39,7 @@ def _incoming_request_id(scope: Scope) -> str:
             text = str(value.decode("latin-1"))
             if _REQUEST_ID.fullmatch(text):
                 return text
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # 16 random hex digits, as uuid4().hex[:16] gave, ~3 -> ~0.6 us
 
 
 class RequestTelemetry:

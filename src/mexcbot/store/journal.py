@@ -96,7 +96,15 @@ class OrderJournal:
     them.
     """
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        on_loop: LoopSqliteWriter | None = None,
+    ) -> None:
+        """`on_loop`: a SQLite connection shared with the audit writer (app.py), which its
+        creator closes; by default the journal opens and closes its own."""
         dialect = engine.dialect
         if dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - create_engine
             raise RuntimeError(f"unsupported dialect {dialect.name}")
@@ -105,7 +113,8 @@ class OrderJournal:
         self._postgres = dialect.name == "postgresql"
         self._intent = PreparedStatements(intent_statement(dialect), dialect)
         self._ack = PreparedStatements(ack_statement(), dialect)
-        self._on_loop = LoopSqliteWriter(engine)
+        self._owns_on_loop = on_loop is None
+        self._on_loop = LoopSqliteWriter(engine) if on_loop is None else on_loop
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
 
@@ -167,7 +176,8 @@ class OrderJournal:
         return self._on_loop.busy_fallbacks
 
     async def close(self) -> None:
-        self._on_loop.close()
+        if self._owns_on_loop:
+            self._on_loop.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()

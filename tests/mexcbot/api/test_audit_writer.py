@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.store import UnitOfWork, create_engine
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine
 from mexcbot.store.audit_writer import AuditWriter
+from mexcbot.store.loop_sqlite import LoopSqliteWriter
+from tests.fixtures.orders import make_order
 
 AT = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
 
@@ -86,3 +88,30 @@ async def test_sqlite_busy_falls_back_without_blocking_the_loop(
     assert [row["action"] for row in await raw_rows(engine)] == ["open", "hold", "wait"]
     await writer.append(actor="ops", action="again", result="ok")  # the fast path again
     assert writer.busy_fallbacks == 1
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+async def test_shares_the_journals_connection(engine: AsyncEngine) -> None:
+    """As app.py wires them: the journal and the writer on one on-loop connection, each write
+    committed at once (another connection reads it); closing a writer that was given the
+    connection does not stop the other one."""
+    shared = LoopSqliteWriter(engine)
+    journal = OrderJournal(engine, on_loop=shared)
+    audit = AuditWriter(engine, clock=lambda: AT, on_loop=shared)
+    try:
+        order = make_order(client_order_id="mxbshared1")
+        assert await journal.record_intent(order) == 1
+        await audit.append(actor="ops", action="place_order", target="mxbshared1", result="ok")
+        audit.close()
+        await journal.close()
+        order.acknowledge("42", AT)
+        assert await journal.record_ack(order, 1) == 2
+        await audit.append(actor="ops", action="cancel_order", result="ok")
+        assert [row["action"] for row in await raw_rows(engine)] == ["place_order", "cancel_order"]
+        async with UnitOfWork(engine) as uow:
+            stored = await uow.orders.get_by_client_id("mxbshared1")
+        assert stored is not None
+        assert stored.exchange_order_id == "42"
+        assert shared.busy_fallbacks == 0  # every write took the on-loop path
+    finally:
+        shared.close()
