@@ -172,6 +172,7 @@ async def run(n: int, spacing: float, url: str) -> None:
             )
             await asyncio.sleep(settings.snipe_deadline / 4)
             bot_ms, duplicates, missed = [], 0, 0
+            slowest: list[tuple[float, str]] = []
             for symbol, open_ms in bot_opens.items():
                 times = await accepted(http, url, symbol)
                 if not times:
@@ -179,6 +180,7 @@ async def run(n: int, spacing: float, url: str) -> None:
                     continue
                 duplicates += len(times) - 1
                 bot_ms.append(times[0] / 1000 - open_ms)
+                slowest.append((bot_ms[-1], symbol))
             bare_ms = []
             for symbol, open_ms in bare_opens.items():
                 times = await accepted(http, url, symbol)
@@ -197,6 +199,8 @@ async def run(n: int, spacing: float, url: str) -> None:
         f"bare: open -> accepted p50 {percentile(bare_ms, 0.5):.2f} ms, "
         f"p99 {percentile(bare_ms, 0.99):.2f} ms"
     )
+    worst = ", ".join(f"{symbol} {ms:.1f} ms" for ms, symbol in sorted(slowest)[-3:])
+    print(f"bot's slowest: {worst}")
     if snipes:
         fired = [x["fired_ms"] for x in snipes if x["fired_ms"] is not None]
         acked = [x["accepted_ms"] for x in snipes if x["accepted_ms"] is not None]

@@ -4,6 +4,7 @@ recovery) with retries until it succeeds, then every worker side by side until c
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ async def run_engine(
             )
             await asyncio.sleep(delay)
     log.info("ready: startup reconciliation finished, exits armed")
+    # What startup built (modules, the app, caches) lives as long as the process: out of the
+    # collector's reach, a full collection no longer walks it, which cut the snipe's tail
+    # (benchmarks/snipe.py p99, see the issue note).
+    gc.freeze()
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(execution.run_reconciliation_loop(reconcile_interval))
         tasks.create_task(workers.account_feed.run(), name="mexcbot-account-feed")
