@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mexcbot.api import auth as auth_module
 from mexcbot.app import Bot
 from mexcbot.store.tokens import TokenRepository
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
@@ -74,6 +75,9 @@ async def test_concurrent_requests_with_one_token_share_one_lookup(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot.api.state.ctx.authority.forget()  # nothing cached: every request below needs the token
+    # on a loaded box the 200 answers may take longer than the cache lifetimes: not this test's
+    monkeypatch.setattr(auth_module, "REFRESH_AHEAD_SECONDS", 60.0)
+    monkeypatch.setattr(auth_module, "CACHE_SECONDS", 120.0)
     lookups: list[str] = []
     original = TokenRepository.get_by_hash
 

@@ -17,7 +17,6 @@ order's state machine), and an open order's newer state is the one with more exe
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -25,6 +24,7 @@ from mexcbot.domain.orders import OPEN_STATUSES, Order
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import FillRecorded, OrderUpdated
 from mexcbot.store import UnitOfWork
+from mexcbot.store.orders import as_stored
 
 #: Final orders remembered so that a late event cannot reopen them (one id each).
 CLOSED_MEMORY = 10_000
@@ -39,16 +39,24 @@ class OpenOrders:
         self._closed: OrderedDict[str, None] = OrderedDict()
         self._during_load: list[Order] | None = None
         self._loading: asyncio.Task[None] | None = None
+        self._lists: dict[str | None, list[Order]] = {}
         self.loaded = False
         events.subscribe(OrderUpdated, lambda event: self.apply(event.order))
         events.subscribe(FillRecorded, lambda event: self.apply(event.order))
 
     def of(self, symbol: str | None = None) -> list[Order]:
         """Open orders of `symbol` (None: all), oldest first, as the database lists them.
-        The orders are the view's own copies: read them, never change them."""
-        orders = [o for o in self._open.values() if symbol is None or o.symbol == symbol]
-        orders.sort(key=lambda o: (o.created_at, o.client_order_id))
-        return orders
+
+        The same list object until the set changes (the API shares its encoded body), and the
+        orders are the view's own copies: read them, never change either."""
+        listed = self._lists.get(symbol)
+        if listed is None:
+            listed = [o for o in self._open.values() if symbol is None or o.symbol == symbol]
+            listed.sort(key=lambda o: (o.created_at, o.client_order_id))
+            if len(self._lists) > 1000:
+                self._lists.clear()
+            self._lists[symbol] = listed
+        return listed
 
     async def load(self) -> None:
         """(Re)load the open set from the database; the events delivered meanwhile are applied
@@ -70,7 +78,8 @@ class OpenOrders:
             during, self._during_load = self._during_load, None
         finally:
             self._during_load = None
-        self._open = {o.client_order_id: _copy(o) for o in stored if not self._is_closed(o)}
+        self._open = {o.client_order_id: o for o in stored if not self._is_closed(o)}
+        self._lists.clear()
         for order in during:
             self._merge(order)
         self.loaded = True
@@ -85,6 +94,7 @@ class OpenOrders:
         cid = order.client_order_id
         if self._is_closed(order):
             return
+        self._lists.clear()  # every list may name this order: rebuilt on the next read
         if order.status.is_terminal:
             self._open.pop(cid, None)
             self._closed[cid] = None
@@ -103,7 +113,6 @@ class OpenOrders:
 
 
 def _copy(order: Order) -> Order:
-    """A snapshot: the publisher's object may change again (a later transition in memory)."""
-    snapshot = copy.copy(order)
-    snapshot.fees = dict(order.fees)
-    return snapshot
+    """A snapshot as the database would list it (the publisher's object may change again, and
+    holds its decimals as computed: 30000.00, where the store answers 30000)."""
+    return as_stored(order)

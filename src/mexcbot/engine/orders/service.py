@@ -154,9 +154,9 @@ class ExecutionService:
 
     async def reconcile(self) -> ReconciliationReport:
         report = await self._reconciler.reconcile()
-        await self._open.load()  # closes any gap the events left, as the pass did
         self.last_reconciliation = report
         self._events.publish(ReconciliationFinished(report))
+        await self._open.load()  # closes any gap the events left, as the pass did
         return report
 
     async def run_reconciliation_loop(self, interval: float) -> None:
