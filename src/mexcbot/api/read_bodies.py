@@ -24,6 +24,7 @@ from mexcbot.engine.reads import Fresh, utc_now
 
 DATA_AGE_HEADER = "X-Data-Age"
 JSON = "application/json"
+_DATA_AGE = DATA_AGE_HEADER.lower().encode("latin-1")
 _V = TypeVar("_V")
 
 
@@ -57,7 +58,9 @@ def aged_response(body: bytes, as_of: datetime) -> Response:
     """The shared body, with how old its state is now (``X-Data-Age``, seconds)."""
     response = Response(body, media_type=JSON)
     age = max(0.0, (utc_now() - as_of).total_seconds())
-    response.headers[DATA_AGE_HEADER] = f"{age:.3f}"
+    # appended raw: starlette's MutableHeaders.__setitem__ scans and rebuilds the list (~4 %
+    # of the loop under 50 polling clients)
+    response.raw_headers.append((_DATA_AGE, b"%.3f" % age))
     return response
 
 
