@@ -129,7 +129,8 @@ Caller = Annotated[Principal, Depends(principal)]
 async def caller_with_role(request: Request, role: TokenRole) -> Principal:
     """The authenticated caller holding `role`: what `TradeAccess` resolves, without FastAPI's
     dependency solving, for the order-placement route (the hot path; see trades.py)."""
-    known = getattr(request.state, "principal", None)
+    # the scope's state directly: `request.state` builds a State object per request
+    known = request.scope.get("state", {}).get("principal")
     if isinstance(known, Principal):
         caller = known
     else:

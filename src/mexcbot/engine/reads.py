@@ -119,23 +119,30 @@ class BalanceBook:
         self._as_of: datetime | None = None
         self._stream_connected = False
         self._live = False
+        self._current: Fresh[list[Balance]] | None = None
 
     def current(self) -> Fresh[list[Balance]] | None:
-        """The book's balances when it is live; None when the exchange must be asked."""
+        """The book's balances when it is live; None when the exchange must be asked. The same
+        answer object until the book changes, so the API can share its encoded body."""
         if not self._live or self._as_of is None:
             return None
-        return Fresh(sorted(self._balances.values(), key=lambda b: b.asset), self._as_of)
+        if self._current is None:
+            ordered = sorted(self._balances.values(), key=lambda b: b.asset)
+            self._current = Fresh(ordered, self._as_of)
+        return self._current
 
     def replace(self, snapshot: Fresh[list[Balance]]) -> None:
         """A REST snapshot: the whole account, as of its time."""
         if self._as_of is not None and snapshot.as_of < self._as_of and self._live:
             return  # the stream already brought newer state than this snapshot
+        self._current = None
         self._balances = {b.asset: b for b in snapshot.value}
         self._as_of = snapshot.as_of
         self._live = self._stream_connected
 
     def apply(self, event: BalanceChanged) -> None:
         """One asset's balance as the stream (or a REST snapshot) reported it."""
+        self._current = None
         known = self._balances.get(event.asset)
         changed = Balance(event.asset, event.free, event.locked)
         self._balances[event.asset] = (

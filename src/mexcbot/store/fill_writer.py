@@ -137,7 +137,7 @@ class FillWriter:
             name: value if decode is None else decode(value)
             for name, decode, value in zip(self._columns, self._decoders, raw, strict=True)
         }
-        order = _order_from_row(row)  # type: ignore[arg-type]  # a mapping of the row's columns
+        order = _order_from_row(row)
         before = exchange_columns(order)
         written = FillsWritten(order)
         for fill in fills_for(order):

@@ -12,9 +12,9 @@ database write lock, see database.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -117,7 +117,26 @@ def request_columns(order: Order) -> dict[str, Any]:
     }
 
 
-def _order_from_row(row: RowMapping) -> Order:
+_DECIMAL_COLUMNS = ("quantity", "quote_amount", "price", "executed_qty", "cumulative_quote_qty")
+_TIME_COLUMNS = ("created_at", "exchange_created_at", "exchange_updated_at")
+
+
+def as_stored(order: Order) -> Order:
+    """A new `Order` equal to what reading `order` back from the store returns: decimals in
+    their canonical form (30000.00 -> 30000), fees through their stored JSON, times in UTC. For
+    views kept in memory that must answer exactly as the database would (engine/orders/
+    open_orders.py)."""
+    row: dict[str, Any] = {**request_columns(order), **exchange_columns(order)}
+    for name in _DECIMAL_COLUMNS:
+        if row[name] is not None:
+            row[name] = canonical_decimal(row[name])
+    for name in _TIME_COLUMNS:
+        if row[name] is not None:
+            row[name] = row[name].astimezone(UTC)
+    return _order_from_row(row)
+
+
+def _order_from_row(row: RowMapping | Mapping[str, Any]) -> Order:
     request = OrderRequest(
         symbol=row["symbol"],
         side=OrderSide(row["side"]),

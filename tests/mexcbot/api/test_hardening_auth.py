@@ -4,6 +4,7 @@ text, and a database file only its owner can read."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mexcbot.api import auth as auth_module
 from mexcbot.app import Bot
 from mexcbot.store.tokens import TokenRepository
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
@@ -67,6 +69,26 @@ async def test_an_unknown_token_costs_one_lookup_and_new_tokens_work_at_once(
     async with http.delete(f"{base}/late", headers=auth(tokens["admin"])) as response:
         assert response.status == 200
     assert (await _status(http, bot, created)).status == 401  # revoked: refused at once
+
+
+async def test_concurrent_requests_with_one_token_share_one_lookup(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot.api.state.ctx.authority.forget()  # nothing cached: every request below needs the token
+    # on a loaded box the 200 answers may take longer than the cache lifetimes: not this test's
+    monkeypatch.setattr(auth_module, "REFRESH_AHEAD_SECONDS", 60.0)
+    monkeypatch.setattr(auth_module, "CACHE_SECONDS", 120.0)
+    lookups: list[str] = []
+    original = TokenRepository.get_by_hash
+
+    async def counted(self: TokenRepository, token_hash: str) -> Any:
+        lookups.append(token_hash)
+        return await original(self, token_hash)
+
+    monkeypatch.setattr(TokenRepository, "get_by_hash", counted)
+    answers = await asyncio.gather(*(_status(http, bot, tokens["read"]) for _ in range(200)))
+    assert [r.status for r in answers] == [200] * 200
+    assert len(lookups) == 1
 
 
 async def test_a_refused_request_leaves_no_client_text_in_the_audit_log(

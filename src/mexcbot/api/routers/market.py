@@ -13,11 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
-from mexcbot.api.context import Ctx, ReadAccess
+from mexcbot.api.context import ApiContext, Ctx, ReadAccess, caller_with_role
 from mexcbot.api.errors import problem_responses
 from mexcbot.api.numbers import PlainInt
+from mexcbot.api.read_bodies import DATA_AGE_HEADER, SharedBodies, fresh_response
 from mexcbot.api.schemas import (
     BalanceOut,
     KlineOut,
@@ -29,6 +31,7 @@ from mexcbot.api.schemas import (
     TickerOut,
 )
 from mexcbot.domain.market import Ticker24h
+from mexcbot.domain.tokens import TokenRole
 from mexcbot.engine.reads import Fresh, utc_now
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
@@ -51,8 +54,23 @@ class KlineInterval(StrEnum):
     MONTH1 = "1M"
 
 
-DATA_AGE_HEADER = "X-Data-Age"
 _V = TypeVar("_V")
+#: The polled routes (balances, a ticker, a book) read their caller and context themselves and
+#: return bodies encoded once per state (api/read_bodies.py): FastAPI's dependency solving and
+#: response-model validation were most of their CPU time (py-spy, benchmarks/many_clients.py).
+#: This documents their bearer security in OpenAPI as the `ReadAccess` dependency would.
+_BEARER: dict[str, object] = {"security": [{"HTTPBearer": []}]}
+_BODIES = SharedBodies()
+_TICKER = TypeAdapter(TickerOut)
+_BOOK = TypeAdapter(OrderBookOut)
+_BALANCES = TypeAdapter(list[BalanceOut])
+
+
+async def _reader(request: Request) -> ApiContext:
+    """The context of a caller holding the read role (what `ReadAccess` checks)."""
+    await caller_with_role(request, TokenRole.READ)
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
 
 
 def _aged(response: Response, fresh: Fresh[_V]) -> datetime:
@@ -84,31 +102,50 @@ async def tickers(ctx: Ctx, caller: ReadAccess, response: Response) -> list[Tick
     return [_ticker(t, as_of) for t in fresh.value]
 
 
-@router.get("/market/tickers/{symbol}", response_model=TickerOut, responses=_WITH_404)
-async def ticker(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess, response: Response) -> TickerOut:
+@router.get(
+    "/market/tickers/{symbol}",
+    response_model=TickerOut,
+    responses=_WITH_404,
+    openapi_extra=_BEARER,
+)
+async def ticker(symbol: SymbolPath, request: Request) -> Response:
     """24-hour statistics of one symbol."""
+    ctx = await _reader(request)
     fresh = await ctx.market.ticker(symbol)
-    return _ticker(fresh.value, _aged(response, fresh))
+    body = _BODIES.body(
+        ("ticker", symbol), fresh, lambda: _TICKER.dump_json(_ticker(fresh.value, fresh.as_of))
+    )
+    return fresh_response(body, fresh)
 
 
-@router.get("/market/depth/{symbol}", response_model=OrderBookOut, responses=_WITH_404)
+@router.get(
+    "/market/depth/{symbol}",
+    response_model=OrderBookOut,
+    responses=_WITH_404,
+    openapi_extra=_BEARER,
+)
 async def order_book(
     symbol: SymbolPath,
-    ctx: Ctx,
-    caller: ReadAccess,
-    response: Response,
+    request: Request,
     limit: Annotated[PlainInt, Query(ge=1, le=5000)] = 100,
-) -> OrderBookOut:
+) -> Response:
     """The order book: best bids and asks first."""
+    ctx = await _reader(request)
     fresh = await ctx.market.order_book(symbol, limit)
-    book = fresh.value
-    return OrderBookOut(
-        symbol=symbol,
-        last_update_id=book.last_update_id,
-        bids=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.bids],
-        asks=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.asks],
-        as_of=_aged(response, fresh),
-    )
+
+    def encode() -> bytes:
+        book = fresh.value
+        return _BOOK.dump_json(
+            OrderBookOut(
+                symbol=symbol,
+                last_update_id=book.last_update_id,
+                bids=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.bids],
+                asks=[PriceLevelOut(price=level.price, quantity=level.qty) for level in book.asks],
+                as_of=fresh.as_of,
+            )
+        )
+
+    return fresh_response(_BODIES.body(("depth", symbol, limit), fresh, encode), fresh)
 
 
 @router.get(
@@ -180,11 +217,24 @@ async def symbol_rules(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> Symb
     return SymbolOut.of(await ctx.market.symbol(symbol))
 
 
-@router.get("/account/balances", response_model=list[BalanceOut], responses=_COMMON)
-async def balances(ctx: Ctx, caller: ReadAccess, response: Response) -> list[BalanceOut]:
+@router.get(
+    "/account/balances",
+    response_model=list[BalanceOut],
+    responses=_COMMON,
+    openapi_extra=_BEARER,
+)
+async def balances(request: Request) -> Response:
     """Free and locked balance of every asset the account holds."""
+    ctx = await _reader(request)
     fresh = await ctx.market.balances()
-    as_of = _aged(response, fresh)
-    return [
-        BalanceOut(asset=b.asset, free=b.free, locked=b.locked, as_of=as_of) for b in fresh.value
-    ]
+
+    def encode() -> bytes:
+        as_of = fresh.as_of
+        return _BALANCES.dump_json(
+            [
+                BalanceOut(asset=b.asset, free=b.free, locked=b.locked, as_of=as_of)
+                for b in fresh.value
+            ]
+        )
+
+    return fresh_response(_BODIES.body("balances", fresh, encode), fresh)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from mexcbot.api.context import (
     ApiContext,
@@ -24,6 +25,7 @@ from mexcbot.api.context import (
 )
 from mexcbot.api.errors import ApiProblem, problem_responses
 from mexcbot.api.numbers import PlainInt
+from mexcbot.api.read_bodies import SharedBodies, json_response
 from mexcbot.api.schemas import (
     OrderOut,
     OrderPageOut,
@@ -145,15 +147,29 @@ def _failure_outcome(exc: Exception) -> str:
     return "error"
 
 
+_OPEN_BODIES = SharedBodies()
+_ORDERS = TypeAdapter(list[OrderOut])
+
+
 @router.get(
     "/orders/open/{symbol}",
     response_model=list[OrderOut],
     responses=_WITH_404,
     summary="Open orders of a symbol",
+    openapi_extra={"security": [{"HTTPBearer": []}]},
 )
-async def open_orders(symbol: SymbolPath, ctx: Ctx, caller: ReadAccess) -> list[OrderOut]:
+async def open_orders(symbol: SymbolPath, request: Request) -> Response:
+    # Polled by every dashboard: the caller is read here (as in `place_order`), and the engine's
+    # open-orders view hands out the same list until it changes, so the body is encoded once
+    # per change and shared (api/read_bodies.py).
+    ctx: ApiContext = request.app.state.ctx
+    await caller_with_role(request, TokenRole.READ)
     await require_known_symbol(ctx, symbol)
-    return [OrderOut.of(order) for order in await ctx.execution.open_orders(symbol)]
+    orders = await ctx.execution.open_orders(symbol)
+    body = _OPEN_BODIES.body(
+        symbol, orders, lambda: _ORDERS.dump_json([OrderOut.of(order) for order in orders])
+    )
+    return json_response(body)
 
 
 @router.get(

@@ -27,6 +27,7 @@ from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import CancelNotConfirmed, OrderNotCancelable, OrderNotFound
 from mexcbot.engine.events import OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.orders.discovery import DEFAULT_MAX_SYMBOLS, AccountScan, AccountScanner
+from mexcbot.engine.orders.open_orders import OpenOrders
 from mexcbot.engine.orders.placement import (
     DEFAULT_NEVER_RECEIVED_GRACE,
     DEFAULT_RESOLVE_DELAYS,
@@ -100,6 +101,7 @@ class ExecutionService:
         self.catalog = catalog or SymbolCatalog(exchange)
         self.prices = prices or PriceBook(exchange)
         self._sync = OrderSync(exchange, uow_factory, events, fill_writer=fill_writer)
+        self._open = OpenOrders(uow_factory, events)
         self._placement = Placement(
             exchange,
             writer or UnitOfWorkOrderWriter(uow_factory),
@@ -157,6 +159,7 @@ class ExecutionService:
         report = await self._reconciler.reconcile()
         self.last_reconciliation = report
         self._events.publish(ReconciliationFinished(report))
+        await self._open.load()  # closes any gap the events left, as the pass did
         return report
 
     async def run_reconciliation_loop(self, interval: float) -> None:
@@ -247,9 +250,11 @@ class ExecutionService:
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders resting on the exchange as far as the database knows (kept current by
-        reconciliation and `get`), of one symbol or (None) of all."""
-        async with self._uow_factory() as uow:
-            return await uow.orders.list_open(symbol)
+        reconciliation and `get`), of one symbol or (None) of all: from the engine's in-memory
+        view of them (`OpenOrders`), loaded from the database on first use."""
+        if not self._open.loaded:
+            await self._open.load()
+        return self._open.of(symbol)
 
     async def history(self, symbol: str, *, limit: int = 50, offset: int = 0) -> list[Order]:
         async with self._uow_factory() as uow:

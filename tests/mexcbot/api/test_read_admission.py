@@ -1,0 +1,62 @@
+"""The request gate admits a bounded number of reads at once; orders and cancels never wait for
+a place, so a burst of polled reads cannot queue ahead of them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from mexcbot.api.gate import READS_AT_ONCE, RequestGate
+from mexcbot.api.limits import BodyLimits, FailedAuthLimit
+
+
+class HeldRoutes:
+    """An app whose GETs are held until released; it records who is inside."""
+
+    def __init__(self) -> None:
+        self.inside: list[str] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.inside.append(scope["method"])
+        if scope["method"] == "GET":
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _scope(method: str) -> Scope:
+    return {"type": "http", "method": method, "path": "/health", "headers": [], "client": None}
+
+
+async def _receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: Message) -> None:
+    return None
+
+
+async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
+    routes = HeldRoutes()
+    authority: Any = None  # /health is public: the gate asks no one
+    gate = RequestGate(
+        routes,
+        authority=authority,
+        failures=FailedAuthLimit(10, 60.0),
+        limits=BodyLimits(1024, 5.0),
+        public_paths=frozenset({"/health"}),
+    )
+    reads = [asyncio.create_task(gate(_scope("GET"), _receive, _send)) for _ in range(1000)]
+    await asyncio.sleep(0.05)
+    assert routes.inside == ["GET"] * READS_AT_ONCE  # the rest wait in the gate
+
+    await asyncio.wait_for(gate(_scope("DELETE"), _receive, _send), timeout=5)
+    assert routes.inside[-1] == "DELETE"  # answered while 1,000 - 16 reads still wait
+    assert not any(task.done() for task in reads)
+
+    routes.release.set()
+    await asyncio.wait_for(asyncio.gather(*reads), timeout=10)
+    assert routes.inside.count("GET") == 1000
