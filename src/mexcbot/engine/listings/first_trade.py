@@ -34,7 +34,7 @@ class FirstTradeWatch:
         clock: Callable[[], datetime],
         exchange_ms: Callable[[], float],
         *,
-        quiet_s: float = 3.0,
+        quiet_s: float = 30.0,
         start_delay_s: float = 1.0,
         give_up_s: float = 600.0,
         max_watches: int = 20,
