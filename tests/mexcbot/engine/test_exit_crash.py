@@ -203,3 +203,45 @@ def test_kill_9_between_two_ladder_levels(
         assert [o["client_order_id"] for o in again.sells()] == [tp_client_order_id(pid, 0)]
         again.set_price(entry * LEVEL_2_PRICE)
         assert_closed_exactly_once_per_level(again, pid, held, first_sell, base_before)
+
+
+def test_kill_9_between_trigger_and_fill(
+    tmp_path: Path, env: dict[str, str], first_run: Running
+) -> None:
+    run = first_run
+    position, base_before = open_position(run)
+    pid, entry = position["id"], D(position["average_entry"])
+    held = D(position["quantity"])
+    first_sell = level_1_quantity(run, D(position["entered_quantity"]))
+    level_1 = tp_client_order_id(pid, 0)
+
+    # the exchange executes an order POST at once but answers it 20 s later, and every stream
+    # push (the price tick, then the execution report) leaves 2 s late
+    run.sim(
+        "POST",
+        "/faults",
+        {"latency_ms": 20_000, "latency_paths": ["/api/v3/order"], "ws_push_delay_ms": 2_000},
+    )
+    run.set_price(entry * LEVEL_1_PRICE)
+    until(run.base_held, lambda base: base == base_before + held - first_sell)
+    in_flight = run.position(pid)
+    run.kill()
+    # killed with the level-1 sell executed on the exchange but not yet known to the bot
+    assert in_flight["exit_order_id"] == level_1
+    assert in_flight["take_profits_done"] == 0
+    assert D(in_flight["quantity"]) == held
+
+    with start_bot_process(tmp_path, env=env) as bot:
+        again = Running(bot, run.token)
+        assert again.sim("GET", "/faults")["latency_ms"] == 0  # a new run: a sound exchange
+        resumed = until(
+            lambda: again.position(pid),
+            lambda p: p["take_profits_done"] == 1 and p["exit_order_id"] is None,
+        )
+        assert D(resumed["quantity"]) == held - first_sell
+        sells = again.sells()
+        assert [(o["client_order_id"], o["status"]) for o in sells] == [(level_1, "FILLED")]
+        assert D(sells[0]["executed_qty"]) == first_sell
+        assert again.base_held() == base_before + held - first_sell  # sold once, not twice
+        again.set_price(entry * LEVEL_2_PRICE)
+        assert_closed_exactly_once_per_level(again, pid, held, first_sell, base_before)
