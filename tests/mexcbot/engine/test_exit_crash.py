@@ -216,11 +216,12 @@ def test_kill_9_between_trigger_and_fill(
     level_1 = tp_client_order_id(pid, 0)
 
     # the exchange executes an order POST at once but answers it 20 s later, and every stream
-    # push (the price tick, then the execution report) leaves 2 s late
+    # push (the price tick, then the execution report) leaves 4 s late: time to see the sell
+    # executed and kill the bot before it hears of it
     run.sim(
         "POST",
         "/faults",
-        {"latency_ms": 20_000, "latency_paths": ["/api/v3/order"], "ws_push_delay_ms": 2_000},
+        {"latency_ms": 20_000, "latency_paths": ["/api/v3/order"], "ws_push_delay_ms": 4_000},
     )
     run.set_price(entry * LEVEL_1_PRICE)
     until(run.base_held, lambda base: base == base_before + held - first_sell)
