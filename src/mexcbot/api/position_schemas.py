@@ -89,12 +89,29 @@ class ExitsIn(_Strict):
         )
 
 
+class AdoptIn(_Strict):
+    """What a position adopts instead of buying: `order_ids` (client or exchange ids of filled
+    BUY orders of the symbol the bot knows, which no position holds), or `quantity` with
+    `entry_price` (holdings bought elsewhere). The coins must be in the free balance of the
+    base asset and not already in an open position."""
+
+    order_ids: list[str] | None = Field(
+        default=None, min_length=1, max_length=50, description="filled BUY orders to adopt"
+    )
+    quantity: PositiveAmount | None = Field(default=None, description="of the base asset")
+    entry_price: PositiveAmount | None = Field(
+        default=None, description="what the holdings cost per unit, in the quote asset"
+    )
+
+
 class OpenPositionBody(_Strict):
-    """Open a MANUAL position with a market buy of `quote_amount` (or `quantity`)."""
+    """Open a MANUAL position with a market buy of `quote_amount` (or `quantity`), or adopt
+    existing fills or holdings with `adopt` (no order is sent)."""
 
     symbol: Symbol
     quote_amount: PositiveAmount | None = None
     quantity: PositiveAmount | None = None
+    adopt: AdoptIn | None = None
     exits: ExitsIn | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -230,7 +247,7 @@ plan_out = _plan_out
 
 class OpenedPositionOut(BaseModel):
     position: PositionOut
-    entry_order: OrderOut
+    entry_order: OrderOut | None = Field(description="None when the position adopted")
 
 
 class ClosedPositionOut(BaseModel):
