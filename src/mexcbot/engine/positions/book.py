@@ -173,6 +173,12 @@ class PositionBook:
             f.client_order_id == client_order_id for p in self._open.values() for f in p.fills
         )
 
+    def cost_in(self, quote_asset: str) -> Decimal:
+        """The cost of the open positions quoted in `quote_asset`."""
+        return sum(
+            (p.cost for p in self._open.values() if p.quote_asset == quote_asset), Decimal(0)
+        )
+
     def symbol_cost(self, symbol: str) -> Decimal:
         """The quote cost of the open positions on `symbol`."""
         return sum((p.cost for p in self.on_symbol(symbol)), Decimal(0))
