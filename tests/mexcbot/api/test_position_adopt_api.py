@@ -5,6 +5,7 @@ position already holds is refused, and every refusal is a 422 naming the field."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -45,7 +46,7 @@ async def test_adopt_a_filled_order_then_holdings_up_to_the_free_balance(
         {"symbol": SYMBOL, "side": "BUY", "type": "MARKET", "quote_amount": "320"},
     )
     assert status in (200, 201), bought
-    order = bought.get("order", bought)
+    order = bought
     assert order["status"] == "FILLED"
 
     status, adopted = await trader.call(
@@ -166,7 +167,7 @@ async def test_malformed_unknown_or_sell_adoptions_are_422s_naming_the_field(
         {"symbol": SYMBOL, "side": "SELL", "type": "MARKET", "quantity": "0.01"},
     )
     assert status in (200, 201), sold
-    order = sold.get("order", sold)
+    order = sold
     status, refused = await trader.call(
         "POST",
         "/api/v1/positions",
@@ -176,3 +177,25 @@ async def test_malformed_unknown_or_sell_adoptions_are_422s_naming_the_field(
     assert "SELL" in refused["detail"]
     status, listed = await trader.call("GET", "/api/v1/positions")
     assert listed["total"] == 0
+
+
+async def test_two_adoptions_of_one_order_at_once_open_one_position(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    tokens = await tokens_for(bot)
+    trader = Client(http, bot, tokens["trade"])
+    await set_price(http, bot, D("3200"))
+    status, bought = await place_order(
+        http,
+        bot,
+        tokens["trade"],
+        {"symbol": SYMBOL, "side": "BUY", "type": "MARKET", "quote_amount": "100"},
+    )
+    assert status in (200, 201), bought
+    body = {"symbol": SYMBOL, "adopt": {"order_ids": [bought["client_order_id"]]}}
+    answers = await asyncio.gather(*(trader.call("POST", "/api/v1/positions", body) for _ in "ab"))
+    assert sorted(status for status, _ in answers) == [201, 422]
+    refused = next(answer for status, answer in answers if status == 422)
+    assert (refused["code"], refused["field"]) == ("adoption_refused", "adopt.order_ids")
+    status, listed = await trader.call("GET", "/api/v1/positions/open")
+    assert len(listed) == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -240,6 +240,7 @@ class PositionBook:
         fills: list[PositionFill],
         *,
         free_base: Decimal,
+        order_ids: Collection[str] = (),
         exits: ExitPlan | None = None,
         notes: str | None = None,
     ) -> Position:
@@ -247,7 +248,8 @@ class PositionBook:
         for holdings bought elsewhere), its exits armed at once. Checked under `lock`, so two
         adoptions cannot both take the same coins: the position's quantity plus what the open
         positions on the same base asset hold may not exceed `free_base`, the account's free
-        balance of it. `AdoptionRefused` otherwise, and nothing is stored."""
+        balance of it, and none of `order_ids` (the adopted orders) may be in an open position.
+        `AdoptionRefused` otherwise, and nothing is stored."""
         rules = await self._catalog.get(symbol)
         position = Position(
             symbol=symbol,
@@ -262,6 +264,12 @@ class PositionBook:
         if exits is not None:
             position.set_exits(exits)
         async with self.lock:
+            taken = sorted(cid for cid in order_ids if self.holds_order(cid))
+            if taken:
+                raise AdoptionRefused(
+                    f"adopt.order_ids: {', '.join(taken)} already in an open position",
+                    field="adopt.order_ids",
+                )
             held = sum(
                 (p.quantity for p in self._open.values() if p.base_asset == rules.base_asset),
                 Decimal(0),

@@ -108,7 +108,7 @@ class PositionService:
                         field="adopt.order_ids",
                     )
                 fills.extend(position_fill(order, f) for f in stored)
-        return await self._adopt(symbol, fills, exits=exits, notes=notes)
+        return await self._adopt(symbol, fills, order_ids=seen, exits=exits, notes=notes)
 
     def _check_adoptable(self, order: Order, ref: str) -> None:
         if order.request.side is not OrderSide.BUY:
@@ -161,6 +161,7 @@ class PositionService:
         symbol: str,
         fills: list[PositionFill],
         *,
+        order_ids: set[str] | None = None,
         exits: ExitPlan | None,
         notes: str | None,
     ) -> Position:
@@ -168,7 +169,9 @@ class PositionService:
             raise AdoptionRefused("adopt: the account's balances are not readable", field="adopt")
         rules = await self._book.rules(symbol)
         free = await self._free_balance(rules.base_asset)
-        return await self._book.adopt(symbol, fills, free_base=free, exits=exits, notes=notes)
+        return await self._book.adopt(
+            symbol, fills, free_base=free, order_ids=order_ids or (), exits=exits, notes=notes
+        )
 
     async def open_with_buy(
         self,
