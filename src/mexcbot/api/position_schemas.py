@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,7 +96,7 @@ class AdoptIn(_Strict):
     `entry_price` (holdings bought elsewhere). The coins must be in the free balance of the
     base asset and not already in an open position."""
 
-    order_ids: list[str] | None = Field(
+    order_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, min_length=1, max_length=50, description="filled BUY orders to adopt"
     )
     quantity: PositiveAmount | None = Field(default=None, description="of the base asset")
