@@ -220,6 +220,8 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     market_data = MarketData(exchange, catalog, prices)
     risk_policy.watch_volume(market_data)
+    position_service.watch_balances(market_data.free_balance)
+    risk_policy.watch_equity(market_data.balance_of, settings.listing_quote_asset)
     market_data.follow(events)
     reconciliation = ReconciliationState()
     streams = {

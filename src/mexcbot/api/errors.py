@@ -228,6 +228,9 @@ _RULES: dict[type[Exception], _Rule] = {
         field="Idempotency-Key",
     ),
     engine_errors.PositionNotFound: _Rule(404, "position_not_found", "No such position"),
+    engine_errors.AdoptionRefused: _Rule(
+        422, "adoption_refused", "The position cannot adopt these fills or holdings"
+    ),
     engine_errors.ListingNotFound: _Rule(404, "listing_not_found", "No such listing"),
     engine_errors.RuleNotFound: _Rule(404, "rule_not_found", "No such auto-buy rule"),
     InvalidRule: _Rule(422, "invalid_rule", "The auto-buy rule is invalid"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,12 +90,29 @@ class ExitsIn(_Strict):
         )
 
 
+class AdoptIn(_Strict):
+    """What a position adopts instead of buying: `order_ids` (client or exchange ids of filled
+    BUY orders of the symbol the bot knows, which no position holds), or `quantity` with
+    `entry_price` (holdings bought elsewhere). The coins must be in the free balance of the
+    base asset and not already in an open position."""
+
+    order_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=50, description="filled BUY orders to adopt"
+    )
+    quantity: PositiveAmount | None = Field(default=None, description="of the base asset")
+    entry_price: PositiveAmount | None = Field(
+        default=None, description="what the holdings cost per unit, in the quote asset"
+    )
+
+
 class OpenPositionBody(_Strict):
-    """Open a MANUAL position with a market buy of `quote_amount` (or `quantity`)."""
+    """Open a MANUAL position with a market buy of `quote_amount` (or `quantity`), or adopt
+    existing fills or holdings with `adopt` (no order is sent)."""
 
     symbol: Symbol
     quote_amount: PositiveAmount | None = None
     quantity: PositiveAmount | None = None
+    adopt: AdoptIn | None = None
     exits: ExitsIn | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -230,7 +248,7 @@ plan_out = _plan_out
 
 class OpenedPositionOut(BaseModel):
     position: PositionOut
-    entry_order: OrderOut
+    entry_order: OrderOut | None = Field(description="None when the position adopted")
 
 
 class ClosedPositionOut(BaseModel):
@@ -291,6 +309,11 @@ class RiskLimitsIn(_Strict):
     max_total_exposure_quote: PositiveAmount | None = None
     max_open_positions: int | None = Field(default=None, ge=1, le=10_000)
     daily_loss_limit: PositiveAmount | None = None
+    daily_loss_limit_percent: PositiveAmount | None = Field(
+        default=None,
+        description="in (0, 100]: the daily loss limit as a percent of the start-of-day equity "
+        "(quote balance plus open positions at cost); with daily_loss_limit the stricter applies",
+    )
     daily_loss_window: LossWindow = Field(
         default=LossWindow.UTC_DAY,
         description="UTC_DAY: realised since 00:00 UTC; ROLLING_24H: over the last 24 hours",
@@ -314,6 +337,7 @@ class RiskLimitsIn(_Strict):
             max_total_exposure_quote=self.max_total_exposure_quote,
             max_open_positions=self.max_open_positions,
             daily_loss_limit=self.daily_loss_limit,
+            daily_loss_limit_percent=self.daily_loss_limit_percent,
             daily_loss_window=self.daily_loss_window,
             max_symbol_share=self.max_symbol_share,
             max_orders_per_second=self.max_orders_per_second,
@@ -337,6 +361,7 @@ class RiskLimitsOut(BaseModel):
     max_total_exposure_quote: Money | None
     max_open_positions: int | None
     daily_loss_limit: Money | None
+    daily_loss_limit_percent: Money | None
     daily_loss_window: LossWindow
     max_symbol_share: Money | None
     max_orders_per_second: int | None
@@ -357,13 +382,30 @@ class RiskOut(BaseModel):
         description="realised in limits.daily_loss_window (today UTC or the last 24 h, earlier "
         "runs included) plus unrealised at last prices: what daily_loss_limit is checked on"
     )
+    start_equity: Money | None = Field(
+        default=None,
+        description="the start-of-day equity daily_loss_limit_percent is measured against: the "
+        "quote balance plus open positions at cost, at the first check of the day (or 24 h)",
+    )
+    start_equity_at: datetime | None = None
+    daily_loss_limit_in_force: Money | None = Field(
+        default=None, description="the loss that trips REDUCING: the stricter of the two limits"
+    )
 
     @classmethod
     @classmethod
     def now(cls, risk: RiskLimitsPolicy) -> RiskOut:
         """The policy's state, limits and exposure as they are now."""
-        return cls.of(
+        out = cls.of(
             risk.state, risk.reason, risk.changed_by, risk.changed_at, risk.limits, risk.exposure()
+        )
+        equity, in_force = risk.start_equity, risk.loss_limit()
+        return out.model_copy(
+            update={
+                "start_equity": equity.amount if equity is not None else None,
+                "start_equity_at": equity.at if equity is not None else None,
+                "daily_loss_limit_in_force": in_force[1] if in_force is not None else None,
+            }
         )
 
     @classmethod
@@ -386,6 +428,7 @@ class RiskOut(BaseModel):
                 max_total_exposure_quote=limits.max_total_exposure_quote,
                 max_open_positions=limits.max_open_positions,
                 daily_loss_limit=limits.daily_loss_limit,
+                daily_loss_limit_percent=limits.daily_loss_limit_percent,
                 daily_loss_window=limits.daily_loss_window,
                 max_symbol_share=limits.max_symbol_share,
                 max_orders_per_second=limits.max_orders_per_second,

@@ -16,6 +16,7 @@
   proved it never received the order: stored as REJECTED (-2013), nothing executed (503).
 - `UnknownSymbol`: the exchange lists no such symbol (404).
 - `PositionNotFound`: no position with that id (404).
+- `AdoptionRefused`: a position cannot adopt those orders or holdings (422, naming the field).
 - `RuleNotFound`: no auto-buy rule with that id (404).
 - `TokenNameTaken` / `TokenNotFound`: token use cases (409 / 404).
 
@@ -133,6 +134,15 @@ class PositionNotFound(ExecutionError):
     def __init__(self, position_id: int) -> None:
         super().__init__(f"id: no position {position_id}")
         self.position_id = position_id
+
+
+class AdoptionRefused(ExecutionError):
+    """A position may not adopt what was asked (an unknown or unfilled order, more than the
+    account holds); nothing was stored. `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RuleNotFound(ExecutionError):

@@ -99,6 +99,17 @@ class MarketData:
         self._book.replace(fresh)
         return fresh
 
+    async def balance_of(self, asset: str) -> Balance:
+        """The account's balance of `asset` (zero when it holds none)."""
+        for balance in (await self.balances()).value:
+            if balance.asset == asset:
+                return balance
+        return Balance(asset, Decimal(0), Decimal(0))
+
+    async def free_balance(self, asset: str) -> Decimal:
+        """The account's free balance of `asset` (0 when it holds none)."""
+        return (await self.balance_of(asset)).free
+
     def last_price(self, symbol: str) -> Decimal | None:
         """The last price seen for `symbol` (REST or stream), without asking the exchange; None
         when none is recent. For snapshots that must not cost an exchange call per client."""

@@ -8,7 +8,10 @@ limits of `mexcbot.domain.risk`. It checks ENTRIES (buys, whatever their source)
 (origin POSITION_EXIT) or any sell only reduces risk and is never blocked by a limit. HALTED, set
 only by an admin, refuses everything (the emergency stop: no order at all, exits included).
 The daily-loss switch moves ACTIVE to REDUCING and stays there until an admin sets the state
-back; REDUCING, like every limit, never blocks an exit.
+back; REDUCING, like every limit, never blocks an exit. Its limit is an amount, a percent of the
+start-of-day equity, or both (the stricter applies): the equity (the quote asset's balance plus
+the open positions at cost) is recorded at the first daily-loss check of each UTC day (or each
+24 h, for the rolling window) and stored with the trading state, so a restart keeps it.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from mexcbot.domain.market import Balance
 from mexcbot.domain.orders import OrderOrigin, OrderRequest, OrderSide
-from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, StartEquity, TradingState
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import ExecutionError, InvalidOrder, RiskRejected
@@ -31,6 +35,7 @@ from mexcbot.engine.events import TradingStateChanged
 from mexcbot.engine.ports import ExchangePortError
 from mexcbot.engine.prices import PriceBook
 from mexcbot.store import UnitOfWork
+from mexcbot.store.trading_state import StoredTradingState
 
 if TYPE_CHECKING:
     from mexcbot.engine.market import MarketData
@@ -75,6 +80,9 @@ class OpenExposure(Protocol):
     def symbol_cost(self, symbol: str) -> Decimal:
         """The quote cost of the open positions on `symbol`."""
 
+    def cost_in(self, quote_asset: str) -> Decimal:
+        """The cost of the open positions quoted in `quote_asset`."""
+
     def stop_streak(self) -> tuple[int, datetime | None]:
         """Stop-loss exits in a row, and when the last of them sold."""
 
@@ -112,6 +120,9 @@ class RiskLimitsPolicy:
         self.changed_by = "system"
         self.changed_at: datetime | None = None
         self._version = 0
+        self.start_equity: StartEquity | None = None
+        self._balance_of: Callable[[str], Awaitable[Balance]] | None = None
+        self.equity_asset = "USDT"
 
     def watch(self, exposure: OpenExposure) -> None:
         self._exposure = exposure
@@ -127,6 +138,52 @@ class RiskLimitsPolicy:
                 return None
 
         self._volume_of = volume_of
+
+    def watch_equity(self, balance_of: Callable[[str], Awaitable[Balance]], asset: str) -> None:
+        """Where the start-of-day equity reads the balance of `asset`, the quote asset it is
+        counted in (positions quoted in another asset are not part of it)."""
+        self._balance_of, self.equity_asset = balance_of, asset
+
+    def loss_limit(self) -> tuple[str, Decimal] | None:
+        """The daily-loss limit in force, as an amount, and the limit's name: the stricter of
+        `daily_loss_limit` and `daily_loss_limit_percent` of the start-of-day equity."""
+        equity = self.start_equity.amount if self.start_equity is not None else None
+        amount = self.limits.loss_limit(equity)
+        if amount is None:
+            return None
+        name = (
+            "daily_loss_limit"
+            if amount == self.limits.daily_loss_limit
+            else "daily_loss_limit_percent"
+        )
+        return name, amount
+
+    async def record_start_equity(self) -> StartEquity | None:
+        """Record the start-of-day equity when a new one is due (a new UTC day, or 24 h since
+        the last, for the rolling window); the one in force. An unreadable balance keeps the
+        old one (logged) and is retried at the next check."""
+        now, current = self._clock(), self.start_equity
+        if self._balance_of is None or self._exposure is None:
+            return current
+        if current is not None and not current.is_due(now, self.limits.daily_loss_window):
+            return current
+        try:
+            balance = await self._balance_of(self.equity_asset)
+        except (ExecutionError, InvalidOrder, ExchangePortError) as exc:
+            log.warning("start-of-day equity not recorded: %s", exc)
+            return current
+        equity = StartEquity(
+            balance.free + balance.locked + self._exposure.cost_in(self.equity_asset), now
+        )
+        stored = StoredTradingState(
+            self.state, self.reason, self.limits, self.changed_by, self.changed_at, self._version
+        )
+        async with self._uow_factory() as uow:
+            self._version = await uow.trading_state.record_start_equity(equity, current=stored)
+            await uow.commit()
+        self.start_equity = equity
+        log.info("start-of-day equity %s %s", equity.amount, self.equity_asset)
+        return equity
 
     async def check_entry_volume(self, symbol: str) -> None:
         """Refuse a position's entry on a symbol whose 24 h quote volume is below
@@ -152,6 +209,7 @@ class RiskLimitsPolicy:
             stored.changed_at,
             stored.version,
         )
+        self.start_equity = stored.start_equity
 
     def exposure(self, entering: str | None = None) -> Exposure:
         """Open positions holding something (other than `entering`, the position an entry is
@@ -185,12 +243,12 @@ class RiskLimitsPolicy:
             )
         notional = self._notional(request)
         limits, exposure = self.limits, self.exposure(request.origin_ref)
-        loss_limit = limits.daily_loss_limit
-        if loss_limit is not None and exposure.pnl_today <= -loss_limit:
+        loss_limit = self.loss_limit()
+        if loss_limit is not None and exposure.pnl_today <= -loss_limit[1]:
             raise RiskRejected(
-                "daily_loss_limit",
+                loss_limit[0],
                 f"the loss of {-exposure.pnl_today} ({limits.daily_loss_window.value}) reached "
-                f"the limit of {loss_limit}",
+                f"the limit of {self._describe(loss_limit)}",
             )
         cap = limits.max_position_quote
         if cap is not None and notional is not None and notional > cap:
@@ -301,6 +359,8 @@ class RiskLimitsPolicy:
             await uow.commit()
         self.state, self.limits, self.reason = stored.state, stored.limits, stored.reason
         self.changed_by, self.changed_at, self._version = actor, stored.changed_at, stored.version
+        if self.limits.daily_loss_limit_percent is not None:
+            await self.record_start_equity()  # the percent limit counts from the change on
         log.warning("trading state %s by %s: %s", self.state, actor, reason)
         self._events.publish(
             TradingStateChanged(self.state, self.limits, self.reason, actor, self._clock())
@@ -308,22 +368,36 @@ class RiskLimitsPolicy:
 
     async def check_daily_loss(self) -> bool:
         """Trip the kill switch (ACTIVE -> REDUCING) when the loss in the window (today UTC,
-        or the last 24 h) reached the limit."""
-        limit = self.limits.daily_loss_limit
-        if limit is None or self.state is not TradingState.ACTIVE:
+        or the last 24 h) reached the limit (recording the start-of-day equity first, when
+        one is due)."""
+        if self.state is not TradingState.ACTIVE:
+            return False
+        if self.limits.daily_loss_limit_percent is not None:
+            await self.record_start_equity()
+        limit = self.loss_limit()
+        if limit is None:
             return False
         pnl = self.exposure().pnl_today
-        if pnl > -limit:
+        if pnl > -limit[1]:
             return False
         await self.change(
             actor="system",
             state=TradingState.REDUCING,
             reason=(
                 f"loss {-pnl} ({self.limits.daily_loss_window.value}) reached the daily loss "
-                f"limit of {limit}"
+                f"limit of {self._describe(limit)}"
             ),
         )
         return True
+
+    def _describe(self, limit: tuple[str, Decimal]) -> str:
+        name, amount = limit
+        if name == "daily_loss_limit" or self.start_equity is None:
+            return str(amount)
+        return (
+            f"{amount} ({self.limits.daily_loss_limit_percent} % of the start-of-day equity "
+            f"{self.start_equity.amount} {self.equity_asset})"
+        )
 
 
 __all__ = [

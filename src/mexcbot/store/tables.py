@@ -164,6 +164,9 @@ trading_state = Table(
     Column("changed_by", String(100), nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    # The start-of-day equity a percent daily-loss limit is measured against, and when.
+    Column("start_equity", ExactDecimal(), nullable=True),
+    Column("start_equity_at", UtcDateTime(), nullable=True),
 )
 
 autobuy_rules = Table(

@@ -2,6 +2,8 @@
 
 A missing row reads as ACTIVE with no limits, so a fresh database trades out of the box; the
 first change inserts it. Writes check the version, so two admins cannot overwrite each other.
+The start-of-day equity is the engine's own note, not an admin's change: it is written without
+the version check (and without bumping it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
+from mexcbot.domain.risk import LossWindow, RiskLimits, StartEquity, TradingState
 from mexcbot.store import tables
 
 _ROW_ID = 1
@@ -35,6 +37,7 @@ class StoredTradingState:
     changed_by: str
     changed_at: datetime | None
     version: int
+    start_equity: StartEquity | None = None
 
 
 def limits_to_json(limits: RiskLimits) -> str:
@@ -49,6 +52,7 @@ def limits_to_json(limits: RiskLimits) -> str:
         "stop_loss_streak": limits.stop_loss_streak,
         "stop_loss_cooldown_minutes": limits.stop_loss_cooldown_minutes,
         "min_volume_24h_quote": limits.min_volume_24h_quote,
+        "daily_loss_limit_percent": limits.daily_loss_limit_percent,
     }
     return json.dumps(
         {k: (str(v) if isinstance(v, Decimal) else v) for k, v in doc.items()}, sort_keys=True
@@ -73,6 +77,7 @@ def limits_from_json(text: str) -> RiskLimits:
         stop_loss_streak=doc.get("stop_loss_streak"),
         stop_loss_cooldown_minutes=doc.get("stop_loss_cooldown_minutes", 60),
         min_volume_24h_quote=dec("min_volume_24h_quote"),
+        daily_loss_limit_percent=dec("daily_loss_limit_percent"),
     )
 
 
@@ -102,7 +107,38 @@ class TradingStateRepository:
             row["changed_by"],
             row["changed_at"],
             row["version"],
+            (
+                StartEquity(row["start_equity"], row["start_equity_at"])
+                if row["start_equity"] is not None and row["start_equity_at"] is not None
+                else None
+            ),
         )
+
+    async def record_start_equity(self, equity: StartEquity, *, current: StoredTradingState) -> int:
+        """Note the start-of-day equity; returns the row's version (1 when this inserted the
+        row, from `current`: a fresh database has none yet)."""
+        table = tables.trading_state
+        result = await self._connection.execute(
+            update(table)
+            .where(table.c.id == _ROW_ID)
+            .values(start_equity=equity.amount, start_equity_at=equity.at)
+        )
+        if result.rowcount == 1:
+            return current.version
+        await self._connection.execute(
+            insert(table).values(
+                id=_ROW_ID,
+                state=current.state.value,
+                reason=current.reason,
+                limits=limits_to_json(current.limits),
+                changed_by=current.changed_by,
+                changed_at=self._clock(),
+                version=1,
+                start_equity=equity.amount,
+                start_equity_at=equity.at,
+            )
+        )
+        return 1
 
     async def save(
         self,

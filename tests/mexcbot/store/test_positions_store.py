@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from mexcbot.domain.exits import ExitPlan, StopLoss, TakeProfitLevel, TrailingStop
 from mexcbot.domain.orders import OrderSide
 from mexcbot.domain.positions import PositionStatus
-from mexcbot.domain.risk import RiskLimits, TradingState
+from mexcbot.domain.risk import RiskLimits, StartEquity, TradingState
 from mexcbot.store import ConcurrentPositionUpdate, UnitOfWork
 from tests.mexcbot.domain.positions_support import D, fill, position
 
@@ -92,3 +93,35 @@ async def test_the_trading_state_defaults_to_active_and_saves_limits(
     async with uow_factory() as uow:
         again = await uow.trading_state.get()
         assert (again.state, again.limits, again.version) == (TradingState.REDUCING, limits, 1)
+
+
+async def test_the_start_equity_is_kept_with_the_trading_state(
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    at = datetime(2026, 5, 1, 0, 1, tzinfo=UTC)
+    async with uow_factory() as uow:
+        fresh = await uow.trading_state.get()
+        version = await uow.trading_state.record_start_equity(
+            StartEquity(Decimal("100123.456789"), at), current=fresh
+        )
+        await uow.commit()
+    assert version == 1  # a fresh database: the row is inserted
+    limits = RiskLimits(daily_loss_limit_percent=Decimal("2.5"))
+    async with uow_factory() as uow:
+        stored = await uow.trading_state.get()
+        assert stored.start_equity == StartEquity(Decimal("100123.456789"), at)
+        await uow.trading_state.save(
+            state=TradingState.ACTIVE, reason=None, limits=limits, changed_by="admin", version=1
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.trading_state.get()
+        assert again.limits == limits  # the percent round-trips exactly
+        # an admin's change keeps the equity
+        assert again.start_equity == StartEquity(Decimal("100123.456789"), at)
+        later = StartEquity(Decimal(99), at + timedelta(days=1))
+        assert await uow.trading_state.record_start_equity(later, current=again) == 2
+        await uow.commit()
+    async with uow_factory() as uow:
+        last = await uow.trading_state.get()
+    assert (last.start_equity, last.version) == (later, 2)

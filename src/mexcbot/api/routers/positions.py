@@ -1,5 +1,5 @@
-"""Position routes under ``/api/v1/positions``: open with a buy, list, read, change the exits,
-close, delete, and the performance summary.
+"""Position routes under ``/api/v1/positions``: open with a buy (or adopt existing fills or
+holdings), list, read, change the exits, close, delete, and the performance summary.
 
 Exits are evaluated by the engine (`mexcbot.engine.positions`); these routes only change what
 it evaluates. Every error is a problem document from the one table in api/errors.py.
@@ -16,6 +16,7 @@ from mexcbot.api.context import ApiContext, Ctx, ReadAccess, TradeAccess, audit_
 from mexcbot.api.errors import ApiProblem, problem_responses
 from mexcbot.api.numbers import PlainInt
 from mexcbot.api.position_schemas import (
+    AdoptIn,
     ClosedPositionOut,
     OpenedPositionOut,
     OpenPositionBody,
@@ -33,6 +34,15 @@ router = APIRouter(prefix="/api/v1/positions", tags=["positions"])
 PositionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The position's id")]
 _COMMON = problem_responses(401, 403, 422, 429)
 _WITH_404 = {**_COMMON, **problem_responses(404, 409)}
+_OPEN = (
+    "With `quote_amount` (or `quantity`) the position opens with a market buy whose fills fill "
+    "it. With `adopt` it opens on what the account already holds, and no order is sent: "
+    "`adopt.order_ids` takes the stored fills of filled BUY orders the bot knows (client or "
+    "exchange ids; not an order a position already holds), `adopt.quantity` with "
+    "`adopt.entry_price` takes holdings bought elsewhere. Either way the quantity, plus what "
+    "open positions on the same base asset hold, may not exceed the free balance of the base "
+    "asset (422 `adoption_refused`, naming the field). The exits are armed at once."
+)
 
 
 def _out(ctx: ApiContext, position: Position) -> PositionOut:
@@ -57,11 +67,14 @@ def _utc(since: datetime | None) -> datetime | None:
     status_code=status.HTTP_201_CREATED,
     response_model=OpenedPositionOut,
     responses={**_WITH_404, **problem_responses(400, 503)},
-    summary="Open a manual position with a market buy, and arm its exits",
+    summary="Open a manual position with a market buy (or adopt fills or holdings), arm its exits",
+    description=_OPEN,
 )
 async def open_position(
     body: OpenPositionBody, request: Request, ctx: Ctx, caller: TradeAccess
 ) -> OpenedPositionOut:
+    if body.adopt is not None:
+        return await _adopt(body, body.adopt, request, ctx)
     if (body.quote_amount is None) == (body.quantity is None):
         raise ApiProblem(
             422,
@@ -79,6 +92,56 @@ async def open_position(
     )
     audit_target(request, f"position:{position.id}")
     return OpenedPositionOut(position=_out(ctx, position), entry_order=OrderOut.of(order))
+
+
+async def _adopt(
+    body: OpenPositionBody, adopt: AdoptIn, request: Request, ctx: Ctx
+) -> OpenedPositionOut:
+    if body.quote_amount is not None or body.quantity is not None:
+        field = "quote_amount" if body.quote_amount is not None else "quantity"
+        raise ApiProblem(
+            422, "validation_error", f"{field}: an adoption buys nothing; drop it", field=field
+        )
+    by_orders, by_holdings = adopt.order_ids is not None, adopt.quantity is not None
+    if by_orders == by_holdings:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "adopt: give exactly one of adopt.order_ids or adopt.quantity (with entry_price)",
+            field="adopt",
+        )
+    if by_holdings and adopt.entry_price is None:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "adopt.entry_price: needed with adopt.quantity (what the holdings cost per unit)",
+            field="adopt.entry_price",
+        )
+    if by_orders and adopt.entry_price is not None:
+        raise ApiProblem(
+            422,
+            "validation_error",
+            "adopt.entry_price: the orders' fills give the entry; drop it",
+            field="adopt.entry_price",
+        )
+    await require_known_symbol(ctx, body.symbol)
+    exits = body.exits.plan() if body.exits else None
+    if adopt.order_ids is not None:
+        position = await ctx.positions.adopt_orders(
+            body.symbol, adopt.order_ids, exits=exits, notes=body.notes
+        )
+    else:
+        assert adopt.quantity is not None
+        assert adopt.entry_price is not None
+        position = await ctx.positions.adopt_holdings(
+            body.symbol,
+            quantity=adopt.quantity,
+            entry_price=adopt.entry_price,
+            exits=exits,
+            notes=body.notes,
+        )
+    audit_target(request, f"position:{position.id}")
+    return OpenedPositionOut(position=_out(ctx, position), entry_order=None)
 
 
 @router.get(

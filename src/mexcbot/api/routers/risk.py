@@ -19,7 +19,8 @@ _STATES = (
     "positions, `max_symbol_share`, `max_orders_per_second`, `min_volume_24h_quote`, the "
     "`stop_loss_streak` cooldown) "
     "is checked on entries only. `REDUCING` (the kill switch, also what `daily_loss_limit` "
-    "switches to, until an admin sets `ACTIVE` again) refuses new entries while stop-loss, "
+    "and `daily_loss_limit_percent` of the start-of-day equity (the stricter of the two) "
+    "switch to, until an admin sets `ACTIVE` again) refuses new entries while stop-loss, "
     "take-profit and trailing exits and cancels keep running. `HALTED` is the emergency stop, "
     "set and lifted only by an admin: nothing is sent, exits included."
 )

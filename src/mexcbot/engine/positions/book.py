@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,7 +31,9 @@ from mexcbot.domain.positions import (
     PositionStatus,
     PositionType,
 )
+from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
+from mexcbot.engine.errors import AdoptionRefused
 from mexcbot.engine.events import PositionChanged, PositionChangeKind
 from mexcbot.engine.positions.ledger import WINDOW, RealisedLedger
 from mexcbot.engine.positions.screen import TickScreen
@@ -59,7 +61,8 @@ def position_id_of(order: Order) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def _position_fill(order: Order, fill: Fill) -> PositionFill:
+def position_fill(order: Order, fill: Fill) -> PositionFill:
+    """The order's stored fill as a position sees it."""
     return PositionFill(
         client_order_id=fill.client_order_id,
         exchange_trade_id=fill.exchange_trade_id,
@@ -158,6 +161,24 @@ class PositionBook:
     def open_costs(self) -> dict[str, Decimal]:
         return {position_ref(pid): position.cost for pid, position in self._open.items()}
 
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def rules(self, symbol: str) -> SymbolRules:
+        return await self._catalog.get(symbol)
+
+    def holds_order(self, client_order_id: str) -> bool:
+        """Whether an open position already holds fills of that order."""
+        return any(
+            f.client_order_id == client_order_id for p in self._open.values() for f in p.fills
+        )
+
+    def cost_in(self, quote_asset: str) -> Decimal:
+        """The cost of the open positions quoted in `quote_asset`."""
+        return sum(
+            (p.cost for p in self._open.values() if p.quote_asset == quote_asset), Decimal(0)
+        )
+
     def symbol_cost(self, symbol: str) -> Decimal:
         """The quote cost of the open positions on `symbol`."""
         return sum((p.cost for p in self.on_symbol(symbol)), Decimal(0))
@@ -207,6 +228,62 @@ class PositionBook:
                 await uow.positions.add(position)
                 await uow.audit.append(
                     actor="system", action="position.open", result="ok", target=symbol
+                )
+                await uow.commit()
+            self._index(position)
+        self._publish(position, PositionChangeKind.OPENED)
+        return position
+
+    async def adopt(
+        self,
+        symbol: str,
+        fills: list[PositionFill],
+        *,
+        free_base: Decimal,
+        order_ids: Collection[str] = (),
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+    ) -> Position:
+        """A new MANUAL position holding what `fills` bought (a filled order's, or one made up
+        for holdings bought elsewhere), its exits armed at once. Checked under `lock`, so two
+        adoptions cannot both take the same coins: the position's quantity plus what the open
+        positions on the same base asset hold may not exceed `free_base`, the account's free
+        balance of it, and none of `order_ids` (the adopted orders) may be in an open position.
+        `AdoptionRefused` otherwise, and nothing is stored."""
+        rules = await self._catalog.get(symbol)
+        position = Position(
+            symbol=symbol,
+            base_asset=rules.base_asset,
+            quote_asset=rules.quote_asset,
+            type=PositionType.MANUAL,
+            opened_at=self._clock(),
+            notes=notes,
+        )
+        for fill in fills:
+            position.apply_fill(fill)
+        if exits is not None:
+            position.set_exits(exits)
+        async with self.lock:
+            taken = sorted(cid for cid in order_ids if self.holds_order(cid))
+            if taken:
+                raise AdoptionRefused(
+                    f"adopt.order_ids: {', '.join(taken)} already in an open position",
+                    field="adopt.order_ids",
+                )
+            held = sum(
+                (p.quantity for p in self._open.values() if p.base_asset == rules.base_asset),
+                Decimal(0),
+            )
+            if position.quantity + held > free_base:
+                raise AdoptionRefused(
+                    f"adopt: {position.quantity} {rules.base_asset} plus the {held} held by "
+                    f"open positions is more than the free balance of {free_base}",
+                    field="adopt.quantity",
+                )
+            async with self._uow_factory() as uow:
+                await uow.positions.add(position)
+                await uow.audit.append(
+                    actor="system", action="position.adopt", result="ok", target=symbol
                 )
                 await uow.commit()
             self._index(position)
@@ -264,7 +341,7 @@ class PositionBook:
             trigger, entry = position.exit_trigger, position.average_entry
             for fill in fills:
                 try:
-                    changed = position.apply_fill(_position_fill(order, fill)) or changed
+                    changed = position.apply_fill(position_fill(order, fill)) or changed
                 except PositionError as exc:
                     log.error("position %s: fill %s not applied: %s", position.id, fill, exc)
             kind = PositionChangeKind.FILLED

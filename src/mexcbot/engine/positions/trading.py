@@ -4,30 +4,53 @@ Opening a manual position persists the position first, then places its entry buy
 `origin_ref = "position:{id}"` and the deterministic key "position:{id}:entry", so the buy's
 fills find their position and a retried request cannot buy twice. A refused entry (risk limit,
 exchange) deletes the empty position and re-raises the error for the caller.
+
+Adopting opens a position on what the account already holds, with no order sent: either the
+stored fills of filled BUY orders the bot knows (placed by hand, not for a position), or
+holdings bought elsewhere at a stated entry price. Either way the coins must be in the free
+balance and not already in an open position (`PositionBook.adopt` checks that under its lock).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from mexcbot.domain.exits import ExitPlan
-from mexcbot.domain.orders import Order, OrderSide, OrderType, PlaceOrder
+from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, PlaceOrder
 from mexcbot.domain.performance import Performance, performance
-from mexcbot.domain.positions import Position, PositionError, PositionStatus, PositionType
+from mexcbot.domain.positions import (
+    Position,
+    PositionError,
+    PositionFill,
+    PositionStatus,
+    PositionType,
+)
 from mexcbot.domain.symbols import OrderRuleViolation
-from mexcbot.engine.errors import ExecutionError, InvalidOrder, PositionNotFound
+from mexcbot.engine.errors import (
+    AdoptionRefused,
+    ExecutionError,
+    InvalidOrder,
+    PositionNotFound,
+)
 from mexcbot.engine.events import PositionChangeKind
 from mexcbot.engine.orders.service import ExecutionService
-from mexcbot.engine.positions.book import PositionBook, position_ref
+from mexcbot.engine.positions.book import (
+    PositionBook,
+    position_fill,
+    position_id_of,
+    position_ref,
+)
 from mexcbot.engine.positions.exits import ExitMonitor
 from mexcbot.engine.risk import RiskLimitsPolicy
 from mexcbot.store import PositionPage, UnitOfWork
 
 #: `PositionService.list` shadows the builtin inside the class body.
 _Positions = list[Position]
+#: How an adoption reads the account's free balance of an asset (the market data's balances).
+FreeBalance = Callable[[str], Awaitable[Decimal]]
 
 
 class PositionService:
@@ -44,6 +67,111 @@ class PositionService:
         self._monitor = monitor
         self._execution = execution
         self._uow_factory = uow_factory
+        self._free_balance: FreeBalance | None = None
+
+    def watch_balances(self, free_balance: FreeBalance) -> None:
+        """Where an adoption reads the account's free balance of the base asset."""
+        self._free_balance = free_balance
+
+    async def adopt_orders(
+        self,
+        symbol: str,
+        order_ids: Sequence[str],
+        *,
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+    ) -> Position:
+        """Open a MANUAL position on the stored fills of filled BUY orders of `symbol` (each
+        named by its client or exchange order id) that no position holds yet."""
+        fills: list[PositionFill] = []
+        seen: set[str] = set()
+        async with self._uow_factory() as uow:
+            for ref in order_ids:
+                order = await uow.orders.get_by_client_id(ref)
+                if order is None:
+                    order = await uow.orders.get_by_exchange_id(ref, symbol)
+                if order is None or order.symbol != symbol:
+                    raise AdoptionRefused(
+                        f"adopt.order_ids: no order {ref!r} on {symbol}", field="adopt.order_ids"
+                    )
+                cid = order.client_order_id
+                if cid in seen:
+                    raise AdoptionRefused(
+                        f"adopt.order_ids: order {ref!r} is named twice", field="adopt.order_ids"
+                    )
+                seen.add(cid)
+                self._check_adoptable(order, ref)
+                stored = await uow.fills.list_for_order(cid)
+                if sum((f.qty for f in stored), Decimal(0)) < order.executed_qty:
+                    raise AdoptionRefused(
+                        f"adopt.order_ids: order {ref!r} has fills not stored yet; retry shortly",
+                        field="adopt.order_ids",
+                    )
+                fills.extend(position_fill(order, f) for f in stored)
+        return await self._adopt(symbol, fills, order_ids=seen, exits=exits, notes=notes)
+
+    def _check_adoptable(self, order: Order, ref: str) -> None:
+        if order.request.side is not OrderSide.BUY:
+            raise AdoptionRefused(
+                f"adopt.order_ids: order {ref!r} is a SELL; a position adopts BUY orders",
+                field="adopt.order_ids",
+            )
+        if order.status is not OrderStatus.FILLED and not (
+            order.is_terminal and order.executed_qty > 0
+        ):
+            raise AdoptionRefused(
+                f"adopt.order_ids: order {ref!r} is {order.status.value}; only a final order "
+                "that bought something can be adopted",
+                field="adopt.order_ids",
+            )
+        owner = position_id_of(order)
+        if owner is not None or self._book.holds_order(order.client_order_id):
+            raise AdoptionRefused(
+                f"adopt.order_ids: order {ref!r} already belongs to position "
+                f"{owner if owner is not None else 'another open position'}",
+                field="adopt.order_ids",
+            )
+
+    async def adopt_holdings(
+        self,
+        symbol: str,
+        *,
+        quantity: Decimal,
+        entry_price: Decimal,
+        exits: ExitPlan | None = None,
+        notes: str | None = None,
+    ) -> Position:
+        """Open a MANUAL position on `quantity` of the base asset bought elsewhere at
+        `entry_price` (no fee known): one made-up entry fill, "adopted"."""
+        rules = await self._book.rules(symbol)
+        fill = PositionFill(
+            client_order_id="adopted",
+            exchange_trade_id="holdings",
+            side=OrderSide.BUY,
+            price=entry_price,
+            quantity=quantity,
+            commission=Decimal(0),
+            commission_asset=rules.quote_asset,
+            time=self._book.now(),
+        )
+        return await self._adopt(symbol, [fill], exits=exits, notes=notes)
+
+    async def _adopt(
+        self,
+        symbol: str,
+        fills: list[PositionFill],
+        *,
+        order_ids: set[str] | None = None,
+        exits: ExitPlan | None,
+        notes: str | None,
+    ) -> Position:
+        if self._free_balance is None:
+            raise AdoptionRefused("adopt: the account's balances are not readable", field="adopt")
+        rules = await self._book.rules(symbol)
+        free = await self._free_balance(rules.base_asset)
+        return await self._book.adopt(
+            symbol, fills, free_base=free, order_ids=order_ids or (), exits=exits, notes=notes
+        )
 
     async def open_with_buy(
         self,
