@@ -85,6 +85,9 @@ class PreparedBuy:
     quantity: Decimal | None
     """The IOC's quantity after rounding (None for MARKET, which buys by quote amount)."""
     quote_amount: Decimal
+    cancel_rest: bool = False
+    """The command is a LIMIT standing in for an IOC (the symbol's orderTypes lack
+    IMMEDIATE_OR_CANCEL, as new listings' often do: 30041): cancel its rest at once."""
 
     def command_for(self, execution: RuleExecution, attempt: int = 0) -> PlaceOrder:
         return replace(
@@ -215,7 +218,11 @@ class AutoBuyer:
         notes = f"auto-buy rule {rule.id} ({rule.name}): {execution.reason}"
         try:
             position, order = await self._positions.open_with(
-                command, type=position_type, exits=rule.exits, notes=notes
+                command,
+                type=position_type,
+                exits=rule.exits,
+                notes=notes,
+                cancel_rest=prepared.cancel_rest,
             )
         except OrderRejectedByExchange as exc:
             return BuyOutcome(
@@ -319,11 +326,13 @@ class AutoBuyer:
         # Before its open a new listing is not tradable yet: prepared ahead, its buy is checked
         # against the rules it will trade under (the placement checks the fresh ones).
         at_open = rules.as_open()
+        emulated = TimeInForce.IOC not in rules.immediate_types
+        time_in_force = TimeInForce.GTC if emulated else TimeInForce.IOC
         try:
             at_open.validate(
                 OrderSide.BUY,
                 OrderType.LIMIT,
-                TimeInForce.IOC,
+                time_in_force,
                 quantity=quantity,
                 quote_order_qty=None,
                 price=price,
@@ -333,14 +342,16 @@ class AutoBuyer:
                 symbol=symbol,
                 side=OrderSide.BUY,
                 type=OrderType.LIMIT,
-                time_in_force=TimeInForce.IOC,
+                time_in_force=time_in_force,
                 quantity=quantity,
                 price=price,
                 origin=OrderOrigin.RULE,
             )
         except (OrderRuleViolation, InvalidOrder) as exc:
             return Skip(f"buy_amount_quote: {amount} buys {quantity} at {price}: {exc}")
-        return PreparedBuy(rule, symbol, command, reference, price, quantity, amount)
+        return PreparedBuy(
+            rule, symbol, command, reference, price, quantity, amount, cancel_rest=emulated
+        )
 
     async def _volume_24h(self, symbol: str) -> Decimal | None:
         try:

@@ -31,7 +31,6 @@ from mexcbot.domain.orders import (
     Order,
     OrderStatus,
     PlaceOrder,
-    TimeInForce,
 )
 from mexcbot.domain.positions import Position, PositionType
 from mexcbot.engine.autobuy.buying import AutoBuyer, PreparedBuy, Skip
@@ -346,19 +345,9 @@ class Sniper:
         """Attempt `attempt`'s order: the prepared buy with its derived client order id, for
         the position made at arming."""
         assert position.id is not None
-        command = replace(
+        return replace(
             prepared.command_for(execution, attempt), origin_ref=position_ref(position.id)
         )
-        rules = self._catalog.cached(command.symbol)
-        if (
-            command.time_in_force is TimeInForce.IOC
-            and rules is not None
-            and TimeInForce.IOC not in rules.immediate_types
-        ):
-            # MEXC refuses IMMEDIATE_OR_CANCEL (30041) where orderTypes lacks it, as new
-            # listings often do: a LIMIT at the same cap, its rest cancelled on the ack.
-            command = replace(command, time_in_force=TimeInForce.GTC)
-        return command
 
     async def _fire(
         self,
@@ -396,21 +385,13 @@ class Sniper:
             finally:
                 self._watching.discard(symbol)
             acked = self._acked.pop(order.client_order_id, None)
-            if command.time_in_force is TimeInForce.GTC and not order.is_terminal:
-                order = await self._cancel_rest(order)
+            if prepared.cancel_rest:
+                order = await self._execution.cancel_rest(order)
             snipe = replace(
                 snipe, accepted_ms=(acked - open_ms) if acked else self._relative_ms(open_ms)
             )
             return order, None, snipe
         return None, f"gave up at the deadline ({detail or 'no attempt'})", snipe
-
-    async def _cancel_rest(self, order: Order) -> Order:
-        """Cancel what an emulated IOC left on the book; the order as the exchange left it."""
-        try:
-            return await self._execution.cancel(order.symbol, order.client_order_id)
-        except ExecutionError as exc:
-            log.warning("snipe %s: the rest not cancelled: %s", order.client_order_id, exc)
-            return await self._execution.get(order.symbol, order.client_order_id)
 
     def _on_order(self, event: OrderUpdated) -> None:
         if event.kind is OrderUpdateKind.ACKNOWLEDGED and event.order.symbol in self._watching:

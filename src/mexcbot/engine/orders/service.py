@@ -24,7 +24,12 @@ from mexcbot.domain.orders import (
 )
 from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.errors import CancelNotConfirmed, OrderNotCancelable, OrderNotFound
+from mexcbot.engine.errors import (
+    CancelNotConfirmed,
+    ExecutionError,
+    OrderNotCancelable,
+    OrderNotFound,
+)
 from mexcbot.engine.events import OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.orders.discovery import DEFAULT_MAX_SYMBOLS, AccountScan, AccountScanner
 from mexcbot.engine.orders.open_orders import OpenOrders
@@ -190,6 +195,18 @@ class ExecutionService:
         return await self._placement.place(command)
 
     # --- cancelling and reading --------------------------------------------------------------
+
+    async def cancel_rest(self, order: Order) -> Order:
+        """Cancel what an order sent as an emulated IOC (a LIMIT where the symbol refuses
+        IMMEDIATE_OR_CANCEL) left on the book: the order as the exchange left it. A cancel that
+        fails (it filled first, the exchange is unreachable) is answered by a read."""
+        if order.is_terminal:
+            return order
+        try:
+            return await self.cancel(order.symbol, order.client_order_id)
+        except ExecutionError as exc:
+            log.warning("order %s: its rest not cancelled: %s", order.client_order_id, exc)
+            return await self.get(order.symbol, order.client_order_id)
 
     async def cancel(self, symbol: str, order_ref: str) -> Order:
         """Cancel by client or exchange order id; returns the order as the exchange left it.

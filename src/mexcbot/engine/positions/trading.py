@@ -200,11 +200,14 @@ class PositionService:
         type: PositionType = PositionType.MANUAL,
         exits: ExitPlan | None = None,
         notes: str | None = None,
+        cancel_rest: bool = False,
     ) -> tuple[Position, Order]:
         """Open a position whose entry is the buy `command` (MARKET, or a LIMIT IOC of a
         rule): the position is stored first, then the buy is placed with the position's
         `origin_ref` and, unless the command carries its own, the key
-        "position:{id}:entry". A refused entry deletes the empty position and re-raises."""
+        "position:{id}:entry". A refused entry deletes the empty position and re-raises.
+        `cancel_rest`: the command is a LIMIT standing in for an IOC (the symbol refuses
+        IMMEDIATE_OR_CANCEL): what it leaves on the book is cancelled at once."""
         if command.side is not OrderSide.BUY:
             raise InvalidOrder("a position is entered with a BUY", field="side")
         if self._risk is not None and type is not PositionType.NEWCOIN:
@@ -221,6 +224,8 @@ class PositionService:
         except (ExecutionError, InvalidOrder, OrderRuleViolation):
             await self._book.discard(position)
             raise
+        if cancel_rest:
+            order = await self._execution.cancel_rest(order)
         await self._book.sync_order(order)
         return position, order
 
