@@ -230,6 +230,7 @@ class ExecutionService:
             log.info("cancel %s: %s; querying", order.client_order_id, exc)
             refreshed = await self.get(symbol, order.client_order_id)
             if refreshed.is_terminal:
+                self._open.apply(refreshed)
                 return refreshed
             if isinstance(exc, ExchangeOrderMissing):
                 raise OrderNotCancelable(refreshed, "the exchange has no open order") from None
@@ -244,6 +245,9 @@ class ExecutionService:
             kind=OrderUpdateKind.CANCELED,
             action="order.cancel",
         )
+        # The stream may have stored the cancel first, and its event may still be on its way:
+        # the caller's next read of the open orders must not show what it just cancelled.
+        self._open.apply(outcome.order)
         return outcome.order
 
     async def get(self, symbol: str, order_ref: str, *, refresh: bool = True) -> Order:
