@@ -115,7 +115,7 @@ class ExitMonitor:
         self._stream_at: dict[str, float] = {}
         self.quotes: dict[str, Quote] = {}
         self.exits_placed = 0
-        self._loss_checked_at = float("-inf")
+        self._loss_checked_at: float | None = None  # monotonic seconds; None: never
         events.subscribe(PriceChanged, self._on_price)
         events.subscribe(FillRecorded, self._on_fill)
         events.subscribe(OrderUpdated, self._on_order)
@@ -161,7 +161,7 @@ class ExitMonitor:
                     self.quotes[item] = quote
                     await self.evaluate(item, quote)
                     checked, now = self._loss_checked_at, time.monotonic()
-                    if now - checked >= DAILY_LOSS_CHECK_S:
+                    if checked is None or now - checked >= DAILY_LOSS_CHECK_S:
                         self._loss_checked_at = now
                         await self._risk.check_daily_loss()
                 else:
