@@ -39,6 +39,10 @@ that waits for the exchange holds its place (at most the read wait bound), hence
 Measured in pairs on the shared box (50 clients, benchmarks/many_clients.py), without / with 8
 places: orders' loaded p99 179 / 175 ms and 190 / 94 ms, reads' p99 234 / 211 and 177 / 144 ms.
 The box's noise is as large as the effect, but it never made the reads slower."""
+READ_HOLD_S = 0.02
+"""How long a read waits for the orders and cancels in flight before it is routed anyway: long
+enough for a placement on a healthy exchange (a few ms), short enough that an exchange answering
+slowly holds no read for more than this."""
 _READS = frozenset({"GET", "HEAD"})
 PUBLIC_PREFIXES = ("/ui/",)
 """The dashboard's page (``/``) and files (``/ui/``) hold no data: they are served to anyone."""
@@ -60,6 +64,9 @@ class RequestGate:
         self.limits = limits
         self.public_paths = public_paths
         self.reads = asyncio.Semaphore(READS_AT_ONCE)
+        self.writes_in_flight = 0
+        self.no_writes = asyncio.Event()
+        self.no_writes.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,9 +95,26 @@ class RequestGate:
             receive = _replay(body, receive)
         if scope["method"] in _READS:
             async with self.reads:
+                if self.writes_in_flight:
+                    await self._after_writes()
                 await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        self.writes_in_flight += 1
+        self.no_writes.clear()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.writes_in_flight -= 1
+            if not self.writes_in_flight:
+                self.no_writes.set()
+
+    async def _after_writes(self) -> None:
+        """Hold a read while orders or cancels are being handled, at most `READ_HOLD_S`."""
+        try:
+            async with asyncio.timeout(READ_HOLD_S):
+                await self.no_writes.wait()
+        except TimeoutError:
+            pass
 
     async def _authenticate(self, scope: Scope) -> ApiProblem | None:
         client = scope.get("client")

@@ -63,6 +63,11 @@ class LoopSqliteWriter:
             return None
         return connection
 
+    def connection(self) -> sqlite3.Connection | None:
+        """The connection for a read on the loop (autocommit: a WAL reader takes no lock);
+        None when there is no file to share."""
+        return self._connect()
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()

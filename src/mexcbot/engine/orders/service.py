@@ -106,6 +106,7 @@ class ExecutionService:
         self.catalog = catalog or SymbolCatalog(exchange)
         self.prices = prices or PriceBook(exchange)
         self._sync = OrderSync(exchange, uow_factory, events, fill_writer=fill_writer)
+        self._fill_writer = fill_writer
         self._open = OpenOrders(uow_factory, events)
         self._placement = Placement(
             exchange,
@@ -352,6 +353,10 @@ class ExecutionService:
         return order
 
     async def _find(self, symbol: str, order_ref: str) -> Order:
+        if self._fill_writer is not None:  # a client order id read on the loop (SQLite files)
+            stored = self._fill_writer.load(order_ref)
+            if isinstance(stored, Order) and stored.symbol == symbol:
+                return stored
         async with self._uow_factory() as uow:
             order = await uow.orders.get_by_client_id(order_ref)
             if order is None or order.symbol != symbol:
