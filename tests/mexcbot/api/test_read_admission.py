@@ -1,5 +1,6 @@
 """The request gate admits a bounded number of reads at once; orders and cancels never wait for
-a place, so a burst of polled reads cannot queue ahead of them."""
+a place, so a burst of polled reads cannot queue ahead of them; a read arriving while an order
+or cancel is in flight waits for it, for a bounded time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from mexcbot.api.gate import READS_AT_ONCE, RequestGate
+from mexcbot.api.gate import READ_HOLD_S, READS_AT_ONCE, RequestGate
 from mexcbot.api.limits import BodyLimits, FailedAuthLimit
 
 
@@ -60,3 +61,56 @@ async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
     routes.release.set()
     await asyncio.wait_for(asyncio.gather(*reads), timeout=10)
     assert routes.inside.count("GET") == 1000
+
+
+class HeldWrites:
+    """An app whose non-GETs are held until released; it records who is inside, in order."""
+
+    def __init__(self) -> None:
+        self.inside: list[str] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.inside.append(scope["method"])
+        if scope["method"] != "GET":
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _gate(app: HeldWrites) -> RequestGate:
+    authority: Any = None  # /health is public: the gate asks no one
+    return RequestGate(
+        app,
+        authority=authority,
+        failures=FailedAuthLimit(10, 60.0),
+        limits=BodyLimits(1024, 5.0),
+        public_paths=frozenset({"/health"}),
+    )
+
+
+async def test_a_read_waits_for_the_order_in_flight() -> None:
+    routes = HeldWrites()
+    gate = _gate(routes)
+    order = asyncio.create_task(gate(_scope("POST"), _receive, _send))
+    await asyncio.sleep(0)
+    read = asyncio.create_task(gate(_scope("GET"), _receive, _send))
+    await asyncio.sleep(READ_HOLD_S / 4)
+    assert routes.inside == ["POST"]  # the read is held while the order is handled
+
+    routes.release.set()
+    await asyncio.wait_for(asyncio.gather(order, read), timeout=5)
+    assert routes.inside == ["POST", "GET"]
+
+
+async def test_a_slow_order_holds_a_read_no_longer_than_the_bound() -> None:
+    routes = HeldWrites()
+    gate = _gate(routes)
+    order = asyncio.create_task(gate(_scope("DELETE"), _receive, _send))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(gate(_scope("GET"), _receive, _send), timeout=5)
+    assert routes.inside == ["DELETE", "GET"]  # answered while the cancel is still in flight
+    assert not order.done()
+    routes.release.set()
+    await asyncio.wait_for(order, timeout=5)
+    await asyncio.wait_for(gate(_scope("GET"), _receive, _send), timeout=READ_HOLD_S / 2)
