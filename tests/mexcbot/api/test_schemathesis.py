@@ -25,7 +25,9 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.fixtures.api import BotProcess, bot_env, run_cli, start_bot_process
 
-pytestmark = pytest.mark.slow
+# One test fuzzes every operation (~3.7 min on a quiet 2-core box): past the suite-wide 300 s
+# timeout whenever the box is busy, so it has its own bound.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 # FastAPI emits OpenAPI 3.1; schemathesis 3.x supports it behind this switch.
 schemathesis.experimental.OPEN_API_3_1.enable()
 
