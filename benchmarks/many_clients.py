@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import random
 import tempfile
@@ -252,10 +253,15 @@ async def run(clients: int, seconds: float, tick: float, lockstep: bool) -> None
             child.start()
             await asyncio.sleep(1.5)  # the child's start-up (imports) is not load yet
             cpu_started = time.process_time()
+            collections_before = [g["collections"] for g in gc.get_stats()]
             started = time.monotonic()
             until = started + seconds
             await trade_pairs(http, base, trade_headers, loaded, lambda: time.monotonic() > until)
             cpu_s = time.process_time() - cpu_started
+            collections = [
+                g["collections"] - before
+                for g, before in zip(gc.get_stats(), collections_before, strict=True)
+            ]
             by_route, statuses = await asyncio.to_thread(results.get)
             await asyncio.to_thread(child.join)
             elapsed = time.monotonic() - started
@@ -295,6 +301,10 @@ async def run(clients: int, seconds: float, tick: float, lockstep: bool) -> None
         f"bot process CPU in the loaded run: {cpu_s:.1f} s for {answered} API answers "
         f"(~{cpu_s / answered * 1e6:.0f} us each, the paper exchange's work included): "
         "a figure the box's other load barely moves"
+    )
+    print(
+        "bot process garbage collections in the loaded run (young, middle, full): "
+        + ", ".join(map(str, collections))
     )
     everything = all_reads + order_loaded + order_unloaded
     slow = sum(1 for s in everything if s > READ_WAIT_LIMIT_S)
