@@ -148,6 +148,8 @@ async def test_the_view_lists_an_order_as_stored_and_keeps_its_own_copy(
     [listed] = view.of(SYMBOL)
     assert listed is not order
     assert (str(listed.request.quantity), str(listed.request.price)) == ("0.001", "30000")
-    assert listed.fees == {} and listed.exchange_updated_at is None
-    assert listed.status is OrderStatus.NEW and listed.exchange_order_id == "42"
+    assert listed.fees == {}
+    assert listed.exchange_updated_at is None
+    assert listed.status is OrderStatus.NEW
+    assert listed.exchange_order_id == "42"
     assert view.of(SYMBOL) == [listed]  # the same copy on the next read
