@@ -54,10 +54,10 @@ better than the API overhead is. Measured on the shared 2-core box (noisy), p50 
   and the open-orders view's copy of the acknowledged order 40 us (now a plain snapshot, put
   into the store's form when a read lists it). The API layer alone (in-process ASGI call, the
   engine's place faked, no sockets): 350-400 -> 295-318 us. Interleaved with the session-start
-  code (both with an absolute PYTHONPATH), 4 pairs on a very loaded box (place p50 1.0-1.8 ms):
-  before 2.20-2.35 (mean 2.26), after 1.91-2.13 (mean 2.03); 3 pairs under a lighter load:
-  before 1.86-2.11, after 1.78-2.03; 3 pairs with ``--orders 600``: before 1.92-2.03, after
-  1.99-2.17. At the goal, not reliably under it. The bot uses ~1.1-1.3 ms of user CPU per
+  code (both with an absolute PYTHONPATH), 13 pairs on a loaded box (load 1.6-2.7, place p50
+  0.9-1.8 ms): before 1.86-2.35 (mean 2.08), after 1.78-2.17 (mean 1.99); the pairs of one
+  minute often differ by less than the runs do (e.g. 2.02/2.02, 1.86/1.89, 2.16/2.05). At the
+  goal, not reliably under it; ~1.8 is not reached. The bot uses ~1.1-1.3 ms of user CPU per
   placement (/proc, 1,500 sequential placements, before and after alike within the noise);
   the code between two network waits runs with cold caches here (pydantic's body validation:
   9 us in a loop, 52 us in the bot). The three SQLite
