@@ -169,4 +169,5 @@ def subscribe_telemetry(events: EventBus, metrics: Metrics, state: Reconciliatio
         lambda event: metrics.snipes.labels(event.execution.outcome.value).inc(),
     )
     events.subscribe(RuleExecuted, on_rule_executed)
-    events.subscribe(OrderUpdated, log_order_update)
+    # a report only: written after the API's response rather than before it (engine/bus.py)
+    events.subscribe(OrderUpdated, log_order_update, deferred=True)

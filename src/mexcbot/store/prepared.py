@@ -25,7 +25,7 @@ so two encoders are cheaper equivalents of SQLAlchemy's (measured on the place_o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ _DATETIME_SAMPLES = (
     datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC),
     datetime(2025, 3, 1, 12, 30, 0, 0, tzinfo=UTC),
     datetime(9, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    datetime(2025, 3, 1, 14, 30, 0, 7, tzinfo=timezone(timedelta(hours=2))),  # converted
 )
 
 
@@ -72,9 +73,11 @@ def decimal_encoder(encode: Encoder) -> Encoder:
 
 
 def _sqlite_datetime(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError(f"datetime {value.isoformat()} must be timezone-aware")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+    if value.tzinfo is not UTC:  # the bot's clocks give UTC: no conversion for those
+        if value.tzinfo is None:
+            raise ValueError(f"datetime {value.isoformat()} must be timezone-aware")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
 
 
 def column_encoder(type_: TypeEngine[Any], dialect: Dialect) -> Encoder | None:

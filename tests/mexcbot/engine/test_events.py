@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -56,3 +58,61 @@ def test_a_failing_subscriber_is_logged_and_the_others_still_run(
         bus.publish(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
     assert len(seen) == 1
     assert "event subscriber failed on OrderUpdated" in caplog.text
+
+
+_REQUEST = contextvars.ContextVar("request", default="none")
+
+
+async def test_deferred_subscribers_run_after_the_work_already_scheduled_in_publish_order() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+    bus.subscribe(
+        OrderUpdated, lambda e: seen.append(f"{e.kind.value} {_REQUEST.get()}"), deferred=True
+    )
+    bus.subscribe(OrderUpdated, lambda e: seen.append(f"direct {e.kind.value}"))
+    woken = asyncio.get_running_loop().create_future()
+    woken.add_done_callback(lambda _: seen.append("woken"))
+    token = _REQUEST.set("r1")
+    bus.publish(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
+    _REQUEST.reset(token)
+    woken.set_result(None)  # like the route's task, woken after the acknowledgement's publish
+    bus.publish(OrderUpdated(an_order(), OrderUpdateKind.ACKNOWLEDGED))
+    assert seen == ["direct created", "direct acknowledged"]
+    await asyncio.sleep(0.01)
+    assert seen == [
+        "direct created",
+        "direct acknowledged",
+        "woken",
+        "created r1",  # in the context of its publish
+        "acknowledged none",
+    ]
+
+
+async def test_a_deferred_subscriber_unsubscribed_before_delivery_gets_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = EventBus()
+    seen: list[OrderUpdated] = []
+
+    def broken(event: OrderUpdated) -> None:
+        raise RuntimeError("websocket gone")
+
+    bus.subscribe(OrderUpdated, broken, deferred=True)
+    unsubscribe = bus.subscribe(OrderUpdated, seen.append, deferred=True)
+    kept: list[OrderUpdated] = []
+    bus.subscribe(OrderUpdated, kept.append, deferred=True)
+    with caplog.at_level(logging.ERROR):
+        bus.publish(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
+        unsubscribe()
+        await asyncio.sleep(0.01)
+    assert seen == []
+    assert len(kept) == 1
+    assert "event subscriber failed on OrderUpdated" in caplog.text
+
+
+def test_deferred_subscribers_without_a_running_loop_get_the_event_at_once() -> None:
+    bus = EventBus()
+    seen: list[OrderUpdated] = []
+    bus.subscribe(OrderUpdated, seen.append, deferred=True)
+    bus.publish(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
+    assert len(seen) == 1

@@ -4,15 +4,17 @@ match the exchange after fills, and cost the exchange and the database nothing p
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from mexcbot.domain.market import Balance
-from mexcbot.domain.orders import Order, OrderStatus
+from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, ReconciliationFinished
 from mexcbot.engine.market import MarketData
+from mexcbot.engine.orders.open_orders import OpenOrders
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.store import OrderJournal, UnitOfWork
@@ -124,3 +126,30 @@ async def test_a_late_event_never_reopens_a_final_order(
         assert await bot.service.open_orders(SYMBOL) == []
         await bot.service.reconcile()  # and the reload agrees with the database
         assert await bot.service.open_orders(SYMBOL) == []
+
+
+async def test_the_view_lists_an_order_as_stored_and_keeps_its_own_copy(
+    uow_factory: Callable[[], UnitOfWork], events: EventBus
+) -> None:
+    view = OpenOrders(uow_factory, events)
+    await view.load()
+    order = Order.place(
+        symbol=SYMBOL,
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        created_at=datetime.now(UTC),
+        quantity=Decimal("0.001000"),  # as the symbol's rounding leaves them
+        price=Decimal("30000.00"),
+    )
+    order.acknowledge("42", datetime.now(UTC))
+    events.publish(OrderUpdated(order, OrderUpdateKind.ACKNOWLEDGED))
+    order.fees["USDT"] = Decimal("0.5")  # the publisher's object changes again
+    order.exchange_updated_at = datetime.now(UTC)
+    [listed] = view.of(SYMBOL)
+    assert listed is not order
+    assert (str(listed.request.quantity), str(listed.request.price)) == ("0.001", "30000")
+    assert listed.fees == {}
+    assert listed.exchange_updated_at is None
+    assert listed.status is OrderStatus.NEW
+    assert listed.exchange_order_id == "42"
+    assert view.of(SYMBOL) == [listed]  # the same copy on the next read
