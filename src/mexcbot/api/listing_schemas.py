@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from mexcbot.api.times import UtcInstant
 from mexcbot.domain.autobuy import RuleExecution
 from mexcbot.domain.listings import Listing, ListingSource, ListingStatus
 from mexcbot.store.listings import Snipe
@@ -119,4 +120,4 @@ class AnnounceListingBody(BaseModel):
 
     base_asset: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$", examples=["NEWCOIN"])]
     quote_asset: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")] = "USDT"
-    open_time: AwareDatetime = Field(description="When trading opens (ISO 8601 with a zone).")
+    open_time: UtcInstant = Field(description="When trading opens (ISO 8601 with a zone).")

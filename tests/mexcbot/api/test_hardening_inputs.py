@@ -38,6 +38,29 @@ async def test_out_of_range_cursor_and_since_are_422_naming_the_parameter(
     assert (status, page["orders"]) == (200, [])
 
 
+OUT_OF_UTC = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
+
+
+async def test_instants_out_of_utc_range_are_422_everywhere(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    for path in ("/api/v1/positions", "/api/v1/positions/summary"):
+        for value in OUT_OF_UTC:
+            status, problem = await _get(http, bot, tokens["read"], path, since=value)
+            assert (status, problem["field"]) == (422, "since"), (path, value, problem)
+    url = f"{api_url(bot)}/api/v1/listings"
+    for value in OUT_OF_UTC:
+        body = {"base_asset": "FARCOIN", "open_time": value}
+        async with http.post(url, json=body, headers=auth(tokens["trade"])) as response:
+            problem = await response.json(content_type=None)
+        assert response.status == 422, problem
+        assert "open_time" in str(problem), problem
+        assert "out of range" in str(problem), problem
+    status, listings = await _get(http, bot, tokens["read"], "/api/v1/listings", view="all")
+    assert status == 200
+    assert all(listing["symbol"] != "FARCOINUSDT" for listing in listings["listings"]), listings
+
+
 async def test_a_500_carries_the_request_id_it_promises(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:

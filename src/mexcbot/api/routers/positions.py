@@ -7,7 +7,7 @@ it evaluates. Every error is a problem document from the one table in api/errors
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -27,6 +27,7 @@ from mexcbot.api.position_schemas import (
 )
 from mexcbot.api.schemas import OrderOut, Symbol
 from mexcbot.api.symbols import require_known_symbol
+from mexcbot.api.times import since_in_utc
 from mexcbot.domain.positions import Position, PositionStatus, PositionType
 
 router = APIRouter(prefix="/api/v1/positions", tags=["positions"])
@@ -47,19 +48,6 @@ _OPEN = (
 
 def _out(ctx: ApiContext, position: Position) -> PositionOut:
     return PositionOut.of(position, ctx.positions.mark(position.symbol))
-
-
-def _utc(since: datetime | None) -> datetime | None:
-    if since is None:
-        return None
-    if since.tzinfo is None:
-        raise ApiProblem(
-            422,
-            "validation_error",
-            "since: needs a time zone, like 2024-05-01T12:00:00Z",
-            field="since",
-        )
-    return since.astimezone(UTC)
 
 
 @router.post(
@@ -161,7 +149,7 @@ async def list_positions(
         status=position_status,
         symbol=symbol,
         type=type,
-        since=_utc(since),
+        since=since_in_utc(since),
         limit=limit,
         offset=offset,
     )
@@ -184,7 +172,7 @@ async def summary(
     caller: ReadAccess,
     since: Annotated[datetime | None, Query(description="ISO 8601; opened at or after")] = None,
 ) -> SummaryOut:
-    perf = await ctx.positions.summary(since=_utc(since))
+    perf = await ctx.positions.summary(since=since_in_utc(since))
     return SummaryOut.of(perf, len(ctx.positions.open_positions()))
 
 

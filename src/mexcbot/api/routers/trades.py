@@ -7,7 +7,7 @@ route taking ``orderId`` also accepts MEXC's exchange order id.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -37,6 +37,7 @@ from mexcbot.api.schemas import (
     SymbolPath,
 )
 from mexcbot.api.symbols import require_known_symbol
+from mexcbot.api.times import since_in_utc
 from mexcbot.domain.orders import OrderSide, OrderStatus, client_order_id_for
 from mexcbot.domain.tokens import TokenRole
 from mexcbot.engine import errors as engine_errors
@@ -255,15 +256,7 @@ async def list_orders(
             "cursor: give either cursor or offset, not both",
             field="cursor",
         )
-    if since is not None and since.tzinfo is None:
-        raise ApiProblem(
-            422,
-            "validation_error",
-            "since: needs a time zone, like 2024-05-01T12:00:00Z",
-            field="since",
-        )
-    if since is not None:
-        since = _in_utc(since)
+    since = since_in_utc(since)
     if cursor is not None and int(cursor) > MAX_CURSOR:
         raise ApiProblem(
             422,
@@ -284,19 +277,6 @@ async def list_orders(
 
 
 _PAST_THE_END = "past-the-end"
-
-
-def _in_utc(since: datetime) -> datetime:
-    """``since`` in UTC, or a 422: an offset can carry a date past year 1 or 9999 in UTC."""
-    try:
-        return since.astimezone(UTC)
-    except OverflowError:
-        raise ApiProblem(
-            422,
-            "validation_error",
-            "since: is out of range: in UTC it must fall between 0001-01-01 and 9999-12-31",
-            field="since",
-        ) from None
 
 
 async def _cursor_after(
