@@ -1,0 +1,438 @@
+"""MexcLiveMarket: the `LiveMarket` port on ONE shared `MarketStream` (so channels pack 30 to a
+connection): per watched symbol a local order book, a ring of its newest public trades and its
+best bid/ask, each answered only while it is provably the exchange's.
+
+What "provably" means here:
+
+* the book: synced by version (``streams/book.py``) and, when its REST snapshot filled the
+  snapshot limit, only down to the snapshot's deepest level (levels beyond it were never seen);
+* the trades: seeded by one ``GET /api/v3/trades`` after the subscription is known to be active
+  (the symbol's first push on the deals channel's connection), merged with the pushes buffered
+  since subscribing, and kept complete by every push after; a disconnect makes the list
+  incomplete until the reconnect's reseed;
+* every read: its connection is up and delivered a push within ``stale_after_s``. A stalled
+  gateway (socket open, pushes held back) therefore stops the answers after ``stale_after_s``
+  instead of serving a frozen book. A quiet symbol alone on its connection goes stale the same
+  way and is read over REST meanwhile, which is safe, only dearer.
+
+``as_of`` of an answer is the time the last push reached the bot on that connection: the state
+was the exchange's then (nothing on the connection was pending behind it). A reconnect makes
+every book on the connection fetch a fresh snapshot (changes during the outage may never be
+pushed again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from mexcbot.domain.market import OrderBook, PriceLevel, PublicTrade
+from mexcbot.domain.orders import OrderSide
+from mexcbot.engine.freshness import Fresh
+from mexcbot.engine.ports import LiveConnection, LiveMarketStatus, PriceQuote
+from mexcbot.mexc.ratelimit import Priority
+from mexcbot.mexc.rest import MexcClient
+from mexcbot.mexc.streams import (
+    BookTickerUpdate,
+    DepthUpdate,
+    LocalOrderBook,
+    MarketStream,
+    StreamConfig,
+    StreamConnected,
+    StreamDisconnected,
+    StreamItem,
+    Trades,
+    channels,
+)
+
+log = logging.getLogger(__name__)
+
+#: MEXC's recentTrades maximum: the ring holds as many as one REST call can seed.
+TRADE_RING = 1000
+#: The REST depth snapshot a book starts from (MEXC's procedure, reference §6).
+SNAPSHOT_LIMIT = 1000
+#: An unchanged book's answer object is reused while its as_of is this close to the newest push,
+#: so the API's shared body (api/read_bodies.py) is encoded once per state, not once per read.
+_REUSE_S = 0.25
+_RETRY_S = 1.0
+
+_Key = tuple[int, Decimal, Decimal, bool]
+
+
+def _public(trades: Trades) -> list[PublicTrade]:
+    return [
+        PublicTrade(
+            price=t.price,
+            qty=t.qty,
+            quote_qty=t.price * t.qty,
+            time=t.time,
+            is_buyer_maker=t.side is OrderSide.SELL,  # the taker sold: the buyer was the maker
+            trade_id=t.trade_id,
+        )
+        for t in trades.trades
+    ]
+
+
+def _key(trade: PublicTrade) -> _Key:
+    return (trade.time, trade.price, trade.qty, trade.is_buyer_maker)
+
+
+def merge_seed(seed: list[PublicTrade], pushed: list[PublicTrade]) -> list[PublicTrade]:
+    """The REST seed (a snapshot of the tape) followed by the pushed trades it does not hold.
+
+    REST trades carry no id, so a pushed trade is matched by (time, price, qty, side), as a
+    multiset: a pushed trade as old as the seed's newest one that the seed holds is a duplicate;
+    one older than the seed's newest that it does not hold fell out of the seed's limit.
+    """
+    ordered = sorted(seed, key=lambda t: t.time)  # oldest first, whatever the exchange's order
+    if not ordered:
+        return list(pushed)
+    newest = ordered[-1].time
+    held = Counter(_key(t) for t in ordered)
+    merged = list(ordered)
+    for trade in pushed:
+        key = _key(trade)
+        if trade.time <= newest and held[key] > 0:
+            held[key] -= 1
+        elif trade.time >= newest:
+            merged.append(trade)
+    return merged
+
+
+@dataclass(eq=False)
+class _Watch:
+    symbol: str
+    book: LocalOrderBook
+    trades: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=TRADE_RING))
+    pending: list[PublicTrade] | None = field(default_factory=list)
+    """Pushed trades buffered until the seed lands; None once the ring is complete."""
+    seed_wanted: bool = True
+    seeding: asyncio.Task[None] | None = None
+    trades_seq: int = 0
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    quoted: bool = False
+    last: Decimal | None = None
+    bid_floor: Decimal | None = None
+    ask_ceiling: Decimal | None = None
+    books: dict[int, tuple[int, Fresh[OrderBook]]] = field(default_factory=dict)
+    trade_answers: dict[int, tuple[int, Fresh[list[PublicTrade]]]] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> tuple[str, str, str]:
+        s = self.symbol
+        return (channels.trades(s), channels.depth(s), channels.book_ticker(s))
+
+
+class MexcLiveMarket:
+    """Watched symbols' state on one `MarketStream`; `close()` ends it (the owner's stack)."""
+
+    def __init__(
+        self,
+        client: MexcClient,
+        config: StreamConfig,
+        *,
+        stale_after_s: float = 3.0,
+        resync_delay_s: float = 0.5,
+    ) -> None:
+        self._client = client
+        self._stream = MarketStream(config)
+        self._stale_after_s = stale_after_s
+        self._resync_delay_s = resync_delay_s
+        self._watches: dict[str, _Watch] = {}
+        self._channel_conn: dict[str, int] = {}
+        self._up: set[int] = set()
+        self._seen: set[int] = set()
+        self._last_push: dict[int, float] = {}
+        self._consumer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resyncs_gone = 0
+        self._snapshots_gone = 0
+
+    # --- watching --------------------------------------------------------------------------------
+
+    def watch(self, symbol: str) -> None:
+        if symbol in self._watches:
+            return
+        watch = _Watch(
+            symbol, LocalOrderBook(symbol, self._snapshot, resync_delay_s=self._resync_delay_s)
+        )
+        self._watches[symbol] = watch
+        if self._consumer is None:
+            self._consumer = asyncio.get_running_loop().create_task(
+                self._consume(), name="mexc-live-market"
+            )
+        self._spawn(self._stream.subscribe(*watch.channels))
+
+    def unwatch(self, symbol: str) -> None:
+        watch = self._watches.pop(symbol, None)
+        if watch is None:
+            return
+        self._resyncs_gone += watch.book.resyncs
+        self._snapshots_gone += watch.book.snapshots
+        if watch.seeding is not None:
+            watch.seeding.cancel()
+        self._spawn(watch.book.close())
+        self._spawn(self._stream.unsubscribe(*watch.channels))
+        self._channel_conn.clear()  # rebuilt on demand from the connections' channels
+
+    def watched(self) -> frozenset[str]:
+        return frozenset(self._watches)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def book(self, symbol: str, limit: int) -> Fresh[OrderBook] | None:
+        watch = self._watches.get(symbol)
+        if watch is None or limit > SNAPSHOT_LIMIT or not watch.book.synced:
+            return None
+        at = self._current(watch.channels[1])
+        if at is None:
+            return None
+        version = watch.book.version
+        hit = watch.books.get(limit)
+        if (
+            hit is not None
+            and hit[0] == version
+            and at - hit[1].as_of < timedelta(seconds=_REUSE_S)
+        ):
+            return hit[1]
+        bids, asks = watch.book.top(limit)
+        if not (
+            _complete(bids, limit, watch.bid_floor, lambda p, edge: p >= edge)
+            and _complete(asks, limit, watch.ask_ceiling, lambda p, edge: p <= edge)
+        ):
+            return None
+        ms = int(at.timestamp() * 1000)
+        fresh = Fresh(OrderBook(version, bids, asks, ms), at)
+        watch.books[limit] = (version, fresh)
+        return fresh
+
+    def trades(self, symbol: str, limit: int) -> Fresh[list[PublicTrade]] | None:
+        watch = self._watches.get(symbol)
+        if watch is None or watch.pending is not None or limit > TRADE_RING:
+            return None
+        at = self._current(watch.channels[0])
+        if at is None:
+            return None
+        hit = watch.trade_answers.get(limit)
+        if (
+            hit is not None
+            and hit[0] == watch.trades_seq
+            and at - hit[1].as_of < timedelta(seconds=_REUSE_S)
+        ):
+            return hit[1]
+        ring = watch.trades
+        newest = [ring[i] for i in range(max(0, len(ring) - limit), len(ring))]
+        fresh = Fresh(newest, at)
+        watch.trade_answers[limit] = (watch.trades_seq, fresh)
+        return fresh
+
+    def quote(self, symbol: str) -> Fresh[PriceQuote] | None:
+        watch = self._watches.get(symbol)
+        if watch is None or not watch.quoted:
+            return None
+        at = self._current(watch.channels[2])
+        if at is None:
+            return None
+        return Fresh(PriceQuote(symbol, watch.bid, watch.ask, watch.last), at)
+
+    def status(self) -> LiveMarketStatus:
+        now = time.monotonic()
+        connections = tuple(
+            LiveConnection(
+                connection=c.connection_id,
+                connected=c.connection_id in self._up,
+                subscriptions=len(c.channels),
+                last_push_age_s=(
+                    now - self._last_push[c.connection_id]
+                    if c.connection_id in self._last_push
+                    else None
+                ),
+            )
+            for c in self._stream.connections
+        )
+        books = [w.book for w in self._watches.values()]
+        return LiveMarketStatus(
+            watched=tuple(sorted(self._watches)),
+            connections=connections,
+            books_synced=sum(book.synced for book in books),
+            book_resyncs=self._resyncs_gone + sum(book.resyncs for book in books),
+            book_snapshots=self._snapshots_gone + sum(book.snapshots for book in books),
+            stale_after_s=self._stale_after_s,
+        )
+
+    def _current(self, channel: str) -> datetime | None:
+        """When the last push reached the bot on `channel`'s connection, if it is up and that
+        push is at most ``stale_after_s`` old; None otherwise."""
+        conn = self._channel_conn.get(channel)
+        if conn is None or conn not in self._up:
+            return None
+        last = self._last_push.get(conn)
+        if last is None:
+            return None
+        age = time.monotonic() - last
+        if age > self._stale_after_s:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=age)
+
+    # --- the stream ------------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self._stream.next()
+            try:
+                self._on_item(item)
+            except Exception:  # one bad push must not end the live market
+                log.exception("live market: push not applied: %r", item)
+
+    def _on_item(self, item: StreamItem) -> None:
+        match item:
+            case DepthUpdate() | Trades() | BookTickerUpdate():
+                channel = item.channel
+                conn = self._conn_of(channel)
+                if conn is not None:
+                    self._last_push[conn] = time.monotonic()
+                watch = self._watches.get(item.symbol)
+                if watch is None:
+                    return
+                if (
+                    watch.seed_wanted
+                    and conn is not None
+                    and conn == self._conn_of(watch.channels[0])
+                ):
+                    self._start_seed(watch)
+                if isinstance(item, DepthUpdate):
+                    watch.book.apply(item)
+                elif isinstance(item, Trades):
+                    self._on_trades(watch, _public(item))
+                else:
+                    quote = item.quote
+                    watch.bid, watch.ask, watch.quoted = quote.bid_price, quote.ask_price, True
+            case StreamConnected():
+                self._channel_conn.clear()  # rebuilt on demand: a connection may have been added
+                self._up.add(item.connection)
+                if item.connection in self._seen:
+                    self._reconnected(item.connection)
+                self._seen.add(item.connection)
+            case StreamDisconnected():
+                self._up.discard(item.connection)
+                self._last_push.pop(item.connection, None)
+                for watch in self._watches.values():
+                    if self._conn_of(watch.channels[0]) == item.connection:
+                        self._trades_incomplete(watch)
+
+    def _on_trades(self, watch: _Watch, trades: list[PublicTrade]) -> None:
+        if not trades:
+            return
+        watch.last = max(trades, key=lambda t: t.time).price
+        if watch.pending is not None:
+            watch.pending.extend(trades)
+        else:
+            watch.trades.extend(trades)
+            watch.trades_seq += 1
+
+    def _reconnected(self, conn: int) -> None:
+        for watch in self._watches.values():
+            if self._conn_of(watch.channels[1]) == conn:
+                watch.book.invalidate("its market stream connection reconnected")
+            if self._conn_of(watch.channels[0]) == conn:
+                self._trades_incomplete(watch)
+
+    def _trades_incomplete(self, watch: _Watch) -> None:
+        if watch.seeding is not None:
+            watch.seeding.cancel()
+            watch.seeding = None
+        watch.pending = []
+        watch.seed_wanted = True
+
+    def _conn_of(self, channel: str) -> int | None:
+        conn = self._channel_conn.get(channel)
+        if conn is None:
+            for connection in self._stream.connections:
+                for name in connection.channels:
+                    self._channel_conn[name] = connection.connection_id
+            conn = self._channel_conn.get(channel)
+        return conn
+
+    # --- REST: the book's snapshot and the trades' seed ----------------------------------------
+
+    async def _snapshot(self, symbol: str) -> OrderBook:
+        book = await self._client.depth(symbol, SNAPSHOT_LIMIT, priority=Priority.READ)
+        watch = self._watches.get(symbol)
+        if watch is not None:
+            full = len(book.bids) >= SNAPSHOT_LIMIT, len(book.asks) >= SNAPSHOT_LIMIT
+            watch.bid_floor = book.bids[-1].price if full[0] else None
+            watch.ask_ceiling = book.asks[-1].price if full[1] else None
+        return book
+
+    def _start_seed(self, watch: _Watch) -> None:
+        watch.seed_wanted = False
+        task = asyncio.get_running_loop().create_task(
+            self._seed(watch), name=f"trades-seed-{watch.symbol}"
+        )
+        watch.seeding = task
+
+    async def _seed(self, watch: _Watch) -> None:
+        while True:
+            try:
+                seed = await self._client.recent_trades(
+                    watch.symbol, TRADE_RING, priority=Priority.READ
+                )
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # retried while watched; reads fall back to REST meanwhile
+                log.warning("%s recent trades seed failed: %s", watch.symbol, exc)
+                await asyncio.sleep(_RETRY_S)
+        pushed = watch.pending or []
+        watch.trades.clear()
+        watch.trades.extend(merge_seed(seed, pushed))
+        if watch.trades and watch.last is None:
+            watch.last = watch.trades[-1].price
+        watch.pending = None
+        watch.trades_seq += 1
+        watch.seeding = None
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("live market subscription change failed: %s", task.exception())
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._consumer, *self._tasks) if t is not None]
+        tasks += [w.seeding for w in self._watches.values() if w.seeding is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for watch in self._watches.values():
+            await watch.book.close()
+        await self._stream.close()
+
+
+def _complete(
+    levels: tuple[PriceLevel, ...],
+    limit: int,
+    edge: Decimal | None,
+    within: Callable[[Decimal, Decimal], bool],
+) -> bool:
+    """Whether the best `limit` levels of a side are all known: the whole side was in the
+    snapshot (`edge` None), or the deepest level asked for lies within the snapshot's range."""
+    if edge is None:
+        return True
+    if len(levels) < limit or not levels:
+        return False
+    return within(levels[-1].price, edge)
