@@ -91,6 +91,7 @@ def _ticker(ticker: Ticker24h, as_of: datetime) -> TickerOut:
         quote_volume=ticker.quote_volume,
         price_change_percent=ticker.price_change_percent,
         as_of=as_of,
+        prices_as_of=ticker.prices_as_of,
     )
 
 
