@@ -331,7 +331,7 @@ class MexcLiveMarket:
     def _on_trades(self, watch: _Watch, trades: list[PublicTrade]) -> None:
         if not trades:
             return
-        watch.last = max(trades, key=lambda t: t.time).price
+        watch.last = trades[-1].price  # pushed in order; trades of one ms share their time
         if watch.pending is not None:
             watch.pending.extend(trades)
         else:
