@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -81,15 +82,16 @@ def order(side: str, price: str, qty: str, symbol: str = SYMBOL) -> dict[str, st
     return {"symbol": symbol, "side": side, "type": "LIMIT", "price": price, "quantity": qty}
 
 
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
+async def until(check: Callable[[], bool], limit_s: float = 5.0) -> None:
+    """Poll `check` until it holds; TimeoutError after `limit_s`."""
+    async with asyncio.timeout(limit_s):
+        while not check():  # noqa: ASYNC110 (the state is the live market's and the sim's)
             await asyncio.sleep(0.02)
 
 
-async def eventually(read: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await read():
+async def eventually(read: Callable[[], Awaitable[bool]], limit_s: float = 5.0) -> None:
+    async with asyncio.timeout(limit_s):
+        while not await read():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 
@@ -98,16 +100,22 @@ def requests_of(rig: Rig, path: str) -> int:
 
 
 def rest_book(rig: Rig, limit: int) -> tuple[int, list[tuple[D, D]], list[tuple[D, D]]]:
-    depth = rig.sim.exchange.depth(SYMBOL, limit)
-    bids = [(D(p), D(q)) for p, q in depth["bids"]]  # type: ignore[attr-defined]
-    asks = [(D(p), D(q)) for p, q in depth["asks"]]  # type: ignore[attr-defined]
-    return int(depth["lastUpdateId"]), bids, asks  # type: ignore[call-overload]
+    depth: dict[str, Any] = rig.sim.exchange.depth(SYMBOL, limit)
+    bids = [(D(p), D(q)) for p, q in depth["bids"]]
+    asks = [(D(p), D(q)) for p, q in depth["asks"]]
+    return int(depth["lastUpdateId"]), bids, asks
 
 
 def rest_trades(rig: Rig) -> list[tuple[D, D, D, int, bool]]:
     rows = rig.sim.exchange.trades(SYMBOL, 1000)
     return [
-        (D(r["price"]), D(r["qty"]), D(r["quoteQty"]), int(r["time"]), bool(r["isBuyerMaker"]))  # type: ignore[call-overload]
+        (
+            D(str(r["price"])),
+            D(str(r["qty"])),
+            D(str(r["quoteQty"])),
+            int(str(r["time"])),
+            r["isBuyerMaker"] is True,
+        )
         for r in rows
     ]
 
@@ -141,9 +149,11 @@ async def test_the_book_follows_trades_and_equals_the_rest_depth(quiet: Rig) -> 
     assert fresh is not None
     assert [(level.price, level.qty) for level in fresh.value.bids] == bids
     assert [(level.price, level.qty) for level in fresh.value.asks] == asks
-    assert bids[0] == (D(99), D("0.5")) and asks[0] == (D(101), D("0.5"))
+    assert bids[0] == (D(99), D("0.5"))
+    assert asks[0] == (D(101), D("0.5"))
     top = quiet.live.book(SYMBOL, 1)
-    assert top is not None and top.value.bids == fresh.value.bids[:1]
+    assert top is not None
+    assert top.value.bids == fresh.value.bids[:1]
     snapshots = requests_of(quiet, "/api/v3/depth")
     for _ in range(200):
         assert quiet.live.book(SYMBOL, 100) is not None
@@ -176,12 +186,15 @@ async def test_recent_trades_from_the_stream_equal_rest_after_new_trades(quiet: 
     assert fresh is not None
     assert fields(fresh.value) == rest_trades(quiet)
     assert len(fresh.value) == 6
-    assert fresh.value[-1].is_buyer_maker and not fresh.value[0].is_buyer_maker
+    assert fresh.value[-1].is_buyer_maker
+    assert not fresh.value[0].is_buyer_maker
     newest = quiet.live.trades(SYMBOL, 2)
-    assert newest is not None and fields(newest.value) == rest_trades(quiet)[-2:]
+    assert newest is not None
+    assert fields(newest.value) == rest_trades(quiet)[-2:]
     assert requests_of(quiet, "/api/v3/trades") == 1
     quote = quiet.live.quote(SYMBOL)
-    assert quote is not None and quote.value.last == D(99)
+    assert quote is not None
+    assert quote.value.last == D(99)
 
 
 def test_the_seed_merge_drops_the_pushes_it_holds_and_keeps_the_newer() -> None:
@@ -238,12 +251,12 @@ async def test_a_stalled_stream_stops_the_answers_until_pushes_flow_again(busy: 
     await until(lambda: busy.live.trades(SYMBOL, 20) is not None)
     busy.sim.faults.set(FaultPlan(ws_stall_ms=2500))  # socket open, PONGs answered, pushes held
     started = time.monotonic()
-    await until(lambda: busy.live.book(SYMBOL, 20) is None, timeout=2.0)
+    await until(lambda: busy.live.book(SYMBOL, 20) is None, limit_s=2.0)
     assert time.monotonic() - started < 1.5
     assert busy.live.trades(SYMBOL, 20) is None
     assert busy.live.quote(SYMBOL) is None
     assert busy.live.status().connections[0].connected  # not a disconnect: a stall
-    await until(lambda: busy.live.book(SYMBOL, 20) is not None, timeout=5.0)
+    await until(lambda: busy.live.book(SYMBOL, 20) is not None, limit_s=5.0)
 
 
 async def test_a_dropped_stream_refuses_then_resyncs_the_book_and_reseeds_trades(
@@ -254,10 +267,10 @@ async def test_a_dropped_stream_refuses_then_resyncs_the_book_and_reseeds_trades
     await until(lambda: busy.live.trades(SYMBOL, 20) is not None)
     snapshots, seeds = requests_of(busy, "/api/v3/depth"), requests_of(busy, "/api/v3/trades")
     busy.sim.faults.set(FaultPlan(ws_drop_connections=True, ws_stall_ms=300))
-    await until(lambda: busy.live.book(SYMBOL, 20) is None, timeout=2.0)
+    await until(lambda: busy.live.book(SYMBOL, 20) is None, limit_s=2.0)
     assert busy.live.trades(SYMBOL, 20) is None
-    await until(lambda: busy.live.book(SYMBOL, 20) is not None, timeout=5.0)
-    await until(lambda: busy.live.trades(SYMBOL, 20) is not None, timeout=5.0)
+    await until(lambda: busy.live.book(SYMBOL, 20) is not None, limit_s=5.0)
+    await until(lambda: busy.live.trades(SYMBOL, 20) is not None, limit_s=5.0)
     assert requests_of(busy, "/api/v3/depth") > snapshots  # a fresh snapshot after the outage
     assert requests_of(busy, "/api/v3/trades") == seeds + 1
     assert busy.live.status().book_resyncs >= 1
