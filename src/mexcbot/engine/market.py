@@ -98,8 +98,10 @@ class MarketData:
     def _overlay(
         self, symbol: str, stats: Fresh[Ticker24h], quote: Fresh[PriceQuote]
     ) -> Fresh[Ticker24h]:
-        """The statistics with the stream's prices; the same object while neither changed, so
-        the API's shared body is encoded once per state."""
+        """The statistics with the stream's prices when those are newer; the same object while
+        neither changed, so the API's shared body is encoded once per state."""
+        if quote.as_of < stats.as_of:
+            return stats  # the snapshot is the newer picture, prices included
         self.live_answers += 1
         known = self._overlaid.get(symbol)
         if known is not None and known[0] is stats and known[1] == quote.value:
