@@ -27,16 +27,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-from mexcbot.domain.market import OrderBook, PriceLevel, PublicTrade
-from mexcbot.domain.orders import OrderSide
+from mexcbot.domain.market import OrderBook, PublicTrade
 from mexcbot.engine.freshness import Fresh
 from mexcbot.engine.ports import LiveConnection, LiveMarketStatus, PriceQuote
+from mexcbot.mexc.live_state import (
+    TRADE_RING,
+    SymbolState,
+    complete_side,
+    merge_seed,
+    public_trades,
+)
 from mexcbot.mexc.ratelimit import Priority
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.mexc.streams import (
@@ -49,86 +52,16 @@ from mexcbot.mexc.streams import (
     StreamDisconnected,
     StreamItem,
     Trades,
-    channels,
 )
 
 log = logging.getLogger(__name__)
 
-#: MEXC's recentTrades maximum: the ring holds as many as one REST call can seed.
-TRADE_RING = 1000
 #: The REST depth snapshot a book starts from (MEXC's procedure, reference §6).
 SNAPSHOT_LIMIT = 1000
 #: An unchanged book's answer object is reused while its as_of is this close to the newest push,
 #: so the API's shared body (api/read_bodies.py) is encoded once per state, not once per read.
 _REUSE_S = 0.25
 _RETRY_S = 1.0
-
-_Key = tuple[int, Decimal, Decimal, bool]
-
-
-def _public(trades: Trades) -> list[PublicTrade]:
-    return [
-        PublicTrade(
-            price=t.price,
-            qty=t.qty,
-            quote_qty=t.price * t.qty,
-            time=t.time,
-            is_buyer_maker=t.side is OrderSide.SELL,  # the taker sold: the buyer was the maker
-            trade_id=t.trade_id,
-        )
-        for t in trades.trades
-    ]
-
-
-def _key(trade: PublicTrade) -> _Key:
-    return (trade.time, trade.price, trade.qty, trade.is_buyer_maker)
-
-
-def merge_seed(seed: list[PublicTrade], pushed: list[PublicTrade]) -> list[PublicTrade]:
-    """The REST seed (a snapshot of the tape) followed by the pushed trades it does not hold.
-
-    REST trades carry no id, so a pushed trade is matched by (time, price, qty, side), as a
-    multiset: a pushed trade as old as the seed's newest one that the seed holds is a duplicate;
-    one older than the seed's newest that it does not hold fell out of the seed's limit.
-    """
-    ordered = sorted(seed, key=lambda t: t.time)  # oldest first, whatever the exchange's order
-    if not ordered:
-        return list(pushed)
-    newest = ordered[-1].time
-    held = Counter(_key(t) for t in ordered)
-    merged = list(ordered)
-    for trade in pushed:
-        key = _key(trade)
-        if trade.time <= newest and held[key] > 0:
-            held[key] -= 1
-        elif trade.time >= newest:
-            merged.append(trade)
-    return merged
-
-
-@dataclass(eq=False)
-class _Watch:
-    symbol: str
-    book: LocalOrderBook
-    trades: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=TRADE_RING))
-    pending: list[PublicTrade] | None = field(default_factory=list)
-    """Pushed trades buffered until the seed lands; None once the ring is complete."""
-    seed_wanted: bool = True
-    seeding: asyncio.Task[None] | None = None
-    trades_seq: int = 0
-    bid: Decimal | None = None
-    ask: Decimal | None = None
-    quoted: bool = False
-    last: Decimal | None = None
-    bid_floor: Decimal | None = None
-    ask_ceiling: Decimal | None = None
-    books: dict[int, tuple[int, Fresh[OrderBook]]] = field(default_factory=dict)
-    trade_answers: dict[int, tuple[int, Fresh[list[PublicTrade]]]] = field(default_factory=dict)
-
-    @property
-    def channels(self) -> tuple[str, str, str]:
-        s = self.symbol
-        return (channels.trades(s), channels.depth(s), channels.book_ticker(s))
 
 
 class MexcLiveMarket:
@@ -146,7 +79,7 @@ class MexcLiveMarket:
         self._stream = MarketStream(config)
         self._stale_after_s = stale_after_s
         self._resync_delay_s = resync_delay_s
-        self._watches: dict[str, _Watch] = {}
+        self._watches: dict[str, SymbolState] = {}
         self._channel_conn: dict[str, int] = {}
         self._up: set[int] = set()
         self._seen: set[int] = set()
@@ -161,7 +94,7 @@ class MexcLiveMarket:
     def watch(self, symbol: str) -> None:
         if symbol in self._watches:
             return
-        watch = _Watch(
+        watch = SymbolState(
             symbol, LocalOrderBook(symbol, self._snapshot, resync_delay_s=self._resync_delay_s)
         )
         self._watches[symbol] = watch
@@ -180,7 +113,7 @@ class MexcLiveMarket:
         if watch.seeding is not None:
             watch.seeding.cancel()
         self._spawn(watch.book.close())
-        self._spawn(self._stream.unsubscribe(*watch.channels))
+        self._spawn(self._unsubscribe(watch.channels))
         self._channel_conn.clear()  # rebuilt on demand from the connections' channels
 
     def watched(self) -> frozenset[str]:
@@ -205,8 +138,8 @@ class MexcLiveMarket:
             return hit[1]
         bids, asks = watch.book.top(limit)
         if not (
-            _complete(bids, limit, watch.bid_floor, lambda p, edge: p >= edge)
-            and _complete(asks, limit, watch.ask_ceiling, lambda p, edge: p <= edge)
+            complete_side(bids, limit, watch.bid_floor, lambda p, edge: p >= edge)
+            and complete_side(asks, limit, watch.ask_ceiling, lambda p, edge: p <= edge)
         ):
             return None
         ms = int(at.timestamp() * 1000)
@@ -311,7 +244,7 @@ class MexcLiveMarket:
                 if isinstance(item, DepthUpdate):
                     watch.book.apply(item)
                 elif isinstance(item, Trades):
-                    self._on_trades(watch, _public(item))
+                    self._on_trades(watch, public_trades(item))
                 else:
                     quote = item.quote
                     watch.bid, watch.ask, watch.quoted = quote.bid_price, quote.ask_price, True
@@ -327,8 +260,10 @@ class MexcLiveMarket:
                 for watch in self._watches.values():
                     if self._conn_of(watch.channels[0]) == item.connection:
                         self._trades_incomplete(watch)
+                    if self._conn_of(watch.channels[2]) == item.connection:
+                        watch.quoted = False  # until the next best-price push
 
-    def _on_trades(self, watch: _Watch, trades: list[PublicTrade]) -> None:
+    def _on_trades(self, watch: SymbolState, trades: list[PublicTrade]) -> None:
         if not trades:
             return
         watch.last = trades[-1].price  # pushed in order; trades of one ms share their time
@@ -345,7 +280,7 @@ class MexcLiveMarket:
             if self._conn_of(watch.channels[0]) == conn:
                 self._trades_incomplete(watch)
 
-    def _trades_incomplete(self, watch: _Watch) -> None:
+    def _trades_incomplete(self, watch: SymbolState) -> None:
         if watch.seeding is not None:
             watch.seeding.cancel()
             watch.seeding = None
@@ -372,14 +307,14 @@ class MexcLiveMarket:
             watch.ask_ceiling = book.asks[-1].price if full[1] else None
         return book
 
-    def _start_seed(self, watch: _Watch) -> None:
+    def _start_seed(self, watch: SymbolState) -> None:
         watch.seed_wanted = False
         task = asyncio.get_running_loop().create_task(
             self._seed(watch), name=f"trades-seed-{watch.symbol}"
         )
         watch.seeding = task
 
-    async def _seed(self, watch: _Watch) -> None:
+    async def _seed(self, watch: SymbolState) -> None:
         while True:
             try:
                 seed = await self._client.recent_trades(
@@ -399,6 +334,18 @@ class MexcLiveMarket:
         watch.pending = None
         watch.trades_seq += 1
         watch.seeding = None
+
+    async def _unsubscribe(self, names: tuple[str, ...]) -> None:
+        await self._stream.unsubscribe(*names)
+        # a connection left without channels was closed (without a StreamDisconnected): forget
+        # it, as its number may be given to a new connection later
+        open_ids = {c.connection_id for c in self._stream.connections}
+        for conn in set(self._up) | set(self._last_push) | self._seen:
+            if conn not in open_ids:
+                self._up.discard(conn)
+                self._last_push.pop(conn, None)
+                self._seen.discard(conn)
+        self._channel_conn.clear()
 
     def _spawn(self, work: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -421,18 +368,3 @@ class MexcLiveMarket:
         for watch in self._watches.values():
             await watch.book.close()
         await self._stream.close()
-
-
-def _complete(
-    levels: tuple[PriceLevel, ...],
-    limit: int,
-    edge: Decimal | None,
-    within: Callable[[Decimal, Decimal], bool],
-) -> bool:
-    """Whether the best `limit` levels of a side are all known: the whole side was in the
-    snapshot (`edge` None), or the deepest level asked for lies within the snapshot's range."""
-    if edge is None:
-        return True
-    if len(levels) < limit or not levels:
-        return False
-    return within(levels[-1].price, edge)

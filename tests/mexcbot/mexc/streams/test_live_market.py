@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from mexcbot.domain.market import PublicTrade
-from mexcbot.mexc.live_market import MexcLiveMarket, merge_seed
+from mexcbot.mexc.live_market import MexcLiveMarket
+from mexcbot.mexc.live_state import merge_seed
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig, channels
 from mexcsim import SimConfig, SimServer
