@@ -275,6 +275,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         events,
         feed_symbols | set(autobuy_rules.watched_symbols()),
         health=streams["market"],
+        live=live_market,  # one shared stream: a followed symbol is one more subscription
     )
     trigger_watch = TriggerWatch(
         autobuy_rules, buyer, prices=prices, follow=feed.follow, clock=_utc_now

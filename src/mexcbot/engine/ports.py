@@ -357,6 +357,11 @@ class LiveMarket(Protocol):
     def status(self) -> LiveMarketStatus:
         """Watched symbols, connections and book sync counts."""
 
+    def price_updates(self) -> AsyncIterator[PriceUpdate]:
+        """Trades and best bid/ask of every watched symbol as they arrive, with the gap markers
+        of `Exchange.price_updates`; starts with a `StreamResumed` when a connection is up
+        already. Watching a symbol adds it to the iteration: nothing is reopened."""
+
     async def close(self) -> None:
         """Close every connection and background task."""
 

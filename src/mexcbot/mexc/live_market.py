@@ -27,12 +27,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
 
 from mexcbot.domain.market import OrderBook, PublicTrade
 from mexcbot.engine.freshness import Fresh
-from mexcbot.engine.ports import LiveConnection, LiveMarketStatus, PriceQuote
+from mexcbot.engine.ports import (
+    LiveConnection,
+    LiveMarketStatus,
+    PriceQuote,
+    PriceUpdate,
+    StreamResumed,
+)
 from mexcbot.mexc.live_state import (
     TRADE_RING,
     SymbolState,
@@ -42,6 +48,7 @@ from mexcbot.mexc.live_state import (
 )
 from mexcbot.mexc.ratelimit import Priority
 from mexcbot.mexc.rest import MexcClient
+from mexcbot.mexc.stream_adapter import price_updates_of
 from mexcbot.mexc.streams import (
     BookTickerUpdate,
     DepthUpdate,
@@ -86,6 +93,7 @@ class MexcLiveMarket:
         self._last_push: dict[int, float] = {}
         self._consumer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: set[asyncio.Queue[PriceUpdate]] = set()
         self._resyncs_gone = 0
         self._snapshots_gone = 0
 
@@ -225,7 +233,22 @@ class MexcLiveMarket:
             except Exception:  # one bad push must not end the live market
                 log.exception("live market: push not applied: %r", item)
 
+    async def price_updates(self) -> AsyncIterator[PriceUpdate]:
+        queue: asyncio.Queue[PriceUpdate] = asyncio.Queue()  # unbounded: never drop a tick
+        self._listeners.add(queue)
+        try:
+            if self._up:
+                queue.put_nowait(StreamResumed(datetime.now(UTC)))
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners.discard(queue)
+
     def _on_item(self, item: StreamItem) -> None:
+        if self._listeners:
+            for update in price_updates_of(item):
+                for queue in self._listeners:
+                    queue.put_nowait(update)
         match item:
             case DepthUpdate() | Trades() | BookTickerUpdate():
                 channel = item.channel

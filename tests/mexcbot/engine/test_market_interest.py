@@ -3,12 +3,14 @@ feed follows it), and the on-demand bound keeps further symbols on REST."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from mexcbot.domain.market import OrderBook, PublicTrade
 from mexcbot.engine.freshness import Fresh
 from mexcbot.engine.market_interest import MarketInterest
-from mexcbot.engine.ports import LiveMarket, LiveMarketStatus, PriceQuote
+from mexcbot.engine.ports import LiveMarket, LiveMarketStatus, PriceQuote, PriceUpdate
 
 
 class Clock:
@@ -48,6 +50,11 @@ class RecordingLive:
 
     def status(self) -> LiveMarketStatus:
         return LiveMarketStatus(tuple(sorted(self._watched)), (), 0, 0, 0, 3.0)
+
+    async def price_updates(self) -> AsyncIterator[PriceUpdate]:
+        none: tuple[PriceUpdate, ...] = ()
+        for update in none:
+            yield update
 
     async def close(self) -> None:
         return None
