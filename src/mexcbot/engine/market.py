@@ -12,6 +12,13 @@ kept by the adapter) when it can vouch for them; otherwise from the shared REST 
 asks `MarketInterest` to watch the symbol, so the next reads are served from the stream. A live
 ticker is the REST 24 h statistics (refreshed at most every ``ticker_stats_s``) with last, bid and
 ask overlaid from the stream: its ``as_of`` is the statistics' time, ``prices_as_of`` the prices'.
+
+Measured with benchmarks/many_clients.py (50 readers polling balances, a ticker, a book and open
+orders twice a second for 20 s, 2 runs each, the shared 2-core box at load 3-4), live reads against
+the same code with MEXCBOT_LIVE_MARKET_MAX_SYMBOLS=0 (REST only): exchange depth calls 51-54 -> 2
+per run (the book's snapshot and the first read), ticker/24hr 18-19 -> 5; the bot's CPU per API
+answer 783-867 us against 749-834 us (the stream's book upkeep costs about what the REST cache
+refills did; within the box's noise); read p99 132-325 ms against 218-284 ms (noise-dominated).
 """
 
 from __future__ import annotations
