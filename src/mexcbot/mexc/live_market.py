@@ -58,6 +58,7 @@ from mexcbot.mexc.streams import (
     StreamConnected,
     StreamDisconnected,
     StreamItem,
+    SubscriptionRefused,
     Trades,
 )
 
@@ -69,6 +70,8 @@ SNAPSHOT_LIMIT = 1000
 #: so the API's shared body (api/read_bodies.py) is encoded once per state, not once per read.
 _REUSE_S = 0.25
 _RETRY_S = 1.0
+#: A refused channel (a listing not open to the API yet) is asked for again after this long.
+_RESUBSCRIBE_S = 5.0
 
 
 class MexcLiveMarket:
@@ -271,6 +274,10 @@ class MexcLiveMarket:
                 else:
                     quote = item.quote
                     watch.bid, watch.ask, watch.quoted = quote.bid_price, quote.ask_price, True
+            case SubscriptionRefused():
+                # e.g. a listing whose API has not opened yet ("Blocked"): MEXC keeps nothing,
+                # so ask again later while the symbol is still watched
+                self._spawn(self._resubscribe(item.channels))
             case StreamConnected():
                 self._channel_conn.clear()  # rebuilt on demand: a connection may have been added
                 self._up.add(item.connection)
@@ -357,6 +364,15 @@ class MexcLiveMarket:
         watch.pending = None
         watch.trades_seq += 1
         watch.seeding = None
+
+    async def _resubscribe(self, names: tuple[str, ...]) -> None:
+        await asyncio.sleep(_RESUBSCRIBE_S)
+        wanted = {c for watch in self._watches.values() for c in watch.channels}
+        again = [name for name in names if name in wanted]
+        if again:
+            await self._stream.unsubscribe(*again)
+            await self._stream.subscribe(*again)
+            self._channel_conn.clear()
 
     async def _unsubscribe(self, names: tuple[str, ...]) -> None:
         await self._stream.unsubscribe(*names)

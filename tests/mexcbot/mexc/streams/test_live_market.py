@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mexcbot.domain.market import PublicTrade
+from mexcbot.mexc import live_market
 from mexcbot.mexc.live_market import MexcLiveMarket
 from mexcbot.mexc.live_state import merge_seed
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
@@ -286,3 +287,18 @@ async def test_a_dropped_stream_refuses_then_resyncs_the_book_and_reseeds_trades
         return any(tape[i : i + len(mine)] == mine for i in range(len(tape) - len(mine) + 1))
 
     await eventually(a_run_of_rest)
+
+
+async def test_a_symbol_refused_before_its_listing_opens_is_subscribed_after_it(
+    busy: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_market, "_RESUBSCRIBE_S", 0.2)
+    spec = dataclasses.replace(
+        DEFAULT_SYMBOLS[0], symbol="SOONUSDT", base_asset="SOON", initial_price=D(1)
+    )
+    busy.sim.exchange.schedule_listing(spec, int(time.time() * 1000) + 800, D(1), book_ramp_ms=0)
+    busy.live.watch("SOONUSDT")
+    await asyncio.sleep(0.3)
+    assert busy.sim.streams.subscribers(channels.depth("SOONUSDT")) == 0  # "Blocked"
+    await until(lambda: busy.sim.streams.subscribers(channels.depth("SOONUSDT")) == 1)
+    assert "SOONUSDT" in busy.live.watched()
