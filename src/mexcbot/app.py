@@ -8,8 +8,9 @@ services, the API (serving at once; ``/ready`` answers 503 meanwhile), the first
 fresh database, and the engine task: startup (clock sync, symbol rules, last prices,
 reconciliation) with retries, then periodic reconciliation beside the two exchange streams: the
 account feed (orders, fills, balances; every (re)connect reconciles) and the price feed (the
-symbols of ``MEXCBOT_STREAM_SYMBOLS`` and of every stored order). ``/ready`` turns 200 when startup
-has finished.
+symbols of ``MEXCBOT_STREAM_SYMBOLS`` and of every stored order), which shares the live market's
+stream with the symbols watched because someone reads them (books, trades, best prices; idle ones
+unwatched by the market interest's sweep). ``/ready`` turns 200 when startup has finished.
 
 Every resource registers its close on one ``AsyncExitStack`` as it is built, so a failure at any
 step closes exactly what was built, and stopping is closing the stack. Nothing depends on a clean
