@@ -358,9 +358,11 @@ class LiveMarket(Protocol):
         """Watched symbols, connections and book sync counts."""
 
     def price_updates(self) -> AsyncIterator[PriceUpdate]:
-        """Trades and best bid/ask of every watched symbol as they arrive, with the gap markers
-        of `Exchange.price_updates`; starts with a `StreamResumed` when a connection is up
-        already. Watching a symbol adds it to the iteration: nothing is reopened."""
+        """Trades and best bid/ask of every watched symbol as they arrive, with gap markers for
+        the stream as a whole: `StreamGap` when a connection is lost, `StreamResumed` once every
+        connection is back (a connection opened for new symbols is none of these). Starts with
+        a `StreamResumed` when the stream is up already. Watching a symbol adds it to the
+        iteration: nothing is reopened."""
 
     async def close(self) -> None:
         """Close every connection and background task."""

@@ -37,6 +37,7 @@ from mexcbot.engine.ports import (
     LiveMarketStatus,
     PriceQuote,
     PriceUpdate,
+    StreamGap,
     StreamResumed,
 )
 from mexcbot.mexc.live_state import (
@@ -97,6 +98,7 @@ class MexcLiveMarket:
         self._consumer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: set[asyncio.Queue[PriceUpdate]] = set()
+        self._in_gap = False
         self._resyncs_gone = 0
         self._snapshots_gone = 0
 
@@ -240,18 +242,21 @@ class MexcLiveMarket:
         queue: asyncio.Queue[PriceUpdate] = asyncio.Queue()  # unbounded: never drop a tick
         self._listeners.add(queue)
         try:
-            if self._up:
+            if self._up and not self._in_gap:
                 queue.put_nowait(StreamResumed(datetime.now(UTC)))
             while True:
                 yield await queue.get()
         finally:
             self._listeners.discard(queue)
 
+    def _tell(self, update: PriceUpdate) -> None:
+        for queue in self._listeners:
+            queue.put_nowait(update)
+
     def _on_item(self, item: StreamItem) -> None:
-        if self._listeners:
+        if self._listeners and isinstance(item, Trades | BookTickerUpdate):
             for update in price_updates_of(item):
-                for queue in self._listeners:
-                    queue.put_nowait(update)
+                self._tell(update)
         match item:
             case DepthUpdate() | Trades() | BookTickerUpdate():
                 channel = item.channel
@@ -280,18 +285,32 @@ class MexcLiveMarket:
                 self._spawn(self._resubscribe(item.channels))
             case StreamConnected():
                 self._channel_conn.clear()  # rebuilt on demand: a connection may have been added
+                first = not self._up
                 self._up.add(item.connection)
                 if item.connection in self._seen:
                     self._reconnected(item.connection)
                 self._seen.add(item.connection)
+                self._resumed(first)
             case StreamDisconnected():
                 self._up.discard(item.connection)
                 self._last_push.pop(item.connection, None)
+                if not self._in_gap:
+                    self._in_gap = True
+                    self._tell(StreamGap(item.reason, datetime.now(UTC)))
                 for watch in self._watches.values():
                     if self._conn_of(watch.channels[0]) == item.connection:
                         self._trades_incomplete(watch)
                     if self._conn_of(watch.channels[2]) == item.connection:
                         watch.quoted = False  # until the next best-price push
+
+    def _resumed(self, first: bool) -> None:
+        """The price iteration's markers describe the whole stream: a gap from the first lost
+        connection until every connection is back; a connection opened for new symbols while
+        the others are up is no resume (nothing was missed)."""
+        every = all(c.connection_id in self._up for c in self._stream.connections)
+        if (self._in_gap and every) or (first and not self._in_gap):
+            self._in_gap = False
+            self._tell(StreamResumed(datetime.now(UTC)))
 
     def _on_trades(self, watch: SymbolState, trades: list[PublicTrade]) -> None:
         if not trades:

@@ -1,12 +1,13 @@
 """PriceFeed on the shared live market against mexcsim: a symbol followed later is one more
-subscription on the same connection (nothing reopened, the first symbol's prices never pause),
-only followed symbols move prices, and a dropped stream is a gap, then a resume that reloads the
-prices."""
+subscription (nothing reopened, the first symbol's prices never pause; a connection opened for
+it is no gap), only followed symbols move prices, and a dropped stream is one gap, then one resume
+that reloads the prices."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
@@ -58,7 +59,8 @@ async def test_follow_adds_a_subscription_without_reopening_and_gaps_are_reporte
         client_config(sim.url), on_request=lambda endpoint, _s: requests.append(endpoint)
     ) as client:
         exchange = MexcExchange(client, config)
-        live = MexcLiveMarket(client, config)
+        # 6 channels a connection: the third symbol opens a second one
+        live = MexcLiveMarket(client, dataclasses.replace(config, max_subscriptions=6))
         prices = PriceBook(exchange)
         feed = PriceFeed(exchange, prices, events, ["ETHUSDT"], publish_interval_s=0.05, live=live)
         try:
@@ -69,11 +71,11 @@ async def test_follow_adds_a_subscription_without_reopening_and_gaps_are_reporte
                 await until(lambda: any(c.symbol == "BTCUSDT" for c in changes))
                 sim.exchange.set_price("ETHUSDT", Decimal(3333))  # prints a trade
                 await until(lambda: any(c.symbol == "ETHUSDT" and c.volume > 0 for c in changes))
-                [connection] = live.status().connections
-                assert connection.subscriptions == 9
+                await until(lambda: all(c.connected for c in live.status().connections))
+                assert sorted(c.subscriptions for c in live.status().connections) == [3, 6]
                 assert sim.streams.subscribers(channels.trades("BTCUSDT")) == 1
-                assert sim.streams.connections == 1
-                assert feed.health.reconnects == 0  # never reopened
+                assert sim.streams.connections == 2
+                assert feed.health.reconnects == 0  # never reopened; a new connection is no gap
                 assert feed.symbols == ("BTCUSDT", "ETHUSDT")
 
                 requests.clear()
