@@ -78,6 +78,10 @@ class PriceFeed:
         the feed follows the live market (then it is watched there: one more subscription)."""
         live = self._live
         if live is not None:
+            while not self.symbols:  # the shared stream's state is the readers' until then
+                self._followed.clear()
+                log.info("no symbols to follow on the market stream yet")
+                await self._followed.wait()
             for symbol in self.symbols:
                 live.watch(symbol)
             await follow(live.price_updates, self._handle_followed, self._failed)
@@ -112,11 +116,10 @@ class PriceFeed:
         if new:
             self.symbols = tuple(sorted(set(self.symbols) | new))
             self._symbol_set = frozenset(self.symbols)
-            if self._live is None:
-                self._followed.set()
-                return
-            for symbol in sorted(new):
-                self._live.watch(symbol)
+            self._followed.set()
+            if self._live is not None:
+                for symbol in sorted(new):
+                    self._live.watch(symbol)
 
     async def _handle_followed(self, update: PriceUpdate) -> None:
         """The live market carries the symbols being read too: only the followed ones move
