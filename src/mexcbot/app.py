@@ -8,8 +8,9 @@ services, the API (serving at once; ``/ready`` answers 503 meanwhile), the first
 fresh database, and the engine task: startup (clock sync, symbol rules, last prices,
 reconciliation) with retries, then periodic reconciliation beside the two exchange streams: the
 account feed (orders, fills, balances; every (re)connect reconciles) and the price feed (the
-symbols of ``MEXCBOT_STREAM_SYMBOLS`` and of every stored order). ``/ready`` turns 200 when startup
-has finished.
+symbols of ``MEXCBOT_STREAM_SYMBOLS`` and of every stored order), which shares the live market's
+stream with the symbols watched because someone reads them (books, trades, best prices; idle ones
+unwatched by the market interest's sweep). ``/ready`` turns 200 when startup has finished.
 
 Every resource registers its close on one ``AsyncExitStack`` as it is built, so a failure at any
 step closes exactly what was built, and stopping is closing the stack. Nothing depends on a clean
@@ -51,6 +52,7 @@ from mexcbot.engine.listings.first_trade import FirstTradeWatch
 from mexcbot.engine.listings.service import ListingService, ListingView
 from mexcbot.engine.listings.sniper import Sniper, SniperSettings
 from mexcbot.engine.market import MarketData
+from mexcbot.engine.market_interest import MarketInterest
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.book import PositionBook
 from mexcbot.engine.positions.exits import ExitMonitor
@@ -65,6 +67,7 @@ from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.listings import (
     WebSession,
 )
+from mexcbot.mexc.live_market import MexcLiveMarket
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.mexc.streams import StreamConfig
 from mexcbot.notify.center import NotificationCenter
@@ -189,7 +192,13 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
     stack.push_async_callback(client.close)
 
-    exchange = MexcExchange(client, StreamConfig(url=ws_url(settings, paper)))
+    stream_config = StreamConfig(url=ws_url(settings, paper))
+    exchange = MexcExchange(client, stream_config)
+    # books, trades and best prices of the symbols being read, on one shared market stream
+    live_market = MexcLiveMarket(
+        client, stream_config, stale_after_s=settings.live_market_stale_after
+    )
+    stack.push_async_callback(live_market.close)
     catalog = SymbolCatalog(exchange)
     prices = PriceBook(exchange)
     risk_policy = RiskLimitsPolicy(uow_factory, events, prices, _utc_now)
@@ -218,7 +227,23 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     position_service = PositionService(book, monitor, execution, uow_factory, risk_policy)
     authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
-    market_data = MarketData(exchange, catalog, prices)
+    interest = (
+        MarketInterest(
+            live_market,
+            idle_s=settings.live_market_idle,
+            max_symbols=settings.live_market_max_symbols,
+            pinned=lambda: feed.symbols,  # what positions and rules follow stays watched
+        )
+        if settings.live_market_max_symbols > 0
+        else None
+    )
+    market_data = MarketData(
+        exchange,
+        catalog,
+        prices,
+        interest=interest,
+        ticker_stats_s=settings.live_market_ticker_refresh,
+    )
     risk_policy.watch_volume(market_data)
     position_service.watch_balances(market_data.free_balance)
     risk_policy.watch_equity(market_data.balance_of, settings.listing_quote_asset)
@@ -251,6 +276,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         events,
         feed_symbols | set(autobuy_rules.watched_symbols()),
         health=streams["market"],
+        live=live_market,  # one shared stream: a followed symbol is one more subscription
     )
     trigger_watch = TriggerWatch(
         autobuy_rules, buyer, prices=prices, follow=feed.follow, clock=_utc_now
@@ -366,6 +392,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         detector=detector,
         first_trades=first_trades,
         sniper=sniper,
+        market_interest=interest,
     )
     engine = run_engine(
         workers,

@@ -110,6 +110,17 @@ class Settings(BaseSettings):
     stream_symbols: list[str] = Field(default_factory=list)
     """Symbols whose prices the market stream follows from the start, besides every symbol the
     database has orders on."""
+    live_market_idle: float = Field(default=60.0, gt=0, le=86400)
+    """Seconds after its last read that a symbol watched on demand (its book, trades and best
+    prices kept from the market stream) is unwatched, unless the price feed follows it."""
+    live_market_max_symbols: int = Field(default=50, ge=0, le=1000)
+    """Symbols watched on demand at most (3 channels each, 30 per connection); past it reads of
+    other symbols are served by the short REST cache. 0 serves every market read over REST."""
+    live_market_stale_after: float = Field(default=3.0, gt=0, le=60)
+    """Seconds without any push on a connection after which its books, trades and prices no
+    longer answer (the stream may be stalled) and reads fall back to REST."""
+    live_market_ticker_refresh: float = Field(default=5.0, gt=0, le=300)
+    """Seconds a watched symbol's REST 24 h statistics are reused under the stream's prices."""
     recv_window: int = Field(default=5000, ge=1, le=60000)
     request_timeout: float = Field(default=10.0, gt=0)
     exchange_rate_limit: bool = True

@@ -15,6 +15,7 @@ from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.listings.detector import ListingDetector
 from mexcbot.engine.listings.first_trade import FirstTradeWatch
 from mexcbot.engine.listings.sniper import Sniper
+from mexcbot.engine.market_interest import MarketInterest
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.engine.positions.exits import ExitMonitor
 from mexcbot.engine.price_feed import PriceFeed
@@ -37,6 +38,8 @@ class Workers:
     detector: ListingDetector
     first_trades: FirstTradeWatch | None
     sniper: Sniper
+    market_interest: MarketInterest | None = None
+    """Unwatches the live market's idle on-demand symbols."""
 
 
 async def run_engine(
@@ -91,6 +94,8 @@ async def run_engine(
         )
         tasks.create_task(workers.detector.run(), name="mexcbot-listings")
         tasks.create_task(workers.sniper.run(), name="mexcbot-sniper")
+        if workers.market_interest is not None:
+            tasks.create_task(workers.market_interest.run(), name="mexcbot-market-interest")
         if workers.first_trades is not None:
             tasks.create_task(workers.first_trades.run(), name="mexcbot-first-trades")
 

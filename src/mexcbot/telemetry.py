@@ -35,7 +35,7 @@ from prometheus_client import (
 
 from mexcbot.config import LogFormat
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
-from mexcbot.engine.ports import ExchangeDiagnostics
+from mexcbot.engine.ports import ExchangeDiagnostics, LiveMarketStatus
 
 request_id_var: ContextVar[str | None] = ContextVar("mexcbot_request_id", default=None)
 client_order_id_var: ContextVar[str | None] = ContextVar("mexcbot_client_order_id", default=None)
@@ -188,6 +188,31 @@ class Metrics:
             "Reads waiting for exchange rate-limit budget when metrics were scraped.",
             registry=self.registry,
         )
+        self.live_watched_symbols = Gauge(
+            "mexcbot_live_market_watched_symbols",
+            "Symbols whose book, trades and best prices are kept from the market stream.",
+            registry=self.registry,
+        )
+        self.live_connections = Gauge(
+            "mexcbot_live_market_connections",
+            "Websocket connections of the live market (each carries at most 30 channels).",
+            registry=self.registry,
+        )
+        self.live_subscriptions = Gauge(
+            "mexcbot_live_market_subscriptions",
+            "Channels subscribed on the live market's connections.",
+            registry=self.registry,
+        )
+        self.live_books_synced = Gauge(
+            "mexcbot_live_market_books_synced",
+            "Watched order books synced by version right now.",
+            registry=self.registry,
+        )
+        self.live_book_resyncs = Gauge(
+            "mexcbot_live_market_book_resyncs",
+            "Book resyncs (a version gap or a reconnect) since start.",
+            registry=self.registry,
+        )
 
         self.notifications_delivered = Counter(
             "mexcbot_notifications_delivered",
@@ -238,6 +263,15 @@ class Metrics:
     def observe_read_budget(self, diagnostics: ExchangeDiagnostics) -> None:
         self.read_wait_limit_seconds.set(diagnostics.read_wait_limit_seconds or 0.0)
         self.queued_reads.set(diagnostics.queued_reads)
+
+    def observe_live_market(self, status: LiveMarketStatus | None) -> None:
+        if status is None:
+            return
+        self.live_watched_symbols.set(len(status.watched))
+        self.live_connections.set(len(status.connections))
+        self.live_subscriptions.set(sum(c.subscriptions for c in status.connections))
+        self.live_books_synced.set(status.books_synced)
+        self.live_book_resyncs.set(status.book_resyncs)
 
     def observe_exchange_request(self, endpoint: str, seconds: float) -> None:
         self.exchange_request_seconds.labels(endpoint).observe(seconds)

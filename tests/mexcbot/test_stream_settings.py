@@ -26,3 +26,31 @@ def test_unset_ws_url_means_the_default_for_the_mode(monkeypatch: pytest.MonkeyP
     (tests/mexcbot/api/test_stream_status.py runs the paper one)."""
     monkeypatch.delenv("MEXCBOT_EXCHANGE_WS_URL", raising=False)
     assert Settings().exchange_ws_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEXCBOT_LIVE_MARKET_IDLE", "0"),
+        ("MEXCBOT_LIVE_MARKET_MAX_SYMBOLS", "-1"),
+        ("MEXCBOT_LIVE_MARKET_MAX_SYMBOLS", "1001"),
+        ("MEXCBOT_LIVE_MARKET_STALE_AFTER", "0"),
+        ("MEXCBOT_LIVE_MARKET_STALE_AFTER", "61"),
+        ("MEXCBOT_LIVE_MARKET_TICKER_REFRESH", "-5"),
+    ],
+)
+def test_live_market_settings_out_of_range_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    field = name.removeprefix("MEXCBOT_").lower()
+    with pytest.raises(ValidationError, match=field):
+        Settings()
+
+
+def test_live_market_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEXCBOT_LIVE_MARKET_IDLE", "5")
+    monkeypatch.setenv("MEXCBOT_LIVE_MARKET_MAX_SYMBOLS", "0")
+    settings = Settings()
+    assert (settings.live_market_idle, settings.live_market_max_symbols) == (5.0, 0)
+    assert (settings.live_market_stale_after, settings.live_market_ticker_refresh) == (3.0, 5.0)

@@ -207,6 +207,11 @@ class TickerOut(BaseModel):
     as_of: datetime | None = Field(
         default=None, description="When the exchange reported this (the snapshot's time)"
     )
+    prices_as_of: datetime | None = Field(
+        default=None,
+        description="When last/bid/ask were true, if they come from the market stream (newer "
+        "than the 24 h statistics of as_of); null when all figures are from one snapshot",
+    )
 
 
 class PriceLevelOut(BaseModel):
@@ -331,6 +336,28 @@ class StreamStatusOut(BaseModel):
     )
 
 
+class LiveConnectionOut(BaseModel):
+    connection: int
+    connected: bool
+    subscriptions: int = Field(description="Channels on this connection (MEXC allows 30)")
+    last_push_age_s: float | None = Field(
+        description="Seconds since its last push; null before the first"
+    )
+
+
+class LiveMarketOut(BaseModel):
+    """Market data kept from the stream for the symbols being read (books, trades, prices)."""
+
+    watched: list[str] = Field(description="Symbols watched now (on demand or followed)")
+    connections: list[LiveConnectionOut]
+    books_synced: int = Field(description="Watched order books synced by version right now")
+    book_resyncs: int = Field(description="Resyncs from REST (version gaps, reconnects)")
+    book_snapshots: int = Field(description="REST depth snapshots taken for the books")
+    stale_after_s: float = Field(
+        description="A connection without a push for this long stops answering reads (REST then)"
+    )
+
+
 class StatusOut(BaseModel):
     mode: str
     version: str
@@ -359,6 +386,10 @@ class StatusOut(BaseModel):
     streams: dict[str, StreamStatusOut] = Field(
         default_factory=dict,
         description="The exchange streams: user (orders, fills, balances) and market (prices)",
+    )
+    live_market: LiveMarketOut | None = Field(
+        default=None,
+        description="The live market state reads are served from; null when it is off",
     )
 
 

@@ -9,6 +9,7 @@ them to the API, so no caller needs to know the exchange's wire format.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -69,6 +70,9 @@ class Ticker24h:
     open_time: int | None
     close_time: int | None
     count: int | None
+    prices_as_of: datetime | None = None
+    """When last/bid/ask were true, where they are newer than the statistics (overlaid from the
+    market stream); None when every figure is from the same snapshot."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from mexcbot.domain.orders import (
     TimeInForce,
 )
 from mexcbot.domain.symbols import SymbolRules
+from mexcbot.engine.freshness import Fresh
 
 
 class ExchangePortError(Exception):
@@ -299,6 +300,72 @@ class Exchange(Protocol):
 
     def price_updates(self, symbols: Collection[str]) -> AsyncIterator[PriceUpdate]:
         """Trades and best bid/ask of `symbols` as they happen, with the same gap markers."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConnection:
+    """One websocket of the live market: its number, whether it is up, its channels."""
+
+    connection: int
+    connected: bool
+    subscriptions: int
+    last_push_age_s: float | None
+    """Seconds since its last push reached the bot; None before the first."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMarketStatus:
+    """What the live market keeps now, for `/api/v1/status` and metrics (no request)."""
+
+    watched: tuple[str, ...]
+    connections: tuple[LiveConnection, ...]
+    books_synced: int
+    book_resyncs: int
+    """Gaps and reconnects that made a book fetch its REST snapshot again, since start."""
+    book_snapshots: int
+    stale_after_s: float
+
+
+class LiveMarket(Protocol):
+    """Market state the adapter keeps current from its streams, for the symbols it watches.
+
+    `watch` asks for a symbol's depth, trades and best prices (subscribed in the background, at
+    most 30 channels per connection); the reads are synchronous and answer only while that state
+    is exactly the exchange's as of the answer's `as_of`: a book synced by version, a trade list
+    complete since its REST seed, on a connection that delivered a push within `stale_after_s`.
+    Otherwise they answer None and the caller asks the exchange over REST.
+    """
+
+    def watch(self, symbol: str) -> None:
+        """Start keeping `symbol`'s state (idempotent; never waits for the exchange)."""
+
+    def unwatch(self, symbol: str) -> None:
+        """Stop keeping `symbol`'s state and unsubscribe its channels."""
+
+    def watched(self) -> frozenset[str]:
+        """The symbols watched now."""
+
+    def book(self, symbol: str, limit: int) -> Fresh[OrderBook] | None:
+        """The best `limit` levels of each side, or None when the book cannot vouch for them."""
+
+    def trades(self, symbol: str, limit: int) -> Fresh[list[PublicTrade]] | None:
+        """The newest `limit` public trades, oldest first; None when the list may be incomplete."""
+
+    def quote(self, symbol: str) -> Fresh[PriceQuote] | None:
+        """Best bid/ask (from the stream) and the last trade price, or None when not current."""
+
+    def status(self) -> LiveMarketStatus:
+        """Watched symbols, connections and book sync counts."""
+
+    def price_updates(self) -> AsyncIterator[PriceUpdate]:
+        """Trades and best bid/ask of every watched symbol as they arrive, with gap markers for
+        the stream as a whole: `StreamGap` when a connection is lost, `StreamResumed` once every
+        connection is back (a connection opened for new symbols is none of these). Starts with
+        a `StreamResumed` when the stream is up already. Watching a symbol adds it to the
+        iteration: nothing is reopened."""
+
+    async def close(self) -> None:
+        """Close every connection and background task."""
 
 
 class OrderWriter(Protocol):

@@ -10,7 +10,10 @@ behind; while the stream is down the periodic reconciliation's price refresh kee
 
 Each `PriceChanged` also carries the base quantity traded since the symbol's previous one (the
 trades of the pushes it coalesced), which the auto-buy VOLUME_SURGE trigger sums per window.
-`follow` adds symbols at run time (an auto-buy rule's): the stream is reopened with the set.
+`follow` adds symbols at run time (an auto-buy rule's). Given the shared live market (`live`), the
+feed watches its symbols there and follows the live market's one price iteration: a new symbol is
+one more subscription, nothing is reopened and no other symbol's prices pause. Without it (tests,
+a port without live state) the stream is reopened with the larger set.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from decimal import Decimal
 
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import PriceChanged
-from mexcbot.engine.ports import Exchange, PriceTick, PriceUpdate, StreamGap, StreamResumed
+from mexcbot.engine.ports import (
+    Exchange,
+    LiveMarket,
+    PriceTick,
+    PriceUpdate,
+    StreamGap,
+    StreamResumed,
+)
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.stream_health import StreamHealth, follow, utc_now
 
@@ -46,11 +56,14 @@ class PriceFeed:
         health: StreamHealth | None = None,
         publish_interval_s: float = DEFAULT_PUBLISH_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        live: LiveMarket | None = None,
     ) -> None:
         self._exchange = exchange
+        self._live = live
         self._prices = prices
         self._events = events
         self.symbols = tuple(sorted(set(symbols)))
+        self._symbol_set = frozenset(self.symbols)
         self.health = health or StreamHealth("market")
         self._interval = publish_interval_s
         self._clock = clock
@@ -61,7 +74,18 @@ class PriceFeed:
 
     async def run(self) -> None:
         """Follow the stream until cancelled; without symbols there is nothing to follow
-        until `follow` adds one. A new symbol reopens the stream with the larger set."""
+        until `follow` adds one. A new symbol reopens the stream with the larger set, unless
+        the feed follows the live market (then it is watched there: one more subscription)."""
+        live = self._live
+        if live is not None:
+            while not self.symbols:  # the shared stream's state is the readers' until then
+                self._followed.clear()
+                log.info("no symbols to follow on the market stream yet")
+                await self._followed.wait()
+            for symbol in self.symbols:
+                live.watch(symbol)
+            await follow(live.price_updates, self._handle_followed, self._failed)
+            return
         while True:
             self._followed.clear()
             if not self.symbols:
@@ -91,7 +115,18 @@ class PriceFeed:
         new = set(symbols) - set(self.symbols)
         if new:
             self.symbols = tuple(sorted(set(self.symbols) | new))
+            self._symbol_set = frozenset(self.symbols)
             self._followed.set()
+            if self._live is not None:
+                for symbol in sorted(new):
+                    self._live.watch(symbol)
+
+    async def _handle_followed(self, update: PriceUpdate) -> None:
+        """The live market carries the symbols being read too: only the followed ones move
+        prices and rules."""
+        if isinstance(update, PriceTick) and update.symbol not in self._symbol_set:
+            return
+        await self.handle(update)
 
     async def handle(self, update: PriceUpdate) -> None:
         match update:

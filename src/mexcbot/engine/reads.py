@@ -17,32 +17,19 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from mexcbot.domain.market import Balance
 from mexcbot.engine.events import BalanceChanged, StreamStatusChanged
+from mexcbot.engine.freshness import Fresh, WallClock, utc_now
+
+__all__ = ["BalanceBook", "Fresh", "ReadLifetimes", "SharedRead", "utc_now"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 Monotonic = Callable[[], float]
-WallClock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Fresh(Generic[V]):
-    """A value and the moment it was true on the exchange (as far as the bot can tell)."""
-
-    value: V
-    as_of: datetime
-
-    def age_s(self, now: datetime) -> float:
-        return max(0.0, (now - self.as_of).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,8 @@ async def test_1000_concurrent_balance_reads_share_exchange_calls(make_bot: Make
 
 
 async def test_a_read_past_the_wait_bound_is_503_with_retry_after(make_bot: MakeBot) -> None:
-    async with make_bot(read_wait_limit=0.5, **UNLIMITED_API) as bot:
+    # every read over REST (live_market_max_symbols=0): a book from the stream costs no budget
+    async with make_bot(read_wait_limit=0.5, live_market_max_symbols=0, **UNLIMITED_API) as bot:
         token = (await tokens_for(bot))["read"]
         _, refused = count_exchange_requests(bot)
         base = api_url(bot)

@@ -1,9 +1,11 @@
 """Market data and account routes: tickers, order book, klines, symbols with rules, balances.
 
 Everything comes from the engine's `MarketData` service: every symbol is checked against the
-shared symbol catalog first, so an unknown one is a 404 that costs the exchange nothing. Answers
-may be shared with other readers for a moment, so each says how old it is: ``as_of`` in the body
-(per item in lists) and ``X-Data-Age`` (seconds) as a header. When the exchange budget cannot serve
+shared symbol catalog first, so an unknown one is a 404 that costs the exchange nothing. A book,
+the recent trades and a ticker come from live stream state once the symbol is watched (its first
+read asks for that), else from a short shared REST cache. Answers may be shared with other readers
+for a moment, so each says how old it is: ``as_of`` in the body (per item in lists) and
+``X-Data-Age`` (seconds) as a header. When the exchange budget cannot serve
 a read within the read wait bound, the answer is 503 with Retry-After at once.
 """
 
@@ -91,6 +93,7 @@ def _ticker(ticker: Ticker24h, as_of: datetime) -> TickerOut:
         quote_volume=ticker.quote_volume,
         price_change_percent=ticker.price_change_percent,
         as_of=as_of,
+        prices_as_of=ticker.prices_as_of,
     )
 
 
@@ -109,7 +112,9 @@ async def tickers(ctx: Ctx, caller: ReadAccess, response: Response) -> list[Tick
     openapi_extra=_BEARER,
 )
 async def ticker(symbol: SymbolPath, request: Request) -> Response:
-    """24-hour statistics of one symbol."""
+    """24-hour statistics of one symbol. Once the symbol is watched, last/bid/ask come from the
+    market stream (``prices_as_of``) over REST statistics refreshed every few seconds
+    (``as_of``)."""
     ctx = await _reader(request)
     fresh = await ctx.market.ticker(symbol)
     body = _BODIES.body(
@@ -129,7 +134,9 @@ async def order_book(
     request: Request,
     limit: Annotated[PlainInt, Query(ge=1, le=5000)] = 100,
 ) -> Response:
-    """The order book: best bids and asks first."""
+    """The order book: best bids and asks first. Once the symbol is watched (its first read asks
+    for it) the book is the bot's local copy, synced by version from the stream (``limit`` up to
+    1000); ``as_of`` is when its connection last delivered a push."""
     ctx = await _reader(request)
     fresh = await ctx.market.order_book(symbol, limit)
 
@@ -161,7 +168,8 @@ async def recent_trades(
     response: Response,
     limit: Annotated[PlainInt, Query(ge=1, le=1000)] = 50,
 ) -> list[PublicTradeOut]:
-    """The latest trades of anyone on the market, as the exchange lists them."""
+    """The latest trades of anyone on the market, oldest first. Once the symbol is watched they
+    come from the stream (a REST seed plus every pushed trade, up to 1000), else from REST."""
     fresh = await ctx.market.recent_trades(symbol, limit)
     _aged(response, fresh)
     return [

@@ -12,10 +12,13 @@ from mexcbot.api.schemas import (
     AccountScanOut,
     ExternalOrdersOut,
     Health,
+    LiveConnectionOut,
+    LiveMarketOut,
     StatusOut,
     StreamStatusOut,
     WhoAmIOut,
 )
+from mexcbot.engine.ports import LiveMarketStatus
 from mexcbot.engine.stream_health import StreamHealth
 
 router = APIRouter(tags=["system"])
@@ -55,13 +58,15 @@ async def metrics(request: Request, ctx: Ctx, credentials: Credentials) -> Respo
     async with ctx.uow_factory() as uow:
         ctx.metrics.open_orders.set(len(await uow.orders.list_open()))
     ctx.metrics.observe_read_budget(ctx.health.diagnostics())
+    ctx.metrics.observe_live_market(ctx.market.live_status())
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/v1/status", response_model=StatusOut, responses=problem_responses(401, 429))
 async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
     """Mode, exchange reachability, clock offset, rate-limit waits, reconciliation, external
-    orders and the last account scan, the exchange streams' health, version."""
+    orders and the last account scan, the exchange streams' health, the live market (watched
+    symbols, connections and their subscriptions, book sync state), version."""
     state = ctx.reconciliation
     scan = ctx.execution.last_account_scan
     diagnostics = ctx.health.diagnostics()
@@ -99,6 +104,7 @@ async def status(ctx: Ctx, caller: ReadAccess) -> StatusOut:
             ),
         ),
         streams={name: _stream_status(health) for name, health in ctx.streams.items()},
+        live_market=_live_market(ctx.market.live_status()),
     )
 
 
@@ -112,6 +118,27 @@ async def whoami(caller: ReadAccess) -> WhoAmIOut:
     """Who the bearer token is: a client (the dashboard) shows only what its role may do; the
     server checks every request's role anyway."""
     return WhoAmIOut(name=caller.name, role=caller.role)
+
+
+def _live_market(status: LiveMarketStatus | None) -> LiveMarketOut | None:
+    if status is None:
+        return None
+    return LiveMarketOut(
+        watched=list(status.watched),
+        connections=[
+            LiveConnectionOut(
+                connection=c.connection,
+                connected=c.connected,
+                subscriptions=c.subscriptions,
+                last_push_age_s=c.last_push_age_s,
+            )
+            for c in status.connections
+        ],
+        books_synced=status.books_synced,
+        book_resyncs=status.book_resyncs,
+        book_snapshots=status.book_snapshots,
+        stale_after_s=status.stale_after_s,
+    )
 
 
 def _stream_status(health: StreamHealth) -> StreamStatusOut:
