@@ -205,6 +205,40 @@ def reader_process(
     results.put(asyncio.run(readers(clients, base, token, seconds, lockstep)))
 
 
+async def trader(
+    base: str, token: str, pairs: int | None, seconds: float | None
+) -> tuple[defaultdict[str, list[float]], Counter[int]]:
+    """The trading client: ``pairs`` place/cancel pairs, or as many as fit in ``seconds``; one
+    pair first opens its connection, not counted."""
+    samples = Samples()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=10)) as http:
+        first = [True]
+
+        def warmed() -> bool:
+            was, first[0] = first[0], False
+            return not was
+
+        await trade_pairs(http, base, headers, samples.warmup, warmed)
+        done = [0]
+
+        def enough() -> bool:
+            done[0] += 1
+            return done[0] > pairs if pairs is not None else time.monotonic() > until
+
+        until = time.monotonic() + (seconds or 0.0)
+        await trade_pairs(http, base, headers, samples, enough)
+    return samples.by_route, samples.statuses
+
+
+def trader_process(
+    base: str, token: str, pairs: int | None, seconds: float | None, results: Any
+) -> None:
+    """The trading client's own process, as a user's script would be: its loop waits for nothing
+    of the bot's."""
+    results.put(asyncio.run(trader(base, token, pairs, seconds)))
+
+
 def report(name: str, samples: list[float]) -> str:
     p50, p99 = percentile(samples, 0.5) * 1000, percentile(samples, 0.99) * 1000
     return f"  {name:<12} n={len(samples):>6}  p50 {p50:8.1f} ms  p99 {p99:8.1f} ms"
@@ -233,38 +267,39 @@ async def run(clients: int, seconds: float, tick: float, lockstep: bool) -> None
         bot.paper.exchange.fund(PAPER_API_KEY, "USDT", Decimal("1000000"))
         base = bot.started.api_url
         reads, unloaded, loaded = Samples(), Samples(), Samples()
-        trade_headers = {"Authorization": f"Bearer {trade_token}"}
-        connector = aiohttp.TCPConnector(limit=10)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            done = 0
-
-            def unloaded_done() -> bool:
-                nonlocal done
-                done += 1
-                return done > UNLOADED_PAIRS
-
-            await trade_pairs(http, base, trade_headers, unloaded, unloaded_done)
-            counts = ExchangeCount(bot)  # the loaded run only
-            context = multiprocessing.get_context("spawn")
-            results = context.Queue()
-            child = context.Process(
-                target=reader_process, args=(clients, base, read_token, seconds, lockstep, results)
-            )
-            child.start()
-            await asyncio.sleep(1.5)  # the child's start-up (imports) is not load yet
-            cpu_started = time.process_time()
-            collections_before = [g["collections"] for g in gc.get_stats()]
-            started = time.monotonic()
-            until = started + seconds
-            await trade_pairs(http, base, trade_headers, loaded, lambda: time.monotonic() > until)
-            cpu_s = time.process_time() - cpu_started
-            collections = [
-                g["collections"] - before
-                for g, before in zip(gc.get_stats(), collections_before, strict=True)
-            ]
-            by_route, statuses = await asyncio.to_thread(results.get)
-            await asyncio.to_thread(child.join)
-            elapsed = time.monotonic() - started
+        context = multiprocessing.get_context("spawn")
+        unloaded_results = context.Queue()
+        trading = context.Process(
+            target=trader_process,
+            args=(base, trade_token, UNLOADED_PAIRS, None, unloaded_results),
+        )
+        trading.start()
+        unloaded.by_route, unloaded.statuses = await asyncio.to_thread(unloaded_results.get)
+        await asyncio.to_thread(trading.join)
+        counts = ExchangeCount(bot)  # the loaded run only
+        results, loaded_results = context.Queue(), context.Queue()
+        child = context.Process(
+            target=reader_process, args=(clients, base, read_token, seconds, lockstep, results)
+        )
+        child.start()
+        await asyncio.sleep(1.5)  # the child's start-up (imports) is not load yet
+        trading = context.Process(
+            target=trader_process, args=(base, trade_token, None, seconds, loaded_results)
+        )
+        trading.start()
+        cpu_started = time.process_time()
+        collections_before = [g["collections"] for g in gc.get_stats()]
+        started = time.monotonic()
+        loaded.by_route, loaded.statuses = await asyncio.to_thread(loaded_results.get)
+        cpu_s = time.process_time() - cpu_started
+        collections = [
+            g["collections"] - before
+            for g, before in zip(gc.get_stats(), collections_before, strict=True)
+        ]
+        await asyncio.to_thread(trading.join)
+        by_route, statuses = await asyncio.to_thread(results.get)
+        await asyncio.to_thread(child.join)
+        elapsed = time.monotonic() - started
     reads.by_route.update(by_route)
     reads.statuses.update(statuses)
     print(

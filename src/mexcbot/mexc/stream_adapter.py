@@ -128,7 +128,9 @@ def price_updates_of(item: StreamItem) -> list[PriceUpdate]:
             trades = item.trades
             if not trades:
                 return []
-            newest = max(trades, key=lambda trade: trade.time)
+            # The newest by time; of trades in the same millisecond the last pushed (max keeps
+            # the first of equals, hence reversed).
+            newest = max(reversed(trades), key=lambda trade: trade.time)
             volume = sum((trade.qty for trade in trades), Decimal(0))
             return [PriceTick(item.symbol, newest.price, None, None, _at(newest.time), volume)]
         case BookTickerUpdate():
