@@ -68,8 +68,11 @@ async def test_a_market_buy_streams_order_and_fill_updates(
     assert fill["client_order_id"] == client_id
     assert isinstance(fill["price"], str)
     assert Decimal(fill["quantity"]) > 0
+    # One numbering for every topic: another topic's message (the reconciliation that follows
+    # the user stream's connection, ~90 ms after the start) may take a number in between.
     seqs = [m["seq"] for m in updates]
-    assert seqs == list(range(snapshot["seq"] + 1, snapshot["seq"] + 5))  # global, no gaps
+    assert seqs == sorted(set(seqs))
+    assert seqs[0] > snapshot["seq"]
 
 
 async def test_snapshots_on_subscribe_show_the_current_state(
