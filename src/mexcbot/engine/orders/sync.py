@@ -168,7 +168,16 @@ class OrderSync:
         action: str | None = "order.sync",
     ) -> SyncOutcome:
         """Merge one exchange report and the order's trades; all of it commits together (with
-        an audit entry unless `action` is None)."""
+        an audit entry unless `action` is None). With a `FillWriter` the transaction runs on the
+        loop (SQLite files: `FillWriter.merge`); otherwise, or when SQLite is locked, through a
+        unit of work."""
+        writer = self._fill_writer
+        if writer is not None:
+            outcome = self._apply_on_loop(writer, client_order_id, report, trades, action)
+            if outcome is not None:
+                if outcome.contradiction is None and (outcome.changed or outcome.new_fills):
+                    self.publish(outcome, kind)
+                return outcome
         for _attempt in range(_CONCURRENCY_RETRIES):
             async with self._uow_factory() as uow:
                 order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
@@ -212,6 +221,58 @@ class OrderSync:
             self.publish(outcome, kind)
             return outcome
         raise ConcurrentOrderUpdate(client_order_id)
+
+    def _apply_on_loop(
+        self,
+        writer: FillWriter,
+        client_order_id: str,
+        report: OrderReport,
+        trades: Sequence[TradeReport],
+        action: str | None,
+    ) -> SyncOutcome | None:
+        """`apply`'s transaction through `writer` (the same checks, merge, fills and audit); None
+        when the loop cannot write now."""
+        seen: list[SyncOutcome] = []
+
+        def change(order: Order) -> bool | None:
+            outcome = SyncOutcome(order, previous_status=order.status)
+            seen.append(outcome)
+            if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
+                outcome.contradiction = (
+                    f"stored as {order.status} but the exchange has it as {report.status} "
+                    f"(exchange id {report.exchange_order_id})"
+                )
+                log.error("order %s: %s", client_order_id, outcome.contradiction)
+                return None
+            try:
+                outcome.changed = merge_report(order, report)
+            except (IllegalTransition, ValueError) as exc:
+                outcome.contradiction = str(exc)
+                log.error("order %s: report not applicable: %s", client_order_id, exc)
+                return None
+            return outcome.changed
+
+        def fills_for(order: Order) -> list[Fill]:
+            return [
+                fill_from_trade(order, trade)
+                for trade in trades
+                if trade.exchange_order_id == order.exchange_order_id
+            ]
+
+        def audit(order: Order, new: list[Fill]) -> tuple[str, str, str] | None:
+            if action is None:
+                return None
+            seen[0].new_fills = new
+            return SYSTEM_ACTOR, action, _detail(seen[0], report)
+
+        written = writer.merge(client_order_id, change, fills_for, audit)
+        if written is None:
+            return None
+        if written.order is None:
+            raise OrderVanished(client_order_id)
+        outcome = seen[0]
+        outcome.new_fills = written.new_fills
+        return outcome
 
     async def record_trades(
         self, client_order_id: str, trades: Sequence[TradeReport], *, action: str | None
