@@ -24,6 +24,9 @@ stream and the placement's read-back): through a unit of work that report cost t
 of CPU before its first await and ~1.4 ms more in the aiosqlite hops that followed, on the same
 loop that carries the fill to the API's clients (benchmarks/fill_to_client.py, timestamps per
 hop, box under load); here it is one transaction like a fill's, ~0.3 ms (p50, same runs).
+benchmarks/report_merge.py (a FILLED report and its trade, SQLite file, 3 runs): 0.21-0.22 ms per
+report with 0.17-0.18 ms of loop CPU, against 3.5-3.8 ms and 2.1-2.5 ms of loop CPU through a
+unit of work.
 fill_to_client before/after, paired runs on the 2 shared cores under load 2.6-5: end to end p50
 16.1/12.4/8.7 -> 10.6/8.4/6.7 ms, bot adds p50 7.8/5.9/5.1 -> 4.5/4.0/2.6 ms.
 
