@@ -21,7 +21,6 @@ the bot) is left to reconciliation, which imports it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -180,14 +179,6 @@ class AccountFeed:
                 return
         order = outcome.order
         self._trades.setdefault(trade.exchange_order_id, {})[trade.trade_id] = trade
-        if outcome.new_fills:
-            # The API's websocket writers, woken by the FillRecorded just published, send it
-            # before this feed merges the pushes behind it (the order report, balances), which
-            # run on the loop without a pause: fill published -> written to the client's socket
-            # p50 0.49-0.56 ms -> 0.08-0.09 ms (benchmarks/fill_to_client.py, timestamps per
-            # hop, box under load). Its end-to-end figure cannot show this: its API client
-            # shares the bot's loop and reads after the same work either way.
-            await asyncio.sleep(0)
         waiting = self._waiting.get(trade.exchange_order_id)
         if waiting is not None:
             await self._merge(order.client_order_id, order.executed_qty, waiting)
