@@ -19,9 +19,20 @@ processors (store/prepared.py), from the same column functions (`fill_columns`,
 row is `audit_values`' row. The fill's unique (symbol, trade id) makes replays harmless, as in
 `FillRepository.add_if_new`.
 
+The same transaction also merges a pushed order report (`merge`: `OrderSync.apply` from the account
+stream and the placement's read-back): through a unit of work that report cost the loop ~0.4 ms
+of CPU before its first await and ~1.4 ms more in the aiosqlite hops that followed, on the same
+loop that carries the fill to the API's clients (benchmarks/fill_to_client.py, timestamps per
+hop, box under load); here it is one transaction like a fill's, ~0.3 ms (p50, same runs).
+benchmarks/report_merge.py (a FILLED report and its trade, SQLite file, 3 runs): 0.21-0.22 ms per
+report with 0.17-0.18 ms of loop CPU, against 3.5-3.8 ms and 2.1-2.5 ms of loop CPU through a
+unit of work.
+fill_to_client before/after, paired runs on the 2 shared cores under load 2.6-5: end to end p50
+16.1/12.4/8.7 -> 10.6/8.4/6.7 ms, bot adds p50 7.8/5.9/5.1 -> 4.5/4.0/2.6 ms.
+
 When the loop cannot write (PostgreSQL, :memory:, or another connection of this process holding
-SQLite's write lock: busy_timeout is 0, see loop_sqlite.py) `add_fills` returns None and the caller
-uses its `UnitOfWork` path, which waits for the lock off the loop.
+SQLite's write lock: busy_timeout is 0, see loop_sqlite.py) `add_fills` and `merge` return None and
+the caller uses its `UnitOfWork` path, which waits for the lock off the loop.
 """
 
 from __future__ import annotations
@@ -54,6 +65,9 @@ from mexcbot.store.uow import utc_now
 #: (actor, action, detail) of the audit entry of a write that stored fills; its result is the
 #: order's status.
 AuditNote = tuple[str, str, str]
+#: A change to the loaded order: True if it changed it, False if not, None to write nothing at all
+#: (the caller found the change inapplicable and keeps its reason).
+OrderChange = Callable[[Order], bool | None]
 
 
 @dataclass(slots=True)
@@ -64,8 +78,8 @@ class FillsWritten:
     order: Order | None
     new_fills: list[Fill] = field(default_factory=list)
     order_changed: bool = False
-    written: bool = False
-    """Something was written (and committed): the change, a new fill."""
+    changed: bool = False
+    """Whether the `OrderChange` of a `merge` changed the order (always False for `add_fills`)."""
 
 
 class NotOnLoop(enum.Enum):
@@ -78,8 +92,8 @@ NOT_ON_LOOP: Final = NotOnLoop.NOT_ON_LOOP
 
 
 class FillWriter:
-    """Stores fills of one order per transaction on the loop (SQLite files); build one per engine
-    (app.py) and `close()` it at exit."""
+    """Stores fills of one order, and merges its reports, one transaction each on the loop (SQLite
+    files); build one per engine (app.py) and `close()` it at exit."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utc_now) -> None:
         self._clock = clock
@@ -117,42 +131,48 @@ class FillWriter:
         (each recorded on the order with `Order.record_fill`), write the order if that changed
         it (version checked and raised), and the ``audit`` entry. Nothing is written when no
         fill is new. None: not possible on the loop now; use a `UnitOfWork`."""
-        return self.update(client_order_id, _unchanged, fills_for, audit)
+        return self._write(client_order_id, None, fills_for, audit)
 
-    def update(
+    def merge(
         self,
         client_order_id: str,
-        change: Callable[[Order], bool],
+        change: OrderChange,
         fills_for: Callable[[Order], Sequence[Fill]],
         audit: Callable[[Order, list[Fill]], AuditNote | None],
     ) -> FillsWritten | None:
-        """`add_fills`, with ``change(order)`` first: it changes the loaded order (e.g. merges an
-        exchange report into it) and says whether it did. Written (and committed) when the
-        change or a new fill changed something; an exception from ``change`` rolls back.
+        """`add_fills` after ``change(order)``, in the same transaction: the order is written when
+        the change or a new fill changed it (``changed`` says which), nothing when neither did or
+        the change returned None. None: not possible on the loop now; use a `UnitOfWork`."""
+        return self._write(client_order_id, change, fills_for, audit)
 
-        An order's report merged here instead of through a `UnitOfWork` (a cancel's answer, a
-        pushed order state): ~0.2 ms on the loop against ~2.5-4 ms of aiosqlite hops; with 50
-        readers polling the API (benchmarks/many_clients.py) a cancel's p50 was 8 ms, its
-        placement's 4 ms, the difference being these hops."""
+    def _write(
+        self,
+        client_order_id: str,
+        change: OrderChange | None,
+        fills_for: Callable[[Order], Sequence[Fill]],
+        audit: Callable[[Order, list[Fill]], AuditNote | None],
+    ) -> FillsWritten | None:
         connection = self._on_loop.begin_immediate() if self._enabled else None
         if connection is None:
             return None
         try:
-            written = self._update(connection, client_order_id, change, fills_for, audit)
-            if written.written:
+            written = self._add_fills(connection, client_order_id, change, fills_for, audit)
+            if written.changed or written.new_fills:
                 connection.commit()
         except BaseException:
             if connection.in_transaction:
                 connection.rollback()
             raise
-        if connection.in_transaction:  # nothing changed: nothing to keep
+        if connection.in_transaction:  # nothing new: nothing to keep
             connection.rollback()
         return written
 
     def load(self, client_order_id: str) -> Order | NotOnLoop | None:
         """The stored order (None: no such order) read on the loop; `NOT_ON_LOOP` when the loop
-        cannot read (no SQLite file): use a `UnitOfWork`. WAL readers take no lock, and no
-        transaction of this connection is ever left open across an await."""
+        cannot read (no SQLite file): use a `UnitOfWork`. A WAL reader takes no lock, and no
+        transaction of this connection is ever left open across an await. A cancel finds its
+        order this way: through a unit of work the lookup was ~1 ms of aiosqlite hops of its
+        8 ms p50 with 50 API readers (benchmarks/many_clients.py)."""
         connection = self._on_loop.connection() if self._enabled else None
         if connection is None:
             return NOT_ON_LOOP
@@ -168,11 +188,11 @@ class FillWriter:
             for name, decode, value in zip(self._columns, self._decoders, raw, strict=True)
         }
 
-    def _update(
+    def _add_fills(
         self,
         connection: sqlite3.Connection,
         client_order_id: str,
-        change: Callable[[Order], bool],
+        change: OrderChange | None,
         fills_for: Callable[[Order], Sequence[Fill]],
         audit: Callable[[Order, list[Fill]], AuditNote | None],
     ) -> FillsWritten:
@@ -183,16 +203,19 @@ class FillWriter:
         order = _order_from_row(row)
         before = exchange_columns(order)
         written = FillsWritten(order)
-        changed = change(order)
+        if change is not None:
+            changed = change(order)
+            if changed is None:
+                return written
+            written.changed = changed
         for fill in fills_for(order):
             values = fill_columns(fill)
             prepared = self._insert_fill(values)
             if connection.execute(prepared.sql, prepared.parameters(values)).rowcount == 1:
                 order.record_fill(fill)
                 written.new_fills.append(fill)
-        if not changed and not written.new_fills:
+        if not written.changed and not written.new_fills:
             return written
-        written.written = True
         now = self._clock()
         columns = exchange_columns(order)
         if columns != before:
@@ -218,7 +241,3 @@ class FillWriter:
             prepared = self._insert_audit(entry)
             connection.execute(prepared.sql, prepared.parameters(entry))
         return written
-
-
-def _unchanged(_order: Order) -> bool:
-    return False

@@ -81,10 +81,6 @@ def merge_report(order: Order, report: OrderReport) -> bool:
     )
 
 
-class _NotApplicable(Exception):
-    """A report the order's state machine refuses: the on-loop transaction is rolled back."""
-
-
 class OrderSync:
     """Transactions that change one order, and the events that follow them."""
 
@@ -172,15 +168,16 @@ class OrderSync:
         action: str | None = "order.sync",
     ) -> SyncOutcome:
         """Merge one exchange report and the order's trades; all of it commits together (with
-        an audit entry unless `action` is None). With a `FillWriter` the transaction runs on
-        the loop (see `FillWriter.update`), otherwise or when SQLite is locked through a unit of
-        work."""
-        if self._fill_writer is not None:
-            on_loop = self._apply_on_loop(client_order_id, report, trades, action)
-            if on_loop is not None:
-                if on_loop.changed or on_loop.new_fills:
-                    self.publish(on_loop, kind)
-                return on_loop
+        an audit entry unless `action` is None). With a `FillWriter` the transaction runs on the
+        loop (SQLite files: `FillWriter.merge`); otherwise, or when SQLite is locked, through a
+        unit of work."""
+        writer = self._fill_writer
+        if writer is not None:
+            outcome = self._apply_on_loop(writer, client_order_id, report, trades, action)
+            if outcome is not None:
+                if outcome.contradiction is None and (outcome.changed or outcome.new_fills):
+                    self.publish(outcome, kind)
+                return outcome
         for _attempt in range(_CONCURRENCY_RETRIES):
             async with self._uow_factory() as uow:
                 order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
@@ -227,57 +224,53 @@ class OrderSync:
 
     def _apply_on_loop(
         self,
+        writer: FillWriter,
         client_order_id: str,
         report: OrderReport,
         trades: Sequence[TradeReport],
         action: str | None,
     ) -> SyncOutcome | None:
-        """`apply`'s transaction on the loop; None when the loop cannot write now."""
-        assert self._fill_writer is not None
-        outcomes: list[SyncOutcome] = []
+        """`apply`'s transaction through `writer` (the same checks, merge, fills and audit); None
+        when the loop cannot write now."""
+        seen: list[SyncOutcome] = []
 
-        def change(order: Order) -> bool:
+        def change(order: Order) -> bool | None:
             outcome = SyncOutcome(order, previous_status=order.status)
-            outcomes.append(outcome)
+            seen.append(outcome)
             if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
                 outcome.contradiction = (
                     f"stored as {order.status} but the exchange has it as {report.status} "
                     f"(exchange id {report.exchange_order_id})"
                 )
                 log.error("order %s: %s", client_order_id, outcome.contradiction)
-                return False
+                return None
             try:
                 outcome.changed = merge_report(order, report)
             except (IllegalTransition, ValueError) as exc:
                 outcome.contradiction = str(exc)
                 log.error("order %s: report not applicable: %s", client_order_id, exc)
-                raise _NotApplicable from None
+                return None
             return outcome.changed
 
         def fills_for(order: Order) -> list[Fill]:
-            if outcomes[0].contradiction is not None:
-                return []
             return [
                 fill_from_trade(order, trade)
                 for trade in trades
                 if trade.exchange_order_id == order.exchange_order_id
             ]
 
-        def audit(_order: Order, new: list[Fill]) -> tuple[str, str, str] | None:
-            outcomes[0].new_fills = new
+        def audit(order: Order, new: list[Fill]) -> tuple[str, str, str] | None:
             if action is None:
                 return None
-            return SYSTEM_ACTOR, action, _detail(outcomes[0], report)
+            seen[0].new_fills = new
+            return SYSTEM_ACTOR, action, _detail(seen[0], report)
 
-        try:
-            written = self._fill_writer.update(client_order_id, change, fills_for, audit)
-        except _NotApplicable:
-            return outcomes[0]  # rolled back: the order as loaded, merged in part, unstored
+        written = writer.merge(client_order_id, change, fills_for, audit)
         if written is None:
             return None
         if written.order is None:
             raise OrderVanished(client_order_id)
-        outcome = outcomes[0]
+        outcome = seen[0]
         outcome.new_fills = written.new_fills
         return outcome
 
