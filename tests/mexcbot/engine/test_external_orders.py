@@ -8,6 +8,7 @@ symbols the bot never traded and was never told about (no `symbols=`): only the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -98,6 +99,8 @@ async def test_an_order_placed_while_running_appears_within_one_interval(
                 await asyncio.sleep(0.05)
     finally:
         loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop  # its pass rolls back before the next test's cleanup
     assert adopted.is_external
     assert adopted.status is OrderStatus.NEW
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -190,6 +191,10 @@ async def test_reconciliation_loop_runs_until_cancelled(
     loop = asyncio.create_task(service.run_reconciliation_loop(0.05))
     await asyncio.sleep(0.3)
     loop.cancel()
+    # Wait for the cancelled pass to roll back: a transaction left open on PostgreSQL held its
+    # locks past this test, and the next test's TRUNCATE waited for them forever.
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
     assert len(recorder.reconciliations) - before >= 2
 
 
