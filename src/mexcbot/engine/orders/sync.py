@@ -81,6 +81,26 @@ def merge_report(order: Order, report: OrderReport) -> bool:
     )
 
 
+def _merged(order: Order, report: OrderReport) -> SyncOutcome:
+    """`report` merged into `order` (changed in place), or the contradiction that stops it: a
+    report for an order stored as REJECTED or LOST, or one its state machine refuses (the order
+    may then be changed in part: the caller must not store it)."""
+    outcome = SyncOutcome(order, previous_status=order.status)
+    if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
+        outcome.contradiction = (
+            f"stored as {order.status} but the exchange has it as {report.status} "
+            f"(exchange id {report.exchange_order_id})"
+        )
+        log.error("order %s: %s", order.client_order_id, outcome.contradiction)
+        return outcome
+    try:
+        outcome.changed = merge_report(order, report)
+    except (IllegalTransition, ValueError) as exc:
+        outcome.contradiction = str(exc)
+        log.error("order %s: report not applicable: %s", order.client_order_id, exc)
+    return outcome
+
+
 class OrderSync:
     """Transactions that change one order, and the events that follow them."""
 
@@ -183,19 +203,8 @@ class OrderSync:
                 order = await uow.orders.get_by_client_id(client_order_id, for_update=True)
                 if order is None:
                     raise OrderVanished(client_order_id)
-                outcome = SyncOutcome(order, previous_status=order.status)
-                if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
-                    outcome.contradiction = (
-                        f"stored as {order.status} but the exchange has it as {report.status} "
-                        f"(exchange id {report.exchange_order_id})"
-                    )
-                    log.error("order %s: %s", client_order_id, outcome.contradiction)
-                    return outcome
-                try:
-                    outcome.changed = merge_report(order, report)
-                except (IllegalTransition, ValueError) as exc:
-                    outcome.contradiction = str(exc)
-                    log.error("order %s: report not applicable: %s", client_order_id, exc)
+                outcome = _merged(order, report)
+                if outcome.contradiction is not None:
                     return outcome
                 for trade in trades:
                     if trade.exchange_order_id != order.exchange_order_id:
@@ -235,22 +244,9 @@ class OrderSync:
         seen: list[SyncOutcome] = []
 
         def change(order: Order) -> bool | None:
-            outcome = SyncOutcome(order, previous_status=order.status)
+            outcome = _merged(order, report)
             seen.append(outcome)
-            if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
-                outcome.contradiction = (
-                    f"stored as {order.status} but the exchange has it as {report.status} "
-                    f"(exchange id {report.exchange_order_id})"
-                )
-                log.error("order %s: %s", client_order_id, outcome.contradiction)
-                return None
-            try:
-                outcome.changed = merge_report(order, report)
-            except (IllegalTransition, ValueError) as exc:
-                outcome.contradiction = str(exc)
-                log.error("order %s: report not applicable: %s", client_order_id, exc)
-                return None
-            return outcome.changed
+            return None if outcome.contradiction is not None else outcome.changed
 
         def fills_for(order: Order) -> list[Fill]:
             return [
