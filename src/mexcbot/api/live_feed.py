@@ -116,21 +116,21 @@ class LiveFeed:
     def attach(self, bus: EventBus) -> None:
         """Follow the engine's events (once, from the composition root).
 
-        Deferred subscriptions (engine/bus.py), all of them so the messages keep the events'
-        order: numbering and queueing a placement's two messages no longer delays the API's
-        response (10-14 us each, measured in `mexcbot run`); a client gets them a loop pass
-        later. A snapshot may already show what a queued message then repeats, never less."""
-        bus.subscribe(OrderUpdated, self._publish, deferred=True)
-        bus.subscribe(FillRecorded, self._publish, deferred=True)
-        bus.subscribe(BalanceChanged, self._publish, deferred=True)
-        bus.subscribe(ReconciliationFinished, self._publish, deferred=True)
-        bus.subscribe(PositionChanged, self._publish, deferred=True)
-        bus.subscribe(TradingStateChanged, self._publish, deferred=True)
-        bus.subscribe(ListingChanged, self._publish, deferred=True)
-        bus.subscribe(SnipeFinished, self._publish, deferred=True)
-        bus.subscribe(RuleExecuted, self._publish, deferred=True)
-        bus.subscribe(StreamStatusChanged, self._on_stream, deferred=True)
-        bus.subscribe(PriceChanged, self._on_price, deferred=True)
+        At once, not deferred (engine/bus.py): a deferred message took the API's response
+        10-14 us off a placement, but reached a client a loop pass later, after whatever else
+        was ready: the fill at a websocket client ~0.2-0.4 ms later (benchmarks/fill_to_client.py,
+        paired runs, bot adds p50 2.38-2.44 ms deferred, 2.02-2.26 at once)."""
+        bus.subscribe(OrderUpdated, self._publish)
+        bus.subscribe(FillRecorded, self._publish)
+        bus.subscribe(BalanceChanged, self._publish)
+        bus.subscribe(ReconciliationFinished, self._publish)
+        bus.subscribe(PositionChanged, self._publish)
+        bus.subscribe(TradingStateChanged, self._publish)
+        bus.subscribe(ListingChanged, self._publish)
+        bus.subscribe(SnipeFinished, self._publish)
+        bus.subscribe(RuleExecuted, self._publish)
+        bus.subscribe(StreamStatusChanged, self._on_stream)
+        bus.subscribe(PriceChanged, self._on_price)
 
     @property
     def seq(self) -> int:

@@ -4,7 +4,7 @@ Subscribers are plain synchronous callables run in publish order on the publishe
 failing subscriber is logged and skipped: a broken metrics hook or WebSocket must never fail (or
 roll back) a trade that already happened. Events are published only after the change committed.
 
-A subscriber that only reports (the order log line, the websocket feed) can be `deferred`: its
+A subscriber that only reports (the order log line) can be `deferred`: its
 deliveries are queued and run from a timer due at once, i.e. on the event loop's next pass after
 the callbacks already scheduled. An order placed through the API publishes its acknowledgement on
 the engine's task just before the route's task is woken, so the deferred work runs after the
@@ -12,8 +12,9 @@ route has written its response instead of before it; in publish order, in the co
 publish (the log line keeps its request id). A deferred subscriber sees what a direct one sees,
 a moment later; what others must see at once (the open-orders view, positions) stays direct.
 Measured in `mexcbot run` (benchmarks/api_orders.py, loaded 2-core box, p50 per placement): the
-acknowledgement's log line 54 us and the websocket feed's two messages 10-14 us each had been
-on the response's path. Deliveries still queued when the loop stops are dropped (only reports).
+acknowledgement's log line 54 us had been on the response's path (the websocket feed's
+messages, 10-14 us each, stay at once: a fill reaches a client a loop pass sooner).
+Deliveries still queued when the loop stops are dropped (only reports).
 """
 
 from __future__ import annotations
