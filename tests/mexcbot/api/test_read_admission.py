@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from mexcbot.api import gate as gate_module
 from mexcbot.api.gate import READ_HOLD_S, READS_AT_ONCE, RequestGate
 from mexcbot.api.limits import BodyLimits, FailedAuthLimit
 
@@ -114,3 +116,22 @@ async def test_a_slow_order_holds_a_read_no_longer_than_the_bound() -> None:
     routes.release.set()
     await asyncio.wait_for(order, timeout=5)
     await asyncio.wait_for(gate(_scope("GET"), _receive, _send), timeout=READ_HOLD_S / 2)
+
+
+async def test_held_reads_stay_held_a_moment_after_the_last_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gate_module, "WRITE_LINGER_S", 0.5)
+    monkeypatch.setattr(gate_module, "READ_HOLD_S", 5.0)
+    routes = HeldWrites()
+    gate = _gate(routes)
+    order = asyncio.create_task(gate(_scope("POST"), _receive, _send))
+    await asyncio.sleep(0)
+    read = asyncio.create_task(gate(_scope("GET"), _receive, _send))
+    await asyncio.sleep(0.01)
+    routes.release.set()
+    await asyncio.wait_for(order, timeout=5)
+    await asyncio.sleep(0.05)
+    assert routes.inside == ["POST"]  # the order is answered, the read it held still waits
+    await asyncio.wait_for(read, timeout=5)
+    assert routes.inside == ["POST", "GET"]
