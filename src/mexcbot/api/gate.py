@@ -13,7 +13,9 @@ The gate (plain ASGI, inside the telemetry and CORS layers) does, for every requ
 4. a read (GET, HEAD) waits for one of ``READS_AT_ONCE`` places before it is routed, so orders
    and cancels keep their priority over reads: a burst of polled reads that arrived together
    no longer queues ~200 ready steps on the event loop ahead of each step of an order (measured
-   with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`).
+   with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`); and while an order, a
+   cancel or any other change is being handled a read waits for it (`READ_HOLD_S`,
+   `WRITE_LINGER_S`).
 
 An early answer to a request whose body was not read closes the connection when that body could
 be large (chunked, or announced over the limit), so the server does not drain it.
