@@ -81,6 +81,16 @@ def merge_report(order: Order, report: OrderReport) -> bool:
     )
 
 
+def _fills_of(order: Order, trades: Sequence[TradeReport]) -> list[Fill]:
+    """The trades of `order`'s exchange order as its fills (others, e.g. before the order is
+    acknowledged, are not its own yet)."""
+    return [
+        fill_from_trade(order, trade)
+        for trade in trades
+        if trade.exchange_order_id == order.exchange_order_id
+    ]
+
+
 def _merged(order: Order, report: OrderReport) -> SyncOutcome:
     """`report` merged into `order` (changed in place), or the contradiction that stops it: a
     report for an order stored as REJECTED or LOST, or one its state machine refuses (the order
@@ -249,11 +259,7 @@ class OrderSync:
             return None if outcome.contradiction is not None else outcome.changed
 
         def fills_for(order: Order) -> list[Fill]:
-            return [
-                fill_from_trade(order, trade)
-                for trade in trades
-                if trade.exchange_order_id == order.exchange_order_id
-            ]
+            return _fills_of(order, trades)
 
         def audit(order: Order, new: list[Fill]) -> tuple[str, str, str] | None:
             if action is None:
@@ -292,11 +298,7 @@ class OrderSync:
             def fills_for(order: Order) -> list[Fill]:
                 if order.status in (OrderStatus.REJECTED, OrderStatus.LOST):
                     return []  # `apply` reports the contradiction with the order report
-                return [
-                    fill_from_trade(order, trade)
-                    for trade in trades
-                    if trade.exchange_order_id == order.exchange_order_id
-                ]
+                return _fills_of(order, trades)
 
             def audit(_order: Order, new: list[Fill]) -> tuple[str, str, str] | None:
                 if action is None:
