@@ -23,18 +23,22 @@ refills did; within the box's noise); read p99 132-325 ms against 218-284 ms (no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
+from typing import TypeVar
 
 from mexcbot.domain.market import Balance, Kline, OrderBook, PublicTrade, Ticker24h
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import BalanceChanged, FillRecorded, StreamStatusChanged
 from mexcbot.engine.market_interest import MarketInterest
-from mexcbot.engine.ports import Exchange, LiveMarketStatus, PriceQuote
+from mexcbot.engine.ports import Exchange, LiveMarket, LiveMarketStatus, PriceQuote
 from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.reads import BalanceBook, Fresh, ReadLifetimes, SharedRead
 from mexcbot.engine.symbols import SymbolCatalog
+
+V = TypeVar("V")
 
 
 class MarketData:
@@ -128,13 +132,9 @@ class MarketData:
 
     async def order_book(self, symbol: str, limit: int) -> Fresh[OrderBook]:
         await self._catalog.get(symbol)
-        interest = self._interest
-        if interest is not None:
-            interest.read(symbol)
-            live = interest.live.book(symbol, limit)
-            if live is not None:
-                self.live_answers += 1
-                return live
+        live = self._from_stream(symbol, lambda market: market.book(symbol, limit))
+        if live is not None:
+            return live
         return await self._depth.get(
             (symbol, limit), lambda: self._exchange.order_book(symbol, limit)
         )
@@ -147,16 +147,26 @@ class MarketData:
 
     async def recent_trades(self, symbol: str, limit: int) -> Fresh[list[PublicTrade]]:
         await self._catalog.get(symbol)
-        interest = self._interest
-        if interest is not None:
-            interest.read(symbol)
-            live = interest.live.trades(symbol, limit)
-            if live is not None:
-                self.live_answers += 1
-                return live
+        live_trades = self._from_stream(symbol, lambda market: market.trades(symbol, limit))
+        if live_trades is not None:
+            return live_trades
         return await self._trades.get(
             (symbol, limit), lambda: self._exchange.recent_trades(symbol, limit)
         )
+
+    def _from_stream(
+        self, symbol: str, answer: Callable[[LiveMarket], Fresh[V] | None]
+    ) -> Fresh[V] | None:
+        """A read of `symbol` (it is watched from now on, within the bound) answered from the
+        live market, or None when that has no trustworthy answer: ask the exchange."""
+        interest = self._interest
+        if interest is None:
+            return None
+        interest.read(symbol)
+        live = answer(interest.live)
+        if live is not None:
+            self.live_answers += 1
+        return live
 
     async def balances(self) -> Fresh[list[Balance]]:
         live = self._book.current()
