@@ -62,6 +62,14 @@ class ListingRepository:
         row = (await self._connection.execute(query)).mappings().first()
         return None if row is None else _listing(row)
 
+    async def at(self, symbol: str, open_time: datetime | None) -> Listing | None:
+        """The listing of `symbol` opening at `open_time` (one row each), if any."""
+        column = tables.listings.c.open_time
+        when = column.is_(None) if open_time is None else column == open_time
+        query = select(tables.listings).where(tables.listings.c.symbol == symbol).where(when)
+        row = (await self._connection.execute(query)).mappings().first()
+        return None if row is None else _listing(row)
+
     async def get(self, listing_id: int) -> Listing | None:
         query = select(tables.listings).where(tables.listings.c.id == listing_id)
         row = (await self._connection.execute(query)).mappings().first()

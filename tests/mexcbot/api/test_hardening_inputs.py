@@ -145,3 +145,17 @@ async def test_a_trailing_slash_is_not_redirected_to_the_host_header(
         assert response.status == 404
         assert "Location" not in response.headers
         assert response.content_type == "application/problem+json"
+
+
+async def test_a_listing_moved_onto_a_known_open_time_is_that_listing_not_a_500(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    url = f"{api_url(bot)}/api/v1/listings"
+    times = ["2000-01-01T01:00:00Z", "2000-01-01T00:00:00Z", "2000-01-01T01:00:00Z"]
+    times += ["2030-01-01T00:00:00Z", "2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"]
+    for open_time in times:
+        body = {"base_asset": "0", "open_time": open_time}
+        async with http.post(url, json=body, headers=auth(tokens["trade"])) as response:
+            listing = await response.json(content_type=None)
+        assert response.status == 201, (open_time, listing)
+        assert listing["open_time"].startswith(open_time[:19]), (open_time, listing)

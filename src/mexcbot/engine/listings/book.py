@@ -73,6 +73,15 @@ class ListingBook:
                 known = None
                 merged = Listing.first_seen(sighting)
             async with self._uow_factory() as uow:
+                if merged.open_time != (known.open_time if known is not None else None):
+                    # the time moved onto one a stored listing of the symbol already has
+                    # (one row per symbol and open time): that listing is the one seen
+                    stored = await uow.listings.at(merged.symbol, merged.open_time)
+                    if stored is not None and stored.id != merged.id:
+                        known, merged = stored, stored.merge(sighting)
+                        if merged == stored:
+                            self._by_symbol[stored.symbol] = stored
+                            return None
                 saved = await uow.listings.save(merged)
                 await uow.commit()
             self._by_symbol[saved.symbol] = saved
