@@ -144,9 +144,9 @@ def settled(event: Event) -> Event:
     changing, and the message is encoded later (off the engine's path), as it was now."""
     match event:
         case OrderUpdated(order=order, kind=kind):
-            return OrderUpdated(replace(order, fees=dict(order.fees)), kind)
+            return OrderUpdated(order.snapshot(), kind)
         case FillRecorded(order=order, fill=fill):
-            return FillRecorded(replace(order, fees=dict(order.fees)), fill)
+            return FillRecorded(order.snapshot(), fill)
         case PositionChanged(position=position):
             return replace(event, position=copy.deepcopy(position))
     return event

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from mexcbot.store.types import ExactDecimal, UtcDateTime
@@ -70,7 +71,13 @@ orders = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_orders_symbol_status", "symbol", "status"),
     Index("ix_orders_created_at", "created_at"),
-    Index("ix_orders_exchange_order_id", "exchange_order_id"),
+    # partial: an order has no exchange id until its ack (migration 0007 says why)
+    Index(
+        "ix_orders_exchange_order_id",
+        "exchange_order_id",
+        sqlite_where=text("exchange_order_id IS NOT NULL"),
+        postgresql_where=text("exchange_order_id IS NOT NULL"),
+    ),
 )
 
 fills = Table(
