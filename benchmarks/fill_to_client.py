@@ -57,9 +57,9 @@ class Sample:
     read_back: bool
 
 
-class RawPushReader:
-    """mexcsim's private deals push, read bare: the arrival of each order's first fill frame
-    (decoding only the client order id, to match the frame to its order)."""
+class FillReader:
+    """One websocket's arrival time of each order's first fill, by client order id; a subclass
+    says which frames carry a fill and whose it is (`client_order_id`)."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
@@ -68,38 +68,40 @@ class RawPushReader:
     def expect(self, client_order_id: str) -> asyncio.Future[float]:
         return self.fills.setdefault(client_order_id, asyncio.get_running_loop().create_future())
 
+    def client_order_id(self, message: aiohttp.WSMessage) -> str | None:
+        raise NotImplementedError
+
     async def run(self) -> None:
         async for message in self.ws:
-            if message.type is not aiohttp.WSMsgType.BINARY:
-                continue
             arrived = time.perf_counter()
-            push = PushDataV3ApiWrapper.FromString(message.data)
-            if push.HasField("privateDeals"):
-                future = self.expect(push.privateDeals.clientOrderId)
+            client_order_id = self.client_order_id(message)
+            if client_order_id is not None:
+                future = self.expect(client_order_id)
                 if not future.done():
                     future.set_result(arrived)
 
 
-class ApiFillReader:
-    """The bot's live API: the arrival time of each fill, by client order id."""
+class RawPushReader(FillReader):
+    """mexcsim's private deals push, read bare (decoding only the client order id, to match
+    the frame to its order)."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.fills: dict[str, asyncio.Future[float]] = {}
+    def client_order_id(self, message: aiohttp.WSMessage) -> str | None:
+        if message.type is not aiohttp.WSMsgType.BINARY:
+            return None
+        push = PushDataV3ApiWrapper.FromString(message.data)
+        return push.privateDeals.clientOrderId if push.HasField("privateDeals") else None
 
-    def expect(self, client_order_id: str) -> asyncio.Future[float]:
-        return self.fills.setdefault(client_order_id, asyncio.get_running_loop().create_future())
 
-    async def run(self) -> None:
-        async for message in self.ws:
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            arrived = time.perf_counter()
-            data = json.loads(message.data)
-            if data["type"] == "update" and data["topic"] == "fills":
-                future = self.expect(data["data"]["fill"]["client_order_id"])
-                if not future.done():
-                    future.set_result(arrived)
+class ApiFillReader(FillReader):
+    """The bot's live API: its ``fills`` updates."""
+
+    def client_order_id(self, message: aiohttp.WSMessage) -> str | None:
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            return None
+        data = json.loads(message.data)
+        if data["type"] == "update" and data["topic"] == "fills":
+            return str(data["data"]["fill"]["client_order_id"])
+        return None
 
 
 async def one_fill(
