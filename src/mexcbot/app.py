@@ -45,6 +45,7 @@ from mexcbot.engine.autobuy.executions import ExecutionLog
 from mexcbot.engine.autobuy.rules import AutoBuyRules
 from mexcbot.engine.autobuy.triggers import TriggerWatch
 from mexcbot.engine.bus import EventBus
+from mexcbot.engine.collector import CollectorHold
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.book import ListingBook
 from mexcbot.engine.listings.detector import ListingDetector
@@ -203,6 +204,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     prices = PriceBook(exchange)
     risk_policy = RiskLimitsPolicy(uow_factory, events, prices, _utc_now)
     await risk_policy.load()
+    collector = CollectorHold()  # the process's one: garbage collection waits for orders
     execution = ExecutionService(
         exchange,
         uow_factory,
@@ -212,6 +214,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         catalog=catalog,
         prices=prices,
         risk=risk_policy,
+        collector=collector,
     )
     book = PositionBook(uow_factory, events, catalog, prices, _utc_now)
     risk_policy.watch(book)
@@ -353,6 +356,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
             settings.api_auth_failure_limit, settings.api_auth_failure_window
         ),
         streams=streams,
+        collector=collector,
         positions=position_service,
         risk=risk_policy,
         listings=listings,

@@ -91,7 +91,8 @@ def build_api(ctx: ApiContext) -> FastAPI:
     ):
         api.include_router(router)
     install_error_handlers(api)
-    install_request_gate(api, ctx.authority, ctx.auth_failures, ctx.settings)  # before CORS
+    # before CORS
+    install_request_gate(api, ctx.authority, ctx.auth_failures, ctx.settings, ctx.collector)
     if ctx.settings.cors_origins:
         api.add_middleware(
             CORSMiddleware,

@@ -22,6 +22,7 @@ from mexcbot.config import Mode, Settings
 from mexcbot.engine.autobuy.evaluation import DryRun
 from mexcbot.engine.autobuy.executions import ExecutionLog
 from mexcbot.engine.autobuy.rules import AutoBuyRules
+from mexcbot.engine.collector import CollectorHold
 from mexcbot.engine.health import ExchangeHealth
 from mexcbot.engine.listings.service import ListingService
 from mexcbot.engine.market import MarketData
@@ -87,6 +88,8 @@ class ApiContext:
     """The notification channels' state (``/api/v1/notifications``)."""
     streams: Mapping[str, StreamHealth] = field(default_factory=dict)
     """The exchange streams by name ("user", "market"), for ``/api/v1/status``."""
+    collector: CollectorHold | None = None
+    """Holds the garbage collector while orders and cancels are handled (the request gate)."""
 
 
 async def _context(request: Request) -> ApiContext:

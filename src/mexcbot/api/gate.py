@@ -15,7 +15,8 @@ The gate (plain ASGI, inside the telemetry and CORS layers) does, for every requ
    no longer queues ~200 ready steps on the event loop ahead of each step of an order (measured
    with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`); and while an order, a
    cancel or any other change is being handled a read waits for it (`READ_HOLD_S`,
-   `WRITE_LINGER_S`).
+   `WRITE_LINGER_S`); and with a `CollectorHold` (app.py), the garbage collector waits until
+   the changes being handled are answered (mexcbot.engine.collector says why).
 
 An early answer to a request whose body was not read closes the connection when that body could
 be large (chunked, or announced over the limit), so the server does not drain it.
@@ -32,6 +33,7 @@ from mexcbot.api.auth import TokenAuthority, bearer_credentials
 from mexcbot.api.errors import ApiProblem, problem_response
 from mexcbot.api.limits import BodyLimits, ClientDisconnected, FailedAuthLimit, read_body
 from mexcbot.config import Settings
+from mexcbot.engine.collector import CollectorHold
 
 ALWAYS_PUBLIC = frozenset({"/health", "/ready", "/"})
 READS_AT_ONCE = 16
@@ -64,8 +66,10 @@ class RequestGate:
         failures: FailedAuthLimit,
         limits: BodyLimits,
         public_paths: frozenset[str],
+        collector: CollectorHold | None = None,
     ) -> None:
         self.app = app
+        self.collector = collector
         self.authority = authority
         self.failures = failures
         self.limits = limits
@@ -108,9 +112,14 @@ class RequestGate:
             return
         self.writes_in_flight += 1
         self.no_writes.clear()
+        collector = self.collector
+        if collector is not None:
+            collector.hold()  # no garbage collection inside an order or a cancel
         try:
             await self.app(scope, receive, send)
         finally:
+            if collector is not None:
+                collector.release()
             self.writes_in_flight -= 1
             if not self.writes_in_flight:
                 asyncio.get_running_loop().call_later(WRITE_LINGER_S, self._release_reads)
@@ -186,7 +195,11 @@ async def _answer(
 
 
 def install_request_gate(
-    api: FastAPI, authority: TokenAuthority, failures: FailedAuthLimit, settings: Settings
+    api: FastAPI,
+    authority: TokenAuthority,
+    failures: FailedAuthLimit,
+    settings: Settings,
+    collector: CollectorHold | None = None,
 ) -> None:
     """Add the gate to ``api``; call it before adding CORS, so the gate runs inside it (a CORS
     preflight never needs a token, and the gate's answers get CORS headers). ``failures`` is
@@ -206,4 +219,5 @@ def install_request_gate(
         failures=failures,
         limits=BodyLimits(settings.api_max_body_bytes, settings.api_body_timeout),
         public_paths=frozenset(public),
+        collector=collector,
     )

@@ -42,6 +42,7 @@ from mexcbot.domain.orders import (
 )
 from mexcbot.domain.symbols import OrderRuleViolation, SymbolRules
 from mexcbot.engine.bus import EventBus
+from mexcbot.engine.collector import CollectorHold
 from mexcbot.engine.errors import (
     ExchangeNotReached,
     ExecutionError,
@@ -103,6 +104,7 @@ class Placement:
         resolve_delays: tuple[float, ...],
         never_received_grace: float,
         throttle_retries: int,
+        collector: CollectorHold | None = None,
     ) -> None:
         self._exchange = exchange
         self._writer = writer
@@ -116,6 +118,7 @@ class Placement:
         self._resolve_delays = resolve_delays
         self._grace = never_received_grace
         self._throttle_retries = throttle_retries
+        self._collector = collector
         self.in_flight: set[str] = set()
         self._placing: dict[str, asyncio.Future[Order]] = {}
         self._submissions: set[asyncio.Task[None]] = set()
@@ -255,7 +258,18 @@ class Placement:
         `ConcurrentOrderUpdate`) is merged through `OrderSync.mutate`. The slow, rare outcomes
         (rejection, unknown) always use fresh units of work. The API writes the audit entry of
         a user's placement; the order row (origin, origin_ref, created_at) records the intent.
+        With a `CollectorHold` (app.py) the garbage collector waits until the placement is
+        done (mexcbot.engine.collector says why).
         """
+        if self._collector is None:
+            return await self._recorded_and_sent(order)
+        self._collector.hold()  # no garbage collection inside the placement
+        try:
+            return await self._recorded_and_sent(order)
+        finally:
+            self._collector.release()
+
+    async def _recorded_and_sent(self, order: Order) -> Order:
         cid = order.client_order_id
         # Marked before the row is visible, so reconciliation leaves it alone; a placement with
         # the same idempotency key already in flight keeps its mark (ours will be a duplicate).

@@ -24,6 +24,7 @@ from mexcbot.domain.orders import (
 )
 from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.bus import EventBus
+from mexcbot.engine.collector import CollectorHold
 from mexcbot.engine.errors import (
     CancelNotConfirmed,
     ExecutionError,
@@ -83,6 +84,7 @@ class ExecutionService:
         symbols: Collection[str] = (),
         account_scan_symbols: int = DEFAULT_MAX_SYMBOLS,
         fill_writer: FillWriter | None = None,
+        collector: CollectorHold | None = None,
     ) -> None:
         """`symbols` are scanned for external orders even before the bot traded them.
 
@@ -96,7 +98,8 @@ class ExecutionService:
         `UnitOfWorkOrderWriter` (same guarantees, ~9 ms). `catalog` and `prices` are the
         process's shared `SymbolCatalog` and `PriceBook` (app.py passes them; a service built
         alone gets its own). `fill_writer` stores the account stream's pushed trades on the
-        loop (`OrderSync.record_trades`; app.py passes the store's `FillWriter`).
+        loop (`OrderSync.record_trades`; app.py passes the store's `FillWriter`). `collector`
+        holds the garbage collector while an order is placed (app.py passes the process's).
         """
         self._exchange = exchange
         self._uow_factory = uow_factory
@@ -121,6 +124,7 @@ class ExecutionService:
             resolve_delays=resolve_delays,
             never_received_grace=never_received_grace,
             throttle_retries=throttle_retries,
+            collector=collector,
         )
         self._in_flight = self._placement.in_flight
         self._reconciler = Reconciler(
