@@ -11,20 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.store import OrderJournal, UnitOfWork, create_engine
+from mexcbot.store import OrderJournal, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from tests.fixtures.orders import make_order
 from tests.fixtures.sqlite_busy import holding_the_write_lock, loop_ticks
 
 AT = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from mexcbot.store import (
     DuplicateClientOrderId,
     OrderJournal,
     UnitOfWork,
-    create_engine,
 )
 from tests.fixtures.orders import T0, make_order
 from tests.fixtures.sqlite_busy import holding_the_write_lock, loop_ticks
@@ -28,13 +27,6 @@ FIXED_NOW = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
 
 def fixed_clock() -> datetime:
     return FIXED_NOW
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture
