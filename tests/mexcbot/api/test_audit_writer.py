@@ -11,19 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.store import OrderJournal, UnitOfWork, create_engine
+from mexcbot.store import OrderJournal, UnitOfWork
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from tests.fixtures.orders import make_order
+from tests.fixtures.sqlite_busy import holding_the_write_lock, loop_ticks
 
 AT = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture
@@ -66,25 +60,15 @@ async def test_sqlite_busy_falls_back_without_blocking_the_loop(
     engine: AsyncEngine, writer: AuditWriter
 ) -> None:
     await writer.append(actor="warm", action="open", result="ok")  # its connection is open
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    async with UnitOfWork(engine) as holder:  # BEGIN IMMEDIATE: holds the write lock
-        await holder.audit.append(actor="test", action="hold", result="ok")
-        writing = asyncio.create_task(writer.append(actor="ops", action="wait", result="ok"))
-        await asyncio.sleep(0.2)
-        assert not writing.done()  # waiting for the lock ...
-        assert writer.busy_fallbacks == 1
-        assert ticks >= 10  # ... off the event loop
-        await holder.commit()
-    await asyncio.wait_for(writing, 5)
-    ticker.cancel()
+    async with loop_ticks() as ticks:
+        async with holding_the_write_lock(engine) as holder:
+            writing = asyncio.create_task(writer.append(actor="ops", action="wait", result="ok"))
+            await asyncio.sleep(0.2)
+            assert not writing.done()  # waiting for the lock ...
+            assert writer.busy_fallbacks == 1
+            assert ticks.count >= 10  # ... off the event loop
+            await holder.commit()
+        await asyncio.wait_for(writing, 5)
     assert [row["action"] for row in await raw_rows(engine)] == ["open", "hold", "wait"]
     await writer.append(actor="ops", action="again", result="ok")  # the fast path again
     assert writer.busy_fallbacks == 1

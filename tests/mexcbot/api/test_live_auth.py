@@ -15,7 +15,7 @@ from mexcbot.config import LogFormat
 from mexcbot.store import TokenRole
 from mexcbot.telemetry import configure_logging
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
-from tests.fixtures.live import closing, connect, next_message, receive, subscribe
+from tests.fixtures.live import closing, connect, next_message, receive, signed_in, subscribe
 
 READABLE = [
     "orders",
@@ -114,8 +114,7 @@ async def test_server_pings_and_answers_client_pings(
 ) -> None:
     async with make_bot(api_ws_heartbeat=0.2) as bot:
         tokens = await tokens_for(bot)
-        async with await connect(http, bot, tokens["read"]) as ws:
-            await next_message(ws, "authenticated")
+        async with signed_in(http, bot, tokens["read"]) as ws:
             ping = await next_message(ws, "ping", within=2.0)
             assert ping["seq"] == bot_feed_seq(bot)
             await ws.send_json({"type": "ping"})
@@ -127,8 +126,7 @@ async def test_a_token_revoked_while_connected_is_closed_at_the_next_heartbeat(
 ) -> None:
     async with make_bot(api_ws_heartbeat=0.2) as bot:
         tokens = await tokens_for(bot)
-        async with await connect(http, bot, tokens["read"]) as ws:
-            await next_message(ws, "authenticated")
+        async with signed_in(http, bot, tokens["read"]) as ws:
             await bot.tokens.revoke("test-read", actor="test")
             error, code = await closing(ws)
     assert (code, error["data"]["code"]) == (4401, "token_revoked")
@@ -137,8 +135,7 @@ async def test_a_token_revoked_while_connected_is_closed_at_the_next_heartbeat(
 async def test_unknown_topics_and_messages_are_errors_that_keep_the_connection(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         for request, code in (
             ({"type": "subscribe", "topics": ["orderz"]}, "unknown_topic"),
             ({"type": "subscribe", "topics": ["orders:BTCUSDT"]}, "unknown_topic"),
@@ -161,8 +158,7 @@ async def test_a_topic_above_the_tokens_role_closes_with_4403(
 ) -> None:
     # No topic is admin-only yet: add one to the role table, the one place that decides.
     monkeypatch.setitem(live_topics.TOPIC_ROLES, "audit", TokenRole.ADMIN)
-    async with await connect(http, bot, tokens["admin"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["admin"]) as ws:
         await ws.send_json({"type": "subscribe", "topics": ["audit"]})
         assert (await next_message(ws, "subscribed"))["data"]["topics"] == ["audit"]
     async with await connect(http, bot, tokens["read"]) as ws:

@@ -12,7 +12,7 @@ import aiohttp
 from mexcbot.app import Bot
 from mexcbot.engine.events import PriceChanged, StreamStatusChanged
 from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
-from tests.fixtures.live import connect, next_message, receive, subscribe
+from tests.fixtures.live import connect, next_message, receive, signed_in, subscribe
 
 LIMIT_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.001"}
 
@@ -35,8 +35,7 @@ async def _refresh(http: aiohttp.ClientSession, bot: Bot, token: str, client_id:
 async def test_a_market_buy_streams_order_and_fill_updates(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         await subscribe(ws, "orders", "fills")
         snapshot = await next_message(ws, "snapshot", "orders")
         assert snapshot["data"] == {"orders": []}
@@ -79,8 +78,7 @@ async def test_snapshots_on_subscribe_show_the_current_state(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
     resting = await _place(http, bot, tokens["trade"], **LIMIT_BUY, price="30000")
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         await subscribe(ws, "orders", "balances", "reconciliation", "streams", "tickers:BTCUSDT")
         orders = await next_message(ws, "snapshot", "orders")
         assert [o["client_order_id"] for o in orders["data"]["orders"]] == [
@@ -104,16 +102,14 @@ async def test_snapshots_on_subscribe_show_the_current_state(
 async def test_a_reconnecting_client_resumes_from_its_last_seq(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         await subscribe(ws, "orders")
         seen = (await next_message(ws, "snapshot", "orders"))["seq"]
     missed = [
         await _place(http, bot, tokens["trade"], **LIMIT_BUY, price=p) for p in ("20000", "20001")
     ]
 
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         await subscribe(ws, "orders", since=seen)
         replayed = [await receive(ws) for _ in range(4)]  # created + acknowledged, twice
         assert [m["type"] for m in replayed] == ["update"] * 4
@@ -139,16 +135,14 @@ async def test_resuming_beyond_the_buffer_gets_a_reset_snapshot(
 ) -> None:
     async with make_bot(api_ws_buffer=2) as bot:
         tokens = await tokens_for(bot)
-        async with await connect(http, bot, tokens["read"]) as ws:
-            await next_message(ws, "authenticated")
+        async with signed_in(http, bot, tokens["read"]) as ws:
             await subscribe(ws, "orders")
             seen = (await next_message(ws, "snapshot", "orders"))["seq"]
         placed = [
             await _place(http, bot, tokens["trade"], **LIMIT_BUY, price=p)
             for p in ("20002", "20003")
         ]
-        async with await connect(http, bot, tokens["read"]) as ws:
-            await next_message(ws, "authenticated")
+        async with signed_in(http, bot, tokens["read"]) as ws:
             await subscribe(ws, "orders", since=seen)  # 4 updates since, 2 buffered
             reset = await receive(ws)
             assert (reset["type"], reset["topic"], reset["reset"]) == ("snapshot", "orders", True)
@@ -202,8 +196,7 @@ async def test_tickers_are_throttled_per_symbol_and_the_latest_price_wins(
 ) -> None:
     async with make_bot(api_ws_ticker_rate=4) as bot:
         tokens = await tokens_for(bot)
-        async with await connect(http, bot, tokens["read"]) as ws:
-            await next_message(ws, "authenticated")
+        async with signed_in(http, bot, tokens["read"]) as ws:
             await subscribe(ws, "tickers:BTCUSDT", "tickers:ETHUSDT")
             for step in range(1, 21):
                 for symbol in ("BTCUSDT", "ETHUSDT"):
@@ -230,8 +223,7 @@ def _now() -> datetime:
 async def test_positions_and_the_trading_state_stream_live(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
-    async with await connect(http, bot, tokens["read"]) as ws:
-        await next_message(ws, "authenticated")
+    async with signed_in(http, bot, tokens["read"]) as ws:
         await subscribe(ws, "positions", "risk")
         assert (await next_message(ws, "snapshot", "positions"))["data"] == {"positions": []}
         risk = (await next_message(ws, "snapshot", "risk"))["data"]

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from mexcbot.app import Bot
-from tests.fixtures.api import MakeBot, place_order, tokens_for
+from tests.fixtures.api import MakeBot, place_order
 from tests.mexcbot.api.test_positions_api import SYMBOL, Client, exit_orders, set_price, until
 
 D = Decimal
@@ -26,6 +26,25 @@ async def bot(make_bot: MakeBot) -> AsyncIterator[Bot]:
         yield running
 
 
+@pytest.fixture
+def trader(http: aiohttp.ClientSession, bot: Bot, tokens: dict[str, str]) -> Client:
+    """The API as the trade token."""
+    return Client(http, bot, tokens["trade"])
+
+
+async def market_order(
+    http: aiohttp.ClientSession, bot: Bot, token: str, side: str, **amount: str
+) -> dict[str, Any]:
+    """At the paper price 3200, a MARKET order of `side` for `amount` placed through the API as
+    `token`; the order (the answer asserted a 200 or 201)."""
+    await set_price(http, bot, D("3200"))
+    status, placed = await place_order(
+        http, bot, token, {"symbol": SYMBOL, "side": side, "type": "MARKET", **amount}
+    )
+    assert status in (200, 201), placed
+    return placed
+
+
 async def free_eth(trader: Client) -> Decimal:
     status, balances = await trader.call("GET", "/api/v1/account/balances")
     assert status == 200, balances
@@ -34,19 +53,9 @@ async def free_eth(trader: Client) -> Decimal:
 
 
 async def test_adopt_a_filled_order_then_holdings_up_to_the_free_balance(
-    bot: Bot, http: aiohttp.ClientSession
+    bot: Bot, http: aiohttp.ClientSession, tokens: dict[str, str], trader: Client
 ) -> None:
-    tokens = await tokens_for(bot)
-    trader = Client(http, bot, tokens["trade"])
-    await set_price(http, bot, D("3200"))
-    status, bought = await place_order(
-        http,
-        bot,
-        tokens["trade"],
-        {"symbol": SYMBOL, "side": "BUY", "type": "MARKET", "quote_amount": "320"},
-    )
-    assert status in (200, 201), bought
-    order = bought
+    order = await market_order(http, bot, tokens["trade"], "BUY", quote_amount="320")
     assert order["status"] == "FILLED"
 
     status, adopted = await trader.call(
@@ -142,10 +151,8 @@ MALFORMED: list[tuple[dict[str, Any], dict[str, str], str]] = [
 
 
 async def test_malformed_unknown_or_sell_adoptions_are_422s_naming_the_field(
-    bot: Bot, http: aiohttp.ClientSession
+    bot: Bot, http: aiohttp.ClientSession, tokens: dict[str, str], trader: Client
 ) -> None:
-    tokens = await tokens_for(bot)
-    trader = Client(http, bot, tokens["trade"])
     for adopt, extra, field in MALFORMED:
         status, refused = await trader.call(
             "POST", "/api/v1/positions", {"symbol": SYMBOL, "adopt": adopt, **extra}
@@ -159,15 +166,7 @@ async def test_malformed_unknown_or_sell_adoptions_are_422s_naming_the_field(
         "adoption_refused",
         "adopt.order_ids",
     )
-    await set_price(http, bot, D("3200"))
-    status, sold = await place_order(
-        http,
-        bot,
-        tokens["trade"],
-        {"symbol": SYMBOL, "side": "SELL", "type": "MARKET", "quantity": "0.01"},
-    )
-    assert status in (200, 201), sold
-    order = sold
+    order = await market_order(http, bot, tokens["trade"], "SELL", quantity="0.01")
     status, refused = await trader.call(
         "POST",
         "/api/v1/positions",
@@ -180,22 +179,13 @@ async def test_malformed_unknown_or_sell_adoptions_are_422s_naming_the_field(
 
 
 async def test_two_adoptions_of_one_order_at_once_open_one_position(
-    bot: Bot, http: aiohttp.ClientSession
+    bot: Bot, http: aiohttp.ClientSession, tokens: dict[str, str], trader: Client
 ) -> None:
-    tokens = await tokens_for(bot)
-    trader = Client(http, bot, tokens["trade"])
-    await set_price(http, bot, D("3200"))
-    status, bought = await place_order(
-        http,
-        bot,
-        tokens["trade"],
-        {"symbol": SYMBOL, "side": "BUY", "type": "MARKET", "quote_amount": "100"},
-    )
-    assert status in (200, 201), bought
+    bought = await market_order(http, bot, tokens["trade"], "BUY", quote_amount="100")
     body = {"symbol": SYMBOL, "adopt": {"order_ids": [bought["client_order_id"]]}}
     answers = await asyncio.gather(*(trader.call("POST", "/api/v1/positions", body) for _ in "ab"))
     assert sorted(status for status, _ in answers) == [201, 422]
     refused = next(answer for status, answer in answers if status == 422)
     assert (refused["code"], refused["field"]) == ("adoption_refused", "adopt.order_ids")
-    status, listed = await trader.call("GET", "/api/v1/positions/open")
+    _, listed = await trader.call("GET", "/api/v1/positions/open")
     assert len(listed) == 1

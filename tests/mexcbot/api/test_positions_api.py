@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,8 +14,7 @@ import pytest
 
 from mexcbot.app import Bot
 from mexcbot.domain.orders import OrderOrigin
-from mexcbot.paper import ADMIN_TOKEN_SUFFIX
-from tests.fixtures.api import MakeBot, api_url, auth, tokens_for
+from tests.fixtures.api import MakeBot, api_url, auth, read_until, set_paper_price, tokens_for
 
 D = Decimal
 SYMBOL = "ETHUSDT"
@@ -40,32 +38,13 @@ class Client:
             return response.status, payload
 
 
-def sim_admin_token(bot: Bot) -> str:
-    """The paper exchange's admin token, from the file `mexcbot run` tells the user about."""
-    return Path(bot.settings.paper_state_file + ADMIN_TOKEN_SUFFIX).read_text().strip()
-
-
 async def set_price(http: aiohttp.ClientSession, bot: Bot, price: Decimal) -> None:
-    """Move the paper price the way a user does: the simulator's admin API."""
-    assert bot.paper is not None
-    token = sim_admin_token(bot)
-    async with http.post(
-        f"{bot.paper.url}/_sim/prices",
-        json={"symbol": SYMBOL, "price": str(price.quantize(D("0.01")))},
-        headers=auth(token),
-    ) as response:
-        assert response.status == 200, await response.text()
+    """Move the paper price of SYMBOL (to the cent) the way a user does."""
+    await set_paper_price(http, bot, SYMBOL, str(price.quantize(D("0.01"))))
 
 
 async def until(read: Callable[[], Any], check: Callable[[Any], bool]) -> Any:
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        value = await read()
-        if check(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met; last value {value}")
-        await asyncio.sleep(0.05)
+    return await read_until(read, check, within_s=10)
 
 
 async def exit_orders(bot: Bot, position_id: int) -> list[str]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
+from typing import Protocol
 
 import pytest
 
@@ -20,6 +22,7 @@ from mexcbot.engine.events import (
     StreamStatusChanged,
 )
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.ports import OrderReport, TradeReport
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.mexc.streams import StreamConfig
@@ -195,17 +198,74 @@ async def status_of(uow_factory: Callable[[], UnitOfWork], order: Order) -> Orde
     return (await stored(uow_factory, order.client_order_id)).status
 
 
-async def test_a_fill_arrives_by_the_stream_without_any_rest_read(
+class StartBot(Protocol):
+    def __call__(
+        self,
+        *,
+        events: EventBus | None = None,
+        reconnect_s: float = 0.05,
+        follow_stream: bool = True,
+    ) -> AbstractAsyncContextManager[Bot]: ...
+
+
+@pytest.fixture
+def start_bot(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
     journal: OrderJournal,
     fill_writer: FillWriter,
     events: EventBus,
+) -> StartBot:
+    """`running_bot` on the quiet simulator, the test's database, journal and fill writer, and
+    the test's event bus unless given another."""
+    shared = events
+
+    def start(
+        *,
+        events: EventBus | None = None,
+        reconnect_s: float = 0.05,
+        follow_stream: bool = True,
+    ) -> AbstractAsyncContextManager[Bot]:
+        return running_bot(
+            quiet_sim,
+            uow_factory,
+            journal,
+            shared if events is None else events,
+            fill_writer=fill_writer,
+            reconnect_s=reconnect_s,
+            follow_stream=follow_stream,
+        )
+
+    return start
+
+
+async def as_rest_reads_it(bot: Bot, cid: str) -> tuple[OrderReport, list[TradeReport]]:
+    """The order's report and its trades as REST reads them (reconciliation's source)."""
+    report = await bot.exchange.query(SYMBOL, client_order_id=cid)
+    trades = await bot.exchange.trades(SYMBOL, report.exchange_order_id)
+    return report, trades
+
+
+async def filled_behind_the_feed(bot: Bot, sim: SimServer) -> tuple[str, OrderReport, TradeReport]:
+    """A resting buy the other account fills while the test hands the feed its updates: its
+    client order id, and its report and its one trade as REST reads them."""
+    order, price = await place_resting_buy(bot.service)
+    sell_to(sim, price)
+    cid = order.client_order_id
+    report, (trade,) = await as_rest_reads_it(bot, cid)
+    return cid, report, trade
+
+
+async def test_a_fill_arrives_by_the_stream_without_any_rest_read(
+    quiet_sim: SimServer,
+    uow_factory: Callable[[], UnitOfWork],
+    events: EventBus,
     reconciliations: list[ReconciliationFinished],
+    start_bot: StartBot,
 ) -> None:
     balances: list[BalanceChanged] = []
     events.subscribe(BalanceChanged, balances.append)
-    async with running_bot(quiet_sim, uow_factory, journal, events, fill_writer=fill_writer) as bot:
+    async with start_bot() as bot:
         await connected_and_reconciled(bot, reconciliations)
         order, price = await place_resting_buy(bot.service)
         passes = len(reconciliations)
@@ -227,8 +287,7 @@ async def test_a_fill_arrives_by_the_stream_without_any_rest_read(
 
         # the same trade again, from REST (reconciliation's source): nothing new is stored
         cid = order.client_order_id
-        report = await bot.exchange.query(SYMBOL, client_order_id=cid)
-        trades = await bot.exchange.trades(SYMBOL, report.exchange_order_id)
+        report, trades = await as_rest_reads_it(bot, cid)
         outcome = await bot.service.order_sync.apply(cid, report, trades)
         assert outcome.new_fills == []
         assert await fills_of(uow_factory, cid) == [QTY]
@@ -237,15 +296,11 @@ async def test_a_fill_arrives_by_the_stream_without_any_rest_read(
 async def test_a_fill_missed_while_disconnected_is_recovered_by_the_gap_reconciliation(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
-    journal: OrderJournal,
-    fill_writer: FillWriter,
-    events: EventBus,
     reconciliations: list[ReconciliationFinished],
     statuses: list[StreamStatusChanged],
+    start_bot: StartBot,
 ) -> None:
-    async with running_bot(
-        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, reconnect_s=1.0
-    ) as bot:
+    async with start_bot(reconnect_s=1.0) as bot:
         await connected_and_reconciled(bot, reconciliations)
         order, price = await place_resting_buy(bot.service)
         passes = len(reconciliations)
@@ -282,14 +337,10 @@ async def test_a_fill_missed_while_disconnected_is_recovered_by_the_gap_reconcil
 async def test_a_restart_mid_way_loses_nothing(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
-    journal: OrderJournal,
-    fill_writer: FillWriter,
-    events: EventBus,
     reconciliations: list[ReconciliationFinished],
+    start_bot: StartBot,
 ) -> None:
-    async with running_bot(
-        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer
-    ) as first:
+    async with start_bot() as first:
         await connected_and_reconciled(first, reconciliations)
         order, price = await place_resting_buy(first.service, qty=2 * QTY)
         sell_to(quiet_sim, price)
@@ -301,9 +352,7 @@ async def test_a_restart_mid_way_loses_nothing(
     sell_to(quiet_sim, price)  # while no bot runs
 
     reconciliations.clear()
-    async with running_bot(
-        quiet_sim, uow_factory, journal, EventBus(), fill_writer=fill_writer
-    ) as second:
+    async with start_bot(events=EventBus()) as second:
         after_start = await stored(uow_factory, order.client_order_id)
         assert after_start.status is OrderStatus.FILLED  # the start's reconciliation
         assert after_start.executed_qty == 2 * QTY
@@ -312,22 +361,12 @@ async def test_a_restart_mid_way_loses_nothing(
 
 
 async def test_a_report_raising_the_executed_quantity_waits_for_its_trades(
-    quiet_sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    journal: OrderJournal,
-    fill_writer: FillWriter,
-    events: EventBus,
+    quiet_sim: SimServer, uow_factory: Callable[[], UnitOfWork], start_bot: StartBot
 ) -> None:
     """Quantity and fills commit together (REST reads stored quantity as stored fills), whichever
     of the two pushes comes first, and however often each comes."""
-    async with running_bot(
-        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, follow_stream=False
-    ) as bot:
-        order, price = await place_resting_buy(bot.service)
-        sell_to(quiet_sim, price)
-        cid = order.client_order_id
-        report = await bot.exchange.query(SYMBOL, client_order_id=cid)
-        (trade,) = await bot.exchange.trades(SYMBOL, report.exchange_order_id)
+    async with start_bot(follow_stream=False) as bot:
+        cid, report, trade = await filled_behind_the_feed(bot, quiet_sim)
         assert report.status is OrderStatus.FILLED
 
         await bot.feed.handle(report)
@@ -345,22 +384,15 @@ async def test_a_report_raising_the_executed_quantity_waits_for_its_trades(
 async def test_a_pushed_trade_is_stored_and_published_before_its_report(
     quiet_sim: SimServer,
     uow_factory: Callable[[], UnitOfWork],
-    journal: OrderJournal,
-    fill_writer: FillWriter,
     events: EventBus,
+    start_bot: StartBot,
 ) -> None:
     """The fill (and its fee) commits and is published when its trade arrives, once however often
     it arrives; the executed quantity still moves only with the order's report."""
     published: list[FillRecorded] = []
     events.subscribe(FillRecorded, published.append)
-    async with running_bot(
-        quiet_sim, uow_factory, journal, events, fill_writer=fill_writer, follow_stream=False
-    ) as bot:
-        order, price = await place_resting_buy(bot.service)
-        sell_to(quiet_sim, price)
-        cid = order.client_order_id
-        report = await bot.exchange.query(SYMBOL, client_order_id=cid)
-        (trade,) = await bot.exchange.trades(SYMBOL, report.exchange_order_id)
+    async with start_bot(follow_stream=False) as bot:
+        cid, report, trade = await filled_behind_the_feed(bot, quiet_sim)
 
         await bot.feed.handle(trade)
         early = await stored(uow_factory, cid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,7 @@ from mexcbot.engine.errors import OrderNeverReceived
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
 from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
+from mexcbot.mexc.models import ExchangeOrder
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import UnitOfWork
 from mexcsim import SimServer
@@ -49,17 +51,34 @@ async def place_limit(service: ExecutionService, price: str = "30000") -> Order:
     )
 
 
-async def assert_agreement(client: MexcClient, uow_factory: Callable[[], UnitOfWork]) -> None:
-    result = await compare(client, uow_factory, ["BTCUSDT"])
-    assert result.problems == []
+@dataclass
+class Books:
+    """The exchange (through the test's client) and the store, to be checked against each other."""
+
+    client: MexcClient
+    uow_factory: Callable[[], UnitOfWork]
+
+    async def exchange_orders(self, symbol: str = "BTCUSDT") -> list[ExchangeOrder]:
+        return await self.client.all_orders(symbol)
+
+    async def assert_agree(self, symbol: str = "BTCUSDT") -> None:
+        """The store and the exchange agree order by order on `symbol` (see `compare`)."""
+        result = await compare(self.client, self.uow_factory, [symbol])
+        assert result.problems == []
+
+    async def assert_one_order_and_agree(self) -> None:
+        """The exchange holds exactly one BTCUSDT order, and the store agrees with it."""
+        assert len(await self.exchange_orders()) == 1
+        await self.assert_agree()
+
+
+@pytest.fixture
+def books(client: MexcClient, uow_factory: Callable[[], UnitOfWork]) -> Books:
+    return Books(client, uow_factory)
 
 
 async def test_5xx_before_acceptance_becomes_rejected_never_received(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
-    recorder: EventRecorder,
+    service: ExecutionService, sim: SimServer, recorder: EventRecorder, books: Books
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
     with pytest.raises(OrderNeverReceived) as failure:
@@ -72,8 +91,8 @@ async def test_5xx_before_acceptance_becomes_rejected_never_received(
         OrderUpdateKind.UNKNOWN,
         OrderUpdateKind.REJECTED,
     ]
-    assert await client.all_orders("BTCUSDT") == []
-    await assert_agreement(client, uow_factory)
+    assert await books.exchange_orders() == []
+    await books.assert_agree()
 
 
 @pytest.mark.parametrize("fault", [OrderFault.ERROR_AFTER, OrderFault.DROP_AFTER])
@@ -81,9 +100,8 @@ async def test_accepted_then_failed_response_is_resolved_by_query(
     fault: OrderFault,
     service: ExecutionService,
     sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
     recorder: EventRecorder,
+    books: Books,
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=fault))
     order = await place_limit(service)
@@ -91,16 +109,13 @@ async def test_accepted_then_failed_response_is_resolved_by_query(
     assert order.exchange_order_id
     assert order.unknown_reason  # it went through UNKNOWN
     assert OrderUpdateKind.UNKNOWN in recorder.kinds(order.client_order_id)
-    on_exchange = await client.all_orders("BTCUSDT")
+    on_exchange = await books.exchange_orders()
     assert [o.client_order_id for o in on_exchange] == [order.client_order_id]
-    await assert_agreement(client, uow_factory)
+    await books.assert_agree()
 
 
 async def test_market_order_accepted_then_5xx_records_its_fills(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
+    service: ExecutionService, sim: SimServer, uow_factory: Callable[[], UnitOfWork], books: Books
 ) -> None:
     sim.faults.set(FaultPlan(order_fault=OrderFault.ERROR_AFTER, error_status=502))
     order = await service.place(
@@ -111,16 +126,11 @@ async def test_market_order_accepted_then_5xx_records_its_fills(
     async with uow_factory() as uow:
         fills = await uow.fills.list_for_order(order.client_order_id)
     assert sum(f.qty for f in fills) == D("0.25")
-    result = await compare(client, uow_factory, ["ETHUSDT"])
-    assert result.problems == []
+    await books.assert_agree("ETHUSDT")
 
 
 async def test_latency_past_the_client_timeout_resolves_once_the_exchange_answers(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    service: ExecutionService, sim: SimServer, events: EventBus, books: Books
 ) -> None:
     """The POST times out (the order exists: latency is added after processing); as soon as the
     order is UNKNOWN the exchange recovers, and the first resolution query finds the order."""
@@ -133,8 +143,7 @@ async def test_latency_past_the_client_timeout_resolves_once_the_exchange_answer
     events.subscribe(OrderUpdated, recover)
     order = await place_limit(service)
     assert getattr(order, "status", None) is OrderStatus.NEW
-    assert len(await client.all_orders("BTCUSDT")) == 1
-    await assert_agreement(client, uow_factory)
+    await books.assert_one_order_and_agree()
 
 
 @pytest.fixture
@@ -146,8 +155,8 @@ async def impatient_client(sim: SimServer) -> AsyncIterator[MexcClient]:
 async def test_unresolvable_unknown_stays_unknown_until_reconciliation(
     sim: SimServer,
     impatient_client: MexcClient,
-    client: MexcClient,
     uow_factory: Callable[[], UnitOfWork],
+    books: Books,
 ) -> None:
     """The exchange stays slow for submit AND queries: place returns the order UNKNOWN (never
     re-sent, never guessed); the next reconciliation resolves it."""
@@ -167,25 +176,20 @@ async def test_unresolvable_unknown_stays_unknown_until_reconciliation(
     assert report.unresolved == 0
     stored = await service.get("BTCUSDT", getattr(order, "client_order_id", ""), refresh=False)
     assert stored.status is OrderStatus.NEW
-    assert len(await client.all_orders("BTCUSDT")) == 1
-    await assert_agreement(client, uow_factory)
+    await books.assert_one_order_and_agree()
 
 
 async def test_429_burst_is_retried_with_the_same_client_order_id(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
+    service: ExecutionService, sim: SimServer, books: Books
 ) -> None:
     sim.faults.set(FaultPlan(rate_limit_burst=1))
     order = await place_limit(service)
     assert getattr(order, "status", None) is OrderStatus.NEW
-    assert len(await client.all_orders("BTCUSDT")) == 1
-    await assert_agreement(client, uow_factory)
+    await books.assert_one_order_and_agree()
 
 
 async def test_429_that_persists_rejects_with_the_code(
-    client: MexcClient, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
+    client: MexcClient, sim: SimServer, uow_factory: Callable[[], UnitOfWork], books: Books
 ) -> None:
     from mexcbot.engine.errors import OrderRejectedByExchange
 
@@ -198,14 +202,11 @@ async def test_429_that_persists_rejects_with_the_code(
         await place_limit(service)
     assert error.value.order.status is OrderStatus.REJECTED
     assert error.value.code == 429
-    await assert_agreement(client, uow_factory)
+    await books.assert_agree()
 
 
 async def test_many_faulty_submits_leave_no_duplicates(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
+    service: ExecutionService, sim: SimServer, books: Books
 ) -> None:
     faults = [OrderFault.ERROR_BEFORE, OrderFault.ERROR_AFTER, OrderFault.DROP_AFTER]
     for i in range(9):
@@ -218,16 +219,12 @@ async def test_many_faulty_submits_leave_no_duplicates(
     sim.faults.clear()
     report = await service.reconcile()
     assert report.discrepancies == 0
-    assert len(await client.all_orders("BTCUSDT")) == 6
-    await assert_agreement(client, uow_factory)
+    assert len(await books.exchange_orders()) == 6
+    await books.assert_agree()
 
 
 async def test_a_caller_cancelled_mid_submit_leaves_a_recorded_order(
-    service: ExecutionService,
-    sim: SimServer,
-    client: MexcClient,
-    uow_factory: Callable[[], UnitOfWork],
-    recorder: EventRecorder,
+    service: ExecutionService, sim: SimServer, recorder: EventRecorder, books: Books
 ) -> None:
     """An API request dropped while its submit is in flight: the placement still finishes and
     records the exchange's answer (the submit runs shielded from the caller's cancellation)."""
@@ -242,5 +239,4 @@ async def test_a_caller_cancelled_mid_submit_leaves_a_recorded_order(
             break
         await asyncio.sleep(0.02)
     assert await service.open_orders("BTCUSDT") != []
-    assert len(await client.all_orders("BTCUSDT")) == 1
-    await assert_agreement(client, uow_factory)
+    await books.assert_one_order_and_agree()

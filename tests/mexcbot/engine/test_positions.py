@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 import pytest
 
@@ -22,7 +23,7 @@ from mexcbot.domain.orders import (
     PlaceOrder,
     client_order_id_for,
 )
-from mexcbot.domain.positions import PositionStatus
+from mexcbot.domain.positions import Position, PositionStatus
 from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.errors import RiskRejected
@@ -107,6 +108,37 @@ async def desk(
     return await build_desk(client, uow_factory, events)
 
 
+class NewDesk(Protocol):
+    """Builds another desk over the test's exchange client and store: the process after a
+    restart. It shares the test's event bus unless given one."""
+
+    async def __call__(
+        self,
+        *,
+        events: EventBus | None = None,
+        clock: Callable[[], datetime] = now,
+        monotonic: Callable[[], float] | None = None,
+    ) -> Desk: ...
+
+
+@pytest.fixture
+def new_desk(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus
+) -> NewDesk:
+    shared = events
+
+    async def build(
+        *,
+        events: EventBus | None = None,
+        clock: Callable[[], datetime] = now,
+        monotonic: Callable[[], float] | None = None,
+    ) -> Desk:
+        bus = shared if events is None else events
+        return await build_desk(client, uow_factory, bus, clock, monotonic)
+
+    return build
+
+
 async def tick(desk: Desk, sim: SimServer, price: str) -> list[OrderStatus]:
     sim.exchange.set_price(SYMBOL, D(price))
     placed = await desk.monitor.evaluate(SYMBOL, Quote(D(price), D(price), D(price), "test"))
@@ -122,6 +154,24 @@ async def exit_orders(uow_factory: Callable[[], UnitOfWork], pid: int) -> list[s
         if o.request.origin is OrderOrigin.POSITION_EXIT
         and o.request.origin_ref == f"position:{pid}"
     )
+
+
+STOP = ExitPlan(stop_loss=StopLoss(price=D("3000")))
+
+
+async def open_with_a_stop(desk: Desk, sim: SimServer) -> Position:
+    """A 100 USDT market buy at 3200 with the stop loss at 3000: below it, one exit sells all."""
+    sim.exchange.set_price(SYMBOL, D("3200"))
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=STOP)
+    return position
+
+
+async def open_stored_with_a_stop(desk: Desk, sim: SimServer) -> tuple[Position, int]:
+    """`open_with_a_stop`, and the id the store gave the position (asserted present)."""
+    position = await open_with_a_stop(desk, sim)
+    pid = position.id
+    assert pid is not None
+    return position, pid
 
 
 PLAN = ExitPlan(
@@ -171,10 +221,7 @@ async def test_ladder_then_trailing_each_fire_once_and_the_position_closes(
 async def test_kill_switch_blocks_an_entry_while_the_stop_still_sells(
     desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork]
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
+    position = await open_with_a_stop(desk, sim)
     await desk.risk.change(actor="admin", state=TradingState.REDUCING, reason="test")
     with pytest.raises(RiskRejected, match="REDUCING"):
         await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"))
@@ -196,18 +243,9 @@ async def test_limits_refuse_entries_naming_the_limit(desk: Desk, sim: SimServer
 
 
 async def test_an_exit_in_flight_at_a_crash_is_resolved_by_its_id_not_sent_again(
-    client: MexcClient,
-    desk: Desk,
-    sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    desk: Desk, sim: SimServer, uow_factory: Callable[[], UnitOfWork], new_desk: NewDesk
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
-    pid = position.id
-    assert pid is not None
+    position, pid = await open_stored_with_a_stop(desk, sim)
     # the decision is persisted and sent, then the process dies before it learns the outcome
     sim.exchange.set_price(SYMBOL, D("2990"))
     position.observe(D("2990"))
@@ -228,7 +266,7 @@ async def test_an_exit_in_flight_at_a_crash_is_resolved_by_its_id_not_sent_again
             idempotency_key=key,
         )
     )
-    restarted = await build_desk(client, uow_factory, EventBus())
+    restarted = await new_desk(events=EventBus())
     async with uow_factory() as uow:
         stored = await uow.positions.get(pid)
     assert stored is not None
@@ -240,12 +278,7 @@ async def test_an_exit_in_flight_at_a_crash_is_resolved_by_its_id_not_sent_again
 async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
     desk: Desk, sim: SimServer, events: EventBus, uow_factory: Callable[[], UnitOfWork]
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
-    pid = position.id
-    assert pid is not None
+    position, pid = await open_stored_with_a_stop(desk, sim)
     worker = asyncio.create_task(desk.monitor.run())
     try:
         sim.exchange.set_price(SYMBOL, D("2990"))
@@ -266,18 +299,9 @@ async def test_a_burst_of_stream_prices_sells_once_at_the_newest_price(
 
 
 async def test_quiet_ticks_keep_the_excursions_for_readers_and_across_a_restart(
-    client: MexcClient,
-    desk: Desk,
-    sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    desk: Desk, sim: SimServer, new_desk: NewDesk
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
-    pid = position.id
-    assert pid is not None
+    _, pid = await open_stored_with_a_stop(desk, sim)
     for price in ("3210", "3350", "3100", "3250"):  # inside (stop, no target): all quiet
         assert await tick(desk, sim, price) == []
     read = await desk.positions.get(pid)
@@ -285,27 +309,20 @@ async def test_quiet_ticks_keep_the_excursions_for_readers_and_across_a_restart(
     assert await tick(desk, sim, "3400") == []
     assert await desk.book.flush_excursions() == 1
     assert await desk.book.flush_excursions() == 0  # nothing new since
-    restarted = await build_desk(client, uow_factory, events)
+    restarted = await new_desk()
     again = restarted.book.cached(pid)
     assert again is not None
     assert (again.peak_price, again.trough_price) == (D("3400"), D("3100"))
 
 
 async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
-    client: MexcClient,
-    desk: Desk,
-    sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    desk: Desk, sim: SimServer, new_desk: NewDesk
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
+    position = await open_with_a_stop(desk, sim)
     assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]
     loss = position.realised_pnl
     assert loss < 0
-    restarted = await build_desk(client, uow_factory, events)
+    restarted = await new_desk()
     assert restarted.risk.exposure().pnl_today == loss  # earlier runs today count
     await restarted.risk.change(actor="admin", limits=RiskLimits(daily_loss_limit=-loss / 2))
     with pytest.raises(RiskRejected, match="daily_loss_limit"):  # before the switch moved
@@ -316,7 +333,7 @@ async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
     start = now()
     midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     shift = midnight + timedelta(seconds=5) - start
-    tomorrow = await build_desk(client, uow_factory, events, clock=lambda: now() + shift)
+    tomorrow = await new_desk(clock=lambda: now() + shift)
     assert tomorrow.risk.exposure().pnl_today == 0
     await tomorrow.risk.change(
         actor="admin",
@@ -327,16 +344,12 @@ async def test_the_daily_loss_is_rebuilt_after_a_restart_in_its_window(
 
 
 async def test_a_stop_loss_streak_cools_entries_down_and_the_rate_limit_counts_entries(
-    client: MexcClient,
-    sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    sim: SimServer, new_desk: NewDesk
 ) -> None:
-    desk = await build_desk(client, uow_factory, events, monotonic=lambda: 100.0)
+    desk = await new_desk(monotonic=lambda: 100.0)
     sim.exchange.set_price(SYMBOL, D("3200"))
-    stop = ExitPlan(stop_loss=StopLoss(price=D("3000")))
     await desk.risk.change(actor="admin", limits=RiskLimits(stop_loss_streak=1))
-    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=stop)
+    position, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("100"), exits=STOP)
     assert await tick(desk, sim, "2900") == [OrderStatus.FILLED]  # the exit is never blocked
     assert position.status is PositionStatus.CLOSED
     with pytest.raises(RiskRejected, match="stop_loss_streak"):
@@ -346,7 +359,7 @@ async def test_a_stop_loss_streak_cools_entries_down_and_the_rate_limit_counts_e
     await desk.risk.change(actor="admin", limits=RiskLimits(max_orders_per_second=2))
     held = []
     for _ in range(2):
-        opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"), exits=stop)
+        opened, _ = await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"), exits=STOP)
         held.append(opened)
     with pytest.raises(RiskRejected, match="max_orders_per_second"):
         await desk.positions.open_with_buy(SYMBOL, quote_amount=D("50"))
@@ -386,23 +399,16 @@ async def test_an_entry_needs_the_minimum_24h_volume(
 
 
 async def test_a_clean_stop_of_the_exit_timer_writes_the_pending_excursions(
-    client: MexcClient,
-    desk: Desk,
-    sim: SimServer,
-    uow_factory: Callable[[], UnitOfWork],
-    events: EventBus,
+    desk: Desk, sim: SimServer, new_desk: NewDesk
 ) -> None:
-    sim.exchange.set_price(SYMBOL, D("3200"))
-    position, _ = await desk.positions.open_with_buy(
-        SYMBOL, quote_amount=D("100"), exits=ExitPlan(stop_loss=StopLoss(price=D("3000")))
-    )
+    position = await open_with_a_stop(desk, sim)
     timer = asyncio.create_task(desk.monitor.run_timer(3600))
     await asyncio.sleep(0)
     assert await tick(desk, sim, "3500") == []
     timer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await timer
-    restarted = await build_desk(client, uow_factory, events)
+    restarted = await new_desk()
     assert position.id is not None
     again = restarted.book.cached(position.id)
     assert again is not None

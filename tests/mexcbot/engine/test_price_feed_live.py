@@ -6,63 +6,34 @@ that reloads the prices."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
-from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import PriceChanged, StreamStatusChanged
 from mexcbot.engine.price_feed import PriceFeed
 from mexcbot.engine.prices import PriceBook
-from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.live_market import MexcLiveMarket
-from mexcbot.mexc.rest import MexcClient
-from mexcbot.mexc.streams import StreamConfig, channels
+from mexcbot.mexc.streams import channels
 from mexcsim import SimServer
-from mexcsim.http.faults import FaultPlan
-from tests.fixtures.engine_timing import client_config
-
-
-@contextlib.asynccontextmanager
-async def following(feed: PriceFeed) -> AsyncIterator[None]:
-    task = asyncio.create_task(feed.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    while not condition():  # noqa: ASYNC110 (the state is the feed's and the sim's)
-        await asyncio.sleep(0.02)
+from tests.fixtures.price_stream import (
+    drop_the_stream_until_it_reloads,
+    following,
+    stream_rig,
+    until,
+)
 
 
 async def test_follow_adds_a_subscription_without_reopening_and_gaps_are_reported(
     sim_no_limits: SimServer,
 ) -> None:
     sim = sim_no_limits
-    events = EventBus()
-    changes: list[PriceChanged] = []
-    statuses: list[StreamStatusChanged] = []
-    events.subscribe(PriceChanged, changes.append)
-    events.subscribe(StreamStatusChanged, statuses.append)
-    requests: list[str] = []
-    config = StreamConfig(
-        url=sim.url.replace("http://", "ws://") + "/ws",
-        reconnect_initial_s=0.05,
-        reconnect_max_s=0.05,
-    )
-    async with MexcClient(
-        client_config(sim.url), on_request=lambda endpoint, _s: requests.append(endpoint)
-    ) as client:
-        exchange = MexcExchange(client, config)
+    async with stream_rig(sim) as rig:
+        changes = rig.changes
         # 6 channels a connection: the third symbol opens a second one
-        live = MexcLiveMarket(client, dataclasses.replace(config, max_subscriptions=6))
-        prices = PriceBook(exchange)
-        feed = PriceFeed(exchange, prices, events, ["ETHUSDT"], publish_interval_s=0.05, live=live)
+        live = MexcLiveMarket(rig.client, dataclasses.replace(rig.config, max_subscriptions=6))
+        prices = PriceBook(rig.exchange)
+        feed = PriceFeed(
+            rig.exchange, prices, rig.events, ["ETHUSDT"], publish_interval_s=0.05, live=live
+        )
         try:
             async with following(feed), asyncio.timeout(10):
                 await until(lambda: feed.health.connected and any(c.last for c in changes))
@@ -78,11 +49,8 @@ async def test_follow_adds_a_subscription_without_reopening_and_gaps_are_reporte
                 assert feed.health.reconnects == 0  # never reopened; a new connection is no gap
                 assert feed.symbols == ("BTCUSDT", "ETHUSDT")
 
-                requests.clear()
-                sim.faults.set(FaultPlan(ws_drop_connections=True))
-                await until(lambda: feed.health.reconnects == 1 and feed.health.connected)
-                await until(lambda: "GET /api/v3/ticker/price" in requests)  # prices reloaded
+                await drop_the_stream_until_it_reloads(sim, feed, rig)  # prices reloaded
         finally:
             await live.close()
-    assert [(s.connected, s.gaps) for s in statuses][:3] == [(True, 0), (False, 1), (True, 1)]
+    assert [(s.connected, s.gaps) for s in rig.statuses][:3] == [(True, 0), (False, 1), (True, 1)]
     assert {c.symbol for c in changes} == {"ETHUSDT", "BTCUSDT"}

@@ -55,6 +55,15 @@ async def store_intent(
     return order
 
 
+async def place_limit_buy(service: ExecutionService, price: Decimal) -> Order:
+    """A LIMIT BUY of 0.001 BTCUSDT at `price`, placed through `service`."""
+    return await service.place(
+        PlaceOrder(
+            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=price
+        )
+    )
+
+
 def new_service(
     client: MexcClient, uow_factory: Callable[[], UnitOfWork], events: EventBus | None = None
 ) -> ExecutionService:
@@ -143,11 +152,7 @@ async def test_changes_made_behind_the_bots_back_are_corrected(
     client: MexcClient,
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
-    order = await service.place(
-        PlaceOrder(
-            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("30000")
-        )
-    )
+    order = await place_limit_buy(service, D("30000"))
     await client.cancel_order("BTCUSDT", client_order_id=order.client_order_id)
     report = await service.reconcile()
     assert report.status_corrections == 1
@@ -162,11 +167,7 @@ async def test_a_resting_order_that_fills_gets_its_fills(
     client: MexcClient,
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
-    order = await service.place(
-        PlaceOrder(
-            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("64000")
-        )
-    )
+    order = await place_limit_buy(service, D("64000"))
     sim.exchange.set_price("BTCUSDT", D("60000"))
     for _ in range(50):
         if (await client.get_order("BTCUSDT", order_id=order.exchange_order_id)).status in (
@@ -221,15 +222,7 @@ async def test_open_orders_are_checked_with_one_listing_not_one_query_each(
     exchange = CountingExchange(MexcExchange(client))
     service = ExecutionService(exchange, uow_factory, events=EventBus())  # type: ignore[arg-type]
     for i in range(5):
-        await service.place(
-            PlaceOrder(
-                symbol="BTCUSDT",
-                side=BUY,
-                type=OrderType.LIMIT,
-                quantity=D("0.001"),
-                price=D(30000 + i),
-            )
-        )
+        await place_limit_buy(service, D(30000 + i))
     filled_elsewhere = (await service.open_orders("BTCUSDT"))[0]
     await client.cancel_order("BTCUSDT", client_order_id=filled_elsewhere.client_order_id)
     exchange.calls.clear()
@@ -251,11 +244,7 @@ async def test_an_order_the_exchange_forgot_becomes_lost_not_new_forever(
     exchange no longer knows an acknowledged order. Reconciliation marks it LOST, once."""
     service = new_service(client, uow_factory)
     await service.start()
-    placed = await service.place(
-        PlaceOrder(
-            symbol="BTCUSDT", side=BUY, type=OrderType.LIMIT, quantity=D("0.001"), price=D("30000")
-        )
-    )
+    placed = await place_limit_buy(service, D("30000"))
     assert placed.status is OrderStatus.NEW
     async with SimServer(sim_config()) as fresh, MexcClient(client_config(fresh.url)) as forgetful:
         recorder = EventRecorder(events := EventBus())

@@ -3,7 +3,7 @@ as through a unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -15,20 +15,13 @@ from mexcbot.domain.orders import Order, OrderStatus, TimeInForce
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.orders.sync import OrderSync
 from mexcbot.engine.ports import Exchange, OrderReport, TradeReport
-from mexcbot.store import UnitOfWork, create_engine
+from mexcbot.store import UnitOfWork
 from mexcbot.store.fill_writer import FillWriter
 from tests.fixtures.orders import T0, make_order
 from tests.fixtures.recorder import EventRecorder
 
 SQLITE = pytest.mark.parametrize("database_backend", ["sqlite"])
 NO_EXCHANGE = cast(Exchange, None)  # apply never asks the exchange
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 async def stored(uow_factory: Callable[[], UnitOfWork], exchange_id: str) -> Order:

@@ -4,20 +4,17 @@ webhook signature (written from the README's description, not from mexcbot's cod
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 
 from mexcbot.app import Bot
 from mexcbot.notify.kinds import NotificationType
-from mexcbot.paper import ADMIN_TOKEN_SUFFIX
-from tests.fixtures.api import api_url, auth
+from tests.fixtures.api import api_url, auth, read_until, set_paper_price
 from tests.fixtures.telegram import TOKEN, FakeTelegram, WebhookReceiver
 
 CHAT = 777000
@@ -86,29 +83,10 @@ class Client:
             return response.status, await response.text()
 
 
-def sim_admin_token(bot: Bot) -> str:
-    """The paper exchange's admin token, from the file `mexcbot run` tells the user about."""
-    return Path(bot.settings.paper_state_file + ADMIN_TOKEN_SUFFIX).read_text().strip()
-
-
 async def set_price(http: aiohttp.ClientSession, bot: Bot, price: Decimal) -> None:
-    """Move the paper price through the simulator's admin API."""
-    assert bot.paper is not None
-    token = sim_admin_token(bot)
-    async with http.post(
-        f"{bot.paper.url}/_sim/prices",
-        json={"symbol": SYMBOL, "price": str(price)},
-        headers=auth(token),
-    ) as response:
-        assert response.status == 200, await response.text()
+    """Move the paper price of SYMBOL through the simulator's admin API."""
+    await set_paper_price(http, bot, SYMBOL, str(price))
 
 
 async def until(read: Callable[[], Awaitable[T]], check: Callable[[T], bool]) -> T:
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
-        value = await read()
-        if check(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met; last value {value}")
-        await asyncio.sleep(0.05)
+    return await read_until(read, check, within_s=15)

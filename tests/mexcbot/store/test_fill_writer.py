@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,18 +12,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mexcbot.domain.orders import Fill, Order
-from mexcbot.store import UnitOfWork, create_engine
+from mexcbot.store import UnitOfWork
 from mexcbot.store.fill_writer import AuditNote, FillWriter
 from tests.fixtures.orders import T0, make_fill, make_order
 
 SQLITE = pytest.mark.parametrize("database_backend", ["sqlite"])
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

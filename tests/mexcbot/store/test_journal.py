@@ -18,22 +18,15 @@ from mexcbot.store import (
     DuplicateClientOrderId,
     OrderJournal,
     UnitOfWork,
-    create_engine,
 )
 from tests.fixtures.orders import T0, make_order
+from tests.fixtures.sqlite_busy import holding_the_write_lock, loop_ticks
 
 FIXED_NOW = datetime(2025, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)
 
 
 def fixed_clock() -> datetime:
     return FIXED_NOW
-
-
-@pytest.fixture
-async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
-    db = create_engine(migrated_database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture
@@ -162,25 +155,15 @@ async def test_sqlite_busy_falls_back_without_blocking_the_loop(
     warm = make_order()
     await journal.record_intent(warm)  # the journal's own connection is open
     order = make_order(type=OrderType.MARKET, quantity=Decimal("0.001"), price=None)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    async with UnitOfWork(engine) as holder:  # BEGIN IMMEDIATE: holds the write lock
-        await holder.audit.append(actor="test", action="hold", result="ok")
-        writing = asyncio.create_task(journal.record_intent(order))
-        await asyncio.sleep(0.2)
-        assert not writing.done()  # waiting for the lock ...
-        assert journal.busy_fallbacks == 1
-        assert ticks >= 10  # ... off the event loop
-        await holder.commit()
-    assert await asyncio.wait_for(writing, 5) == 1
-    ticker.cancel()
+    async with loop_ticks() as ticks:
+        async with holding_the_write_lock(engine) as holder:
+            writing = asyncio.create_task(journal.record_intent(order))
+            await asyncio.sleep(0.2)
+            assert not writing.done()  # waiting for the lock ...
+            assert journal.busy_fallbacks == 1
+            assert ticks.count >= 10  # ... off the event loop
+            await holder.commit()
+        assert await asyncio.wait_for(writing, 5) == 1
     assert fields_of(await stored(engine, order.client_order_id)) == fields_of(order)
 
     order.acknowledge("ex-1", T0)  # and the ack takes the fast path again
