@@ -66,6 +66,8 @@ class ApiProblem(Exception):
 
 
 def problem_response(problem: ApiProblem, request_id: str | None = None) -> JSONResponse:
+    """The problem document; its RFC 9457 members (`type`, `title`, `status`, `detail`) and
+    `code`, `field`, `request_id` always win over an extra member of the same name."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code,
         "title": problem.title,
@@ -77,7 +79,7 @@ def problem_response(problem: ApiProblem, request_id: str | None = None) -> JSON
     request_id = request_id or request_id_var.get()
     if request_id:
         body["request_id"] = request_id
-    body.update(problem.extra)
+    body |= {name: value for name, value in problem.extra.items() if name not in body}
     return JSONResponse(
         body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON
     )
@@ -101,7 +103,14 @@ def _validation_problem(exc: RequestValidationError) -> ApiProblem:
             field = "body"  # the location is a character position, not a field
             reason = (error.get("ctx") or {}).get("error", "invalid")
             message = f"malformed JSON ({reason}) at character {error['loc'][-1]}"
-        errors.append({"field": field, "message": message, "rule": str(error.get("type"))})
+        rule = str(error.get("type"))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidOrder) and cause.field:
+            # A rule across fields (a LIMIT order without a price): it names its own field,
+            # not the body, and its message is the rule without pydantic's "Value error, ".
+            field, rule = cause.field, "invalid_order"
+            message = str(cause).removeprefix(f"{field}: ")
+        errors.append({"field": field, "message": message, "rule": rule})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     detail = f"{first['field']}: {first['message']}"
     if len(found) > 1:
@@ -150,13 +159,14 @@ class _Rule:
 
 
 def _order_of(exc: Any) -> dict[str, Any]:
-    """The order an error carries, as the API shows it, and its client order id."""
+    """The order an error carries, as the API shows it, and its client order id. Its status is
+    `order_status` (and `order.status`): the problem's own `status` is the HTTP status."""
     from mexcbot.api.schemas import OrderOut
 
     order = exc.order
     return {
         "client_order_id": order.client_order_id,
-        "status": order.status,
+        "order_status": order.status,
         "order": OrderOut.of(order).model_dump(mode="json"),
     }
 
