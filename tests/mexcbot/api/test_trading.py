@@ -132,7 +132,7 @@ async def test_invalid_orders_are_422_name_the_field_and_change_nothing(
         ({**LIMIT_BUY, "price": "-1"}, "price"),
         ({**LIMIT_BUY, "quantity": "abc"}, "quantity"),
         ({**LIMIT_BUY, "symbol": "btc"}, "symbol"),
-        ({k: v for k, v in LIMIT_BUY.items() if k != "price"}, "body"),
+        ({k: v for k, v in LIMIT_BUY.items() if k != "price"}, "price"),
         ({**LIMIT_BUY, "quantity": "0.0000001"}, "quantity"),  # finer than the symbol allows
         ({**LIMIT_BUY, "quantity": "0.000001", "price": "1"}, "quantity"),  # below min notional
         ({**LIMIT_BUY, "extra": 1}, "extra"),
