@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -156,6 +157,8 @@ class _Rule:
     extra: Callable[[Any], dict[str, Any]] | None = None
     retry_after: Callable[[Any], float | None] | None = None
     field: str | None = None
+    field_of: Callable[[str], str] | None = None
+    """The error's own field as the request body names it (a domain error knows only its part)."""
 
 
 def _order_of(exc: Any) -> dict[str, Any]:
@@ -173,6 +176,13 @@ def _order_of(exc: Any) -> dict[str, Any]:
 
 def _mexc(code_of: Callable[[Any], int | None], message_of: Callable[[Any], str]) -> Any:
     return lambda exc: {"mexc_code": code_of(exc), "mexc_message": message_of(exc)}
+
+
+def _as_sent(text: str) -> str:
+    """A rule's field as the API body spells it: the domain's `trigger.window` and `cooldown`
+    are the body's `trigger.window_seconds` and `cooldown_seconds`."""
+    text = re.sub(r"\btrigger\.window\b(?!_)", "trigger.window_seconds", text)
+    return re.sub(r"^cooldown\b(?!_)", "cooldown_seconds", text)
 
 
 _UNREACHABLE = "The exchange could not be reached or kept failing; try again shortly."
@@ -243,9 +253,21 @@ _RULES: dict[type[Exception], _Rule] = {
     ),
     engine_errors.ListingNotFound: _Rule(404, "listing_not_found", "No such listing"),
     engine_errors.RuleNotFound: _Rule(404, "rule_not_found", "No such auto-buy rule"),
-    InvalidRule: _Rule(422, "invalid_rule", "The auto-buy rule is invalid"),
+    InvalidRule: _Rule(
+        422,
+        "invalid_rule",
+        "The auto-buy rule is invalid",
+        detail=lambda exc: _as_sent(str(exc)),
+        field_of=_as_sent,
+    ),
     PositionError: _Rule(409, "position_conflict", "The position's state forbids this"),
-    InvalidExitPlan: _Rule(422, "invalid_exits", "The exit rules are invalid"),
+    InvalidExitPlan: _Rule(
+        422,
+        "invalid_exits",
+        "The exit rules are invalid",
+        detail=lambda exc: f"exits.{exc}",
+        field_of=lambda field: f"exits.{field}",  # every body has its exits under "exits"
+    ),
     InvalidRiskLimits: _Rule(422, "invalid_risk_limits", "The risk limits are invalid"),
     ConcurrentPositionUpdate: _Rule(
         409, "concurrent_update", "The position changed meanwhile; reload and retry"
@@ -311,10 +333,17 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
         rule.code,
         rule.detail(exc),
         title=rule.title,
-        field=rule.field or getattr(exc, "field", None),
+        field=rule.field or _own_field(rule, exc),
         headers=headers,
         extra=rule.extra(exc) if rule.extra is not None else None,  # noqa: S610
     )
+
+
+def _own_field(rule: _Rule, exc: BaseException) -> str | None:
+    field = getattr(exc, "field", None)
+    if field is None or rule.field_of is None:
+        return field
+    return rule.field_of(field)
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -198,7 +198,8 @@ async def test_manual_close_and_a_stop_that_may_not_move_down(
         f"/api/v1/positions/{pid}",
         {"exits": {"take_profits": [{"fraction": "0.7", "price": "4000"}] * 2}},
     )
-    assert (status, bad["code"]) == (422, "invalid_exits")
+    assert (status, bad["code"], bad["field"]) == (422, "invalid_exits", "exits.take_profits")
+    assert bad["detail"].startswith("exits.take_profits: fractions add up to 1.4")
     status, open_now = await trader.call("GET", "/api/v1/positions/open")
     assert [p["id"] for p in open_now] == [pid]
     status, closed = await trader.call("PUT", f"/api/v1/positions/{pid}/close")
