@@ -228,3 +228,26 @@ async def test_position_and_trading_state_changes_reach_the_metrics(
     assert 'mexcbot_position_events_total{kind="deleted"} 1.0' in text  # the refused entry's
     status, listed = await admin.call("GET", "/api/v1/positions")
     assert listed["total"] == 0  # a refused entry leaves no position behind
+
+
+async def test_a_position_opened_after_deleting_the_newest_gets_a_new_id_and_buys(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """Deleting the newest (closed) position must not hand its id to the next one: the entry's
+    client order id derives from the id, so the next position was refused (409, an
+    Idempotency-Key the user never sent) or, with the same order, took the old one's fills."""
+    tokens = await tokens_for(bot)
+    trader = Client(http, bot, tokens["trade"])
+    first = await open_with_stop(http, bot, trader, "50", "3000")
+    status, closed = await trader.call("PUT", f"/api/v1/positions/{first}/close")
+    assert status == 200, closed
+    status, _ = await trader.call("DELETE", f"/api/v1/positions/{first}")
+    assert status == 204
+    for _ in range(2):  # the same order as the deleted position's entry, then another
+        status, opened = await trader.call(
+            "POST", "/api/v1/positions", {"symbol": SYMBOL, "quote_amount": "50"}
+        )
+        assert status == 201, opened
+        assert opened["position"]["id"] > first
+        assert opened["entry_order"]["status"] == "FILLED"
+        assert opened["entry_order"]["created_at"] > closed["exit_order"]["created_at"]
