@@ -5,6 +5,7 @@ kill switch refuses a new entry while a stop still sells."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -251,3 +252,31 @@ async def test_a_position_opened_after_deleting_the_newest_gets_a_new_id_and_buy
         assert opened["position"]["id"] > first
         assert opened["entry_order"]["status"] == "FILLED"
         assert opened["entry_order"]["created_at"] > closed["exit_order"]["created_at"]
+
+
+async def test_an_entry_fill_stored_but_not_applied_before_a_crash_is_applied_at_restart(
+    make_bot: MakeBot, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """A kill -9 between storing the entry order's fill and applying it to its position left
+    the position holding nothing, with no stop, while its coins sat on the account. The
+    restart applies the stored fills of every open position's orders."""
+    async with make_bot(exit_check_interval=0.05) as bot:
+        tokens = await tokens_for(bot)
+        pid = await open_with_stop(http, bot, Client(http, bot, tokens["trade"]), "50", "3000")
+    # The state that crash leaves: the order and its fill stored, the position as created.
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        db.execute("DELETE FROM position_fills WHERE position_id = ?", (pid,))
+        db.execute(
+            "UPDATE positions SET quantity = '0', entered_quantity = '0', cost = '0',"
+            " spent_quote = '0', fees_quote = '0', peak_price = NULL, trough_price = NULL,"
+            " stop_price = NULL, stop_trigger = NULL WHERE id = ?",
+            (pid,),
+        )
+    async with make_bot(exit_check_interval=0.05) as bot:
+        reader = Client(http, bot, tokens["read"])
+        status, position = await reader.call("GET", f"/api/v1/positions/{pid}")
+    assert status == 200, position
+    assert position["status"] == "OPEN"
+    assert D(position["quantity"]) > 0
+    assert len(position["fills"]) == 1
+    assert D(position["stop_price"]) == D("3000")
