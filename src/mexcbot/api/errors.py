@@ -105,6 +105,13 @@ def _validation_problem(exc: RequestValidationError) -> ApiProblem:
             reason = (error.get("ctx") or {}).get("error", "invalid")
             message = f"malformed JSON ({reason}) at character {error['loc'][-1]}"
         rule = str(error.get("type"))
+        if (
+            field == "body"
+            and rule == "model_attributes_type"
+            and isinstance(error.get("input"), (bytes, str))
+        ):  # a body sent as text (no JSON Content-Type) reaches the model undecoded
+            message = "send a JSON object with the header 'Content-Type: application/json'"
+            rule = "content_type"
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, InvalidOrder) and cause.field:
             # A rule across fields (a LIMIT order without a price): it names its own field,

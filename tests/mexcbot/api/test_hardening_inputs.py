@@ -192,3 +192,18 @@ async def test_an_order_missing_what_its_type_needs_is_422_naming_that_field(
     assert "Value error" not in problem["detail"]
     async with http.get(url, headers=auth(tokens["read"])) as response:
         assert (await response.json())["orders"] == []  # nothing was stored
+
+
+async def test_a_json_body_sent_as_text_is_told_to_say_it_is_json(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """curl -d without -H 'Content-Type: application/json' sends a form content type; the
+    answer names the header, not "Input should be a valid dictionary"."""
+    body = '{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"0.001","price":"30000"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        headers = {**auth(tokens["trade"]), "Content-Type": content_type}
+        async with http.post(f"{api_url(bot)}{ORDERS}", data=body, headers=headers) as response:
+            problem = await response.json(content_type=None)
+            assert response.status == 422, problem
+        assert (problem["field"], problem["errors"][0]["rule"]) == ("body", "content_type")
+        assert "Content-Type: application/json" in problem["detail"]
