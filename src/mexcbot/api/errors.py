@@ -114,9 +114,10 @@ def _validation_problem(exc: RequestValidationError) -> ApiProblem:
             rule = "content_type"
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, InvalidOrder) and cause.field:
-            # A rule across fields (a LIMIT order without a price): it names its own field,
-            # not the body, and its message is the rule without pydantic's "Value error, ".
-            field, rule = cause.field, "invalid_order"
+            # A rule across fields (a LIMIT order without a price, an update that changes
+            # nothing): it names its own field, not the body, and its message is the rule
+            # without pydantic's "Value error, ".
+            field, rule = cause.field, "combination"
             message = str(cause).removeprefix(f"{field}: ")
         errors.append({"field": field, "message": message, "rule": rule})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mexcbot.api.schemas import Money, OrderOut, PositiveAmount, Symbol
 from mexcbot.domain.exits import (
@@ -23,6 +23,7 @@ from mexcbot.domain.exits import (
     TrailingStop,
     TriggerPrice,
 )
+from mexcbot.domain.orders import InvalidOrder
 from mexcbot.domain.performance import Performance
 from mexcbot.domain.positions import Position, PositionSide, PositionStatus, PositionType
 from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
@@ -118,8 +119,16 @@ class OpenPositionBody(_Strict):
 
 
 class UpdatePositionBody(_Strict):
-    exits: ExitsIn
+    """New exits (they replace the old ones), new notes, or both."""
+
+    exits: ExitsIn | None = None
     notes: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if self.exits is None and self.notes is None:
+            raise InvalidOrder("exits: send the new exits, notes, or both", field="exits")
+        return self
 
 
 class PositionFillOut(BaseModel):

@@ -187,7 +187,7 @@ async def test_an_order_missing_what_its_type_needs_is_422_naming_that_field(
         assert response.status == 422, problem
     assert (problem["code"], problem["field"]) == ("validation_error", field), problem
     assert problem["errors"][0]["field"] == field
-    assert problem["errors"][0]["rule"] == "invalid_order"
+    assert problem["errors"][0]["rule"] == "combination"
     assert problem["detail"].startswith(f"{field}: ")
     assert "Value error" not in problem["detail"]
     async with http.get(url, headers=auth(tokens["read"])) as response:

@@ -280,3 +280,18 @@ async def test_an_entry_fill_stored_but_not_applied_before_a_crash_is_applied_at
     assert D(position["quantity"]) > 0
     assert len(position["fills"]) == 1
     assert D(position["stop_price"]) == D("3000")
+
+
+async def test_a_position_update_may_change_the_notes_alone(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """`PUT /positions/{id}` changes "exits or notes": notes alone keep the exits."""
+    tokens = await tokens_for(bot)
+    trader = Client(http, bot, tokens["trade"])
+    pid = await open_with_stop(http, bot, trader, "50", "3000")
+    status, updated = await trader.call("PUT", f"/api/v1/positions/{pid}", {"notes": "swing"})
+    assert status == 200, updated
+    assert updated["notes"] == "swing"
+    assert D(updated["stop_price"]) == D("3000")
+    status, problem = await trader.call("PUT", f"/api/v1/positions/{pid}", {})
+    assert (status, problem["field"]) == (422, "exits"), problem
