@@ -18,6 +18,7 @@ from mexcbot.domain.exits import (
     MAX_STOP_CONFIRM_TICKS,
     ExitPlan,
     ExitTrigger,
+    InvalidExitPlan,
     StopLoss,
     TakeProfitLevel,
     TrailingStop,
@@ -80,15 +81,22 @@ class ExitsIn(_Strict):
                 if trail
                 else None
             ),
-            take_profits=tuple(
-                TakeProfitLevel(fraction=t.fraction, price=t.price, percent=t.percent)
-                for t in self.take_profits
-            ),
+            take_profits=tuple(_level(index, t) for index, t in enumerate(self.take_profits)),
             break_even_after_take_profit=self.break_even_after_take_profit,
             trigger_price=self.trigger_price,
             max_slippage_percent=self.max_slippage_percent,
             stop_confirm_ticks=self.stop_confirm_ticks,
         )
+
+
+def _level(index: int, level: TakeProfitIn) -> TakeProfitLevel:
+    """One ladder level; its error names it as the body does (``take_profits.1.fraction``)."""
+    try:
+        return TakeProfitLevel(fraction=level.fraction, price=level.price, percent=level.percent)
+    except InvalidExitPlan as exc:
+        named = f"take_profits.{index}"
+        field = (exc.field or "take_profit").replace("take_profit", named, 1)
+        raise InvalidExitPlan(str(exc).replace("take_profit", named, 1), field=field) from None
 
 
 class AdoptIn(_Strict):

@@ -295,3 +295,22 @@ async def test_a_position_update_may_change_the_notes_alone(
     assert D(updated["stop_price"]) == D("3000")
     status, problem = await trader.call("PUT", f"/api/v1/positions/{pid}", {})
     assert (status, problem["field"]) == (422, "exits"), problem
+
+
+async def test_a_bad_ladder_level_is_named_by_its_index(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """The field of an exit error is its path in the body (the dashboard puts the message
+    beside that input): `exits.take_profits.1.fraction`, not `take_profit.fraction`."""
+    trader = Client(http, bot, (await tokens_for(bot))["trade"])
+    ladder = [{"fraction": "0.5", "percent": "5"}, {"fraction": "2", "percent": "10"}]
+    for take_profits, field in [
+        (ladder, "exits.take_profits.1.fraction"),
+        ([{"fraction": "0.5"}], "exits.take_profits.0"),
+    ]:
+        body = {"symbol": SYMBOL, "quote_amount": "50", "exits": {"take_profits": take_profits}}
+        status, problem = await trader.call("POST", "/api/v1/positions", body)
+        assert (status, problem["code"], problem["field"]) == (422, "invalid_exits", field)
+        assert problem["detail"].startswith(field), problem
+    status, page = await trader.call("GET", "/api/v1/positions")
+    assert page["positions"] == []
