@@ -281,6 +281,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         health=streams["market"],
         live=live_market,  # one shared stream: a followed symbol is one more subscription
     )
+    feed.follow_trading(events)
     trigger_watch = TriggerWatch(
         autobuy_rules, buyer, prices=prices, follow=feed.follow, clock=_utc_now
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -138,3 +140,54 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         result = run_cli(tmp_path, "run", "--port", str(port))
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def _status(url: str, token: str) -> int:
+    try:
+        return _request(url, token)[0]
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_cli_beside_a_running_bot_shares_its_database(tmp_path: Path) -> None:
+    """`mexcbot token create/revoke` while the bot runs: the revocation reaches the bot within
+    2 s, and the bot's own writes after it still reach the database (a kill -9 and a restart
+    find the order as the bot's, not as an external one imported from the exchange). The bot
+    once dropped its SQLite locks by opening and closing the file for its second engine, so the
+    CLI's exit deleted the WAL the bot was still writing to."""
+    with start_bot_process(tmp_path) as bot:
+        admin = bot.printed_token
+        assert admin is not None
+        created = run_cli(tmp_path, "token", "create", "--role", "read", "--name", "beside")
+        assert created.returncode == 0, created.stderr
+        reader = created.stdout.strip().splitlines()[-1]
+        whoami = f"{bot.base_url}/api/v1/auth/whoami"
+        assert _status(whoami, reader) == 200
+        assert run_cli(tmp_path, "token", "revoke", "beside").returncode == 0
+        deadline = time.monotonic() + 3.0
+        while _status(whoami, reader) == 200:
+            assert time.monotonic() < deadline, "the CLI's revocation never reached the bot"
+            time.sleep(0.1)
+        assert _status(whoami, reader) == 401
+        status, order = _request(
+            f"{bot.base_url}/api/v1/trades/orders",
+            admin,
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": "0.001",
+                "price": "30000",
+            },
+        )
+        assert status == 201
+        bot.process.kill()
+        bot.process.wait(timeout=15)
+    listed = run_cli(tmp_path, "token", "list").stdout
+    assert "beside\tread\trevoked" in listed
+    with start_bot_process(tmp_path) as again:
+        url = f"{again.base_url}/api/v1/trades/orders/BTCUSDT/{order['client_order_id']}"
+        status, found = _request(url, admin)
+        assert (found["origin"], found["is_external"]) == ("USER", False)
+        again.process.kill()
+        again.process.wait(timeout=15)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,8 @@ class ApiProblem(Exception):
 
 
 def problem_response(problem: ApiProblem, request_id: str | None = None) -> JSONResponse:
+    """The problem document; its RFC 9457 members (`type`, `title`, `status`, `detail`) and
+    `code`, `field`, `request_id` always win over an extra member of the same name."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code,
         "title": problem.title,
@@ -77,7 +80,7 @@ def problem_response(problem: ApiProblem, request_id: str | None = None) -> JSON
     request_id = request_id or request_id_var.get()
     if request_id:
         body["request_id"] = request_id
-    body.update(problem.extra)
+    body |= {name: value for name, value in problem.extra.items() if name not in body}
     return JSONResponse(
         body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON
     )
@@ -101,7 +104,22 @@ def _validation_problem(exc: RequestValidationError) -> ApiProblem:
             field = "body"  # the location is a character position, not a field
             reason = (error.get("ctx") or {}).get("error", "invalid")
             message = f"malformed JSON ({reason}) at character {error['loc'][-1]}"
-        errors.append({"field": field, "message": message, "rule": str(error.get("type"))})
+        rule = str(error.get("type"))
+        if (
+            field == "body"
+            and rule == "model_attributes_type"
+            and isinstance(error.get("input"), (bytes, str))
+        ):  # a body sent as text (no JSON Content-Type) reaches the model undecoded
+            message = "send a JSON object with the header 'Content-Type: application/json'"
+            rule = "content_type"
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidOrder) and cause.field:
+            # A rule across fields (a LIMIT order without a price, an update that changes
+            # nothing): it names its own field, not the body, and its message is the rule
+            # without pydantic's "Value error, ".
+            field, rule = cause.field, "combination"
+            message = str(cause).removeprefix(f"{field}: ")
+        errors.append({"field": field, "message": message, "rule": rule})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     detail = f"{first['field']}: {first['message']}"
     if len(found) > 1:
@@ -147,22 +165,32 @@ class _Rule:
     extra: Callable[[Any], dict[str, Any]] | None = None
     retry_after: Callable[[Any], float | None] | None = None
     field: str | None = None
+    field_of: Callable[[str], str] | None = None
+    """The error's own field as the request body names it (a domain error knows only its part)."""
 
 
 def _order_of(exc: Any) -> dict[str, Any]:
-    """The order an error carries, as the API shows it, and its client order id."""
+    """The order an error carries, as the API shows it, and its client order id. Its status is
+    `order_status` (and `order.status`): the problem's own `status` is the HTTP status."""
     from mexcbot.api.schemas import OrderOut
 
     order = exc.order
     return {
         "client_order_id": order.client_order_id,
-        "status": order.status,
+        "order_status": order.status,
         "order": OrderOut.of(order).model_dump(mode="json"),
     }
 
 
 def _mexc(code_of: Callable[[Any], int | None], message_of: Callable[[Any], str]) -> Any:
     return lambda exc: {"mexc_code": code_of(exc), "mexc_message": message_of(exc)}
+
+
+def _as_sent(text: str) -> str:
+    """A rule's field as the API body spells it: the domain's `trigger.window` and `cooldown`
+    are the body's `trigger.window_seconds` and `cooldown_seconds`."""
+    text = re.sub(r"\btrigger\.window\b(?!_)", "trigger.window_seconds", text)
+    return re.sub(r"^cooldown\b(?!_)", "cooldown_seconds", text)
 
 
 _UNREACHABLE = "The exchange could not be reached or kept failing; try again shortly."
@@ -233,9 +261,21 @@ _RULES: dict[type[Exception], _Rule] = {
     ),
     engine_errors.ListingNotFound: _Rule(404, "listing_not_found", "No such listing"),
     engine_errors.RuleNotFound: _Rule(404, "rule_not_found", "No such auto-buy rule"),
-    InvalidRule: _Rule(422, "invalid_rule", "The auto-buy rule is invalid"),
+    InvalidRule: _Rule(
+        422,
+        "invalid_rule",
+        "The auto-buy rule is invalid",
+        detail=lambda exc: _as_sent(str(exc)),
+        field_of=_as_sent,
+    ),
     PositionError: _Rule(409, "position_conflict", "The position's state forbids this"),
-    InvalidExitPlan: _Rule(422, "invalid_exits", "The exit rules are invalid"),
+    InvalidExitPlan: _Rule(
+        422,
+        "invalid_exits",
+        "The exit rules are invalid",
+        detail=lambda exc: f"exits.{exc}",
+        field_of=lambda field: f"exits.{field}",  # every body has its exits under "exits"
+    ),
     InvalidRiskLimits: _Rule(422, "invalid_risk_limits", "The risk limits are invalid"),
     ConcurrentPositionUpdate: _Rule(
         409, "concurrent_update", "The position changed meanwhile; reload and retry"
@@ -301,10 +341,17 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
         rule.code,
         rule.detail(exc),
         title=rule.title,
-        field=rule.field or getattr(exc, "field", None),
+        field=rule.field or _own_field(rule, exc),
         headers=headers,
         extra=rule.extra(exc) if rule.extra is not None else None,  # noqa: S610
     )
+
+
+def _own_field(rule: _Rule, exc: BaseException) -> str | None:
+    field = getattr(exc, "field", None)
+    if field is None or rule.field_of is None:
+        return field
+    return rule.field_of(field)
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mexcbot.api.schemas import Money, OrderOut, PositiveAmount, Symbol
 from mexcbot.domain.exits import (
     MAX_STOP_CONFIRM_TICKS,
     ExitPlan,
     ExitTrigger,
+    InvalidExitPlan,
     StopLoss,
     TakeProfitLevel,
     TrailingStop,
     TriggerPrice,
 )
+from mexcbot.domain.orders import InvalidOrder
 from mexcbot.domain.performance import Performance
 from mexcbot.domain.positions import Position, PositionSide, PositionStatus, PositionType
 from mexcbot.domain.risk import LossWindow, RiskLimits, TradingState
@@ -79,15 +81,22 @@ class ExitsIn(_Strict):
                 if trail
                 else None
             ),
-            take_profits=tuple(
-                TakeProfitLevel(fraction=t.fraction, price=t.price, percent=t.percent)
-                for t in self.take_profits
-            ),
+            take_profits=tuple(_level(index, t) for index, t in enumerate(self.take_profits)),
             break_even_after_take_profit=self.break_even_after_take_profit,
             trigger_price=self.trigger_price,
             max_slippage_percent=self.max_slippage_percent,
             stop_confirm_ticks=self.stop_confirm_ticks,
         )
+
+
+def _level(index: int, level: TakeProfitIn) -> TakeProfitLevel:
+    """One ladder level; its error names it as the body does (``take_profits.1.fraction``)."""
+    try:
+        return TakeProfitLevel(fraction=level.fraction, price=level.price, percent=level.percent)
+    except InvalidExitPlan as exc:
+        named = f"take_profits.{index}"
+        field = (exc.field or "take_profit").replace("take_profit", named, 1)
+        raise InvalidExitPlan(str(exc).replace("take_profit", named, 1), field=field) from None
 
 
 class AdoptIn(_Strict):
@@ -118,8 +127,16 @@ class OpenPositionBody(_Strict):
 
 
 class UpdatePositionBody(_Strict):
-    exits: ExitsIn
+    """New exits (they replace the old ones), new notes, or both."""
+
+    exits: ExitsIn | None = None
     notes: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if self.exits is None and self.notes is None:
+            raise InvalidOrder("exits: send the new exits, notes, or both", field="exits")
+        return self
 
 
 class PositionFillOut(BaseModel):

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_valida
 from mexcbot.api.numbers import PlainDecimal
 from mexcbot.domain.orders import (
     SYMBOL_PATTERN,
-    InvalidOrder,
     Order,
     OrderOrigin,
     OrderSide,
@@ -101,16 +100,15 @@ class PlaceOrderBody(_Strict):
 
     @model_validator(mode="after")
     def _amounts_fit_the_type(self) -> Self:
-        try:  # the domain's rules, so the API cannot drift from what the engine accepts
-            check_amounts(
-                self.type,
-                self.time_in_force,
-                quantity=self.quantity,
-                quote_amount=self.quote_amount,
-                price=self.price,
-            )
-        except InvalidOrder as exc:
-            raise ValueError(str(exc)) from None
+        # The domain's rules, so the API cannot drift from what the engine accepts. Their
+        # InvalidOrder is a ValueError: pydantic reports it, and the problem names its field.
+        check_amounts(
+            self.type,
+            self.time_in_force,
+            quantity=self.quantity,
+            quote_amount=self.quote_amount,
+            price=self.price,
+        )
         return self
 
     def command(self, *, origin_ref: str, idempotency_key: str | None) -> PlaceOrder:

@@ -10,10 +10,11 @@ behind; while the stream is down the periodic reconciliation's price refresh kee
 
 Each `PriceChanged` also carries the base quantity traded since the symbol's previous one (the
 trades of the pushes it coalesced), which the auto-buy VOLUME_SURGE trigger sums per window.
-`follow` adds symbols at run time (an auto-buy rule's). Given the shared live market (`live`), the
-feed watches its symbols there and follows the live market's one price iteration: a new symbol is
-one more subscription, nothing is reopened and no other symbol's prices pause. Without it (tests,
-a port without live state) the stream is reopened with the larger set.
+`follow` adds symbols at run time (an auto-buy rule's; `follow_trading`: an order's, a
+position's). Given the shared live market (`live`), the feed watches its symbols there and follows
+the live market's one price iteration: a new symbol is one more subscription, nothing is reopened
+and no other symbol's prices pause. Without it (tests, a port without live state) the stream is
+reopened with the larger set.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable, Collection
 from decimal import Decimal
 
 from mexcbot.engine.bus import EventBus
-from mexcbot.engine.events import PriceChanged
+from mexcbot.engine.events import OrderUpdated, OrderUpdateKind, PositionChanged, PriceChanged
 from mexcbot.engine.ports import (
     Exchange,
     LiveMarket,
@@ -38,6 +39,11 @@ from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.stream_health import StreamHealth, follow, utc_now
 
 log = logging.getLogger(__name__)
+
+_TRADED = frozenset(
+    {OrderUpdateKind.ACKNOWLEDGED, OrderUpdateKind.EXCHANGE_UPDATE, OrderUpdateKind.IMPORTED}
+)
+"""Order updates that show the exchange trades the symbol now (the stream will take it)."""
 
 DEFAULT_PUBLISH_INTERVAL_S = 0.25
 _ZERO = Decimal(0)
@@ -120,6 +126,26 @@ class PriceFeed:
             if self._live is not None:
                 for symbol in sorted(new):
                     self._live.watch(symbol)
+
+    def follow_trading(self, events: EventBus) -> None:
+        """Follow every symbol the bot comes to trade while it runs, as it follows those with
+        stored orders from the start: an order the exchange acknowledged (or one found on the
+        account) and a position that holds something. Without this a symbol first traded after
+        the start had no stream prices (its ticker topic stayed silent, its exits waited for the
+        REST timer) until a restart. Only accepted orders count: a snipe's order is stored
+        before its listing opens, when the stream would refuse the symbol."""
+        events.subscribe(OrderUpdated, self._on_order)
+        events.subscribe(PositionChanged, self._on_position)
+
+    def _on_order(self, event: OrderUpdated) -> None:
+        symbol = event.order.symbol
+        if symbol not in self._symbol_set and event.kind in _TRADED:
+            self.follow(symbol)
+
+    def _on_position(self, event: PositionChanged) -> None:
+        position = event.position
+        if position.symbol not in self._symbol_set and position.quantity > 0:
+            self.follow(position.symbol)
 
     async def _handle_followed(self, update: PriceUpdate) -> None:
         """The live market carries the symbols being read too: only the followed ones move

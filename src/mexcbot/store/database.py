@@ -14,6 +14,7 @@ owner-only at every start. SQLite creates -wal and -shm with the database file's
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -90,7 +91,13 @@ def restrict_sqlite_file(url: str) -> None:
     path = os.path.abspath(database)
     if not os.path.isdir(os.path.dirname(path)):
         return  # SQLite's own error names the missing directory
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, OWNER_ONLY))
+    # Never open (and close) a file SQLite may already hold: closing any descriptor of it drops
+    # every POSIX lock this process has on it, the other connections' included. Another
+    # process (`mexcbot token ...`) then thinks it is the last user, checkpoints and deletes
+    # the WAL this process still writes to, and those writes are lost. Create it only when it
+    # does not exist yet (nobody can hold it then); otherwise only chmod, which opens nothing.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, OWNER_ONLY))
     for suffix in _SIDE_FILES:
         try:
             os.chmod(path + suffix, OWNER_ONLY)

@@ -216,6 +216,13 @@ class OrderRepository:
         """Every order whose final state is not yet known: what reconciliation must resolve."""
         return await self._with_status(NON_TERMINAL_STATUSES, symbol=None)
 
+    async def list_by_origin_ref(self, origin_refs: Collection[str]) -> _Orders:
+        """The orders placed for these origins (e.g. ``position:12``), oldest first."""
+        if not origin_refs:
+            return []
+        query = select(tables.orders).where(tables.orders.c.origin_ref.in_(sorted(origin_refs)))
+        return await self._load(query.order_by(tables.orders.c.id))
+
     async def list_open(self, symbol: str | None = None) -> _Orders:
         """Orders resting on the exchange as far as we know (NEW, PARTIALLY_FILLED), oldest
         first."""

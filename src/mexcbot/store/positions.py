@@ -214,6 +214,10 @@ class PositionPage:
     total: int
 
 
+_RETIRED_NAME = "positions"
+"""The `retired_ids` row of the positions table."""
+
+
 class PositionRepository:
     """Positions of one unit of work (`uow.positions`); do not construct it yourself."""
 
@@ -225,10 +229,12 @@ class PositionRepository:
     async def add(self, position: Position) -> int:
         """Insert a new position (and any fills it already has); sets and returns its id."""
         columns = _columns(position)
+        values: dict[str, Any] = {**columns, "version": 1, "updated_at": self._clock()}
+        reused = await self._reused_id()
+        if reused is not None:
+            values["id"] = reused
         result = await self._connection.execute(
-            insert(tables.positions)
-            .values(**columns, version=1, updated_at=self._clock())
-            .returning(tables.positions.c.id)
+            insert(tables.positions).values(**values).returning(tables.positions.c.id)
         )
         position.id = int(result.scalar_one())
         position.version = 1
@@ -302,7 +308,43 @@ class PositionRepository:
         )
         return await self._load(query)
 
+    async def _reused_id(self) -> int | None:
+        """The id to give a new position instead of the one SQLite would pick, when that one is
+        a deleted position's (SQLite picks the highest id plus one; PostgreSQL's sequence never
+        goes back, so it needs nothing)."""
+        if self._connection.dialect.name != "sqlite":
+            return None
+        retired = (
+            await self._connection.execute(
+                select(tables.retired_ids.c.last_id).where(
+                    tables.retired_ids.c.name == _RETIRED_NAME
+                )
+            )
+        ).scalar()
+        if retired is None:
+            return None
+        highest = (await self._connection.execute(select(func.max(tables.positions.c.id)))).scalar()
+        return retired + 1 if highest is None or highest < retired else None
+
+    async def _retire(self, position_id: int) -> None:
+        """Remember that `position_id` was used, so no later position gets it."""
+        retired = tables.retired_ids
+        updated = await self._connection.execute(
+            update(retired)
+            .where(retired.c.name == _RETIRED_NAME, retired.c.last_id < position_id)
+            .values(last_id=position_id)
+        )
+        if updated.rowcount == 0:
+            known = await self._connection.execute(
+                select(retired.c.last_id).where(retired.c.name == _RETIRED_NAME)
+            )
+            if known.scalar() is None:
+                await self._connection.execute(
+                    insert(retired).values(name=_RETIRED_NAME, last_id=position_id)
+                )
+
     async def delete(self, position_id: int) -> None:
+        await self._retire(position_id)
         await self._connection.execute(
             delete(tables.position_fills).where(tables.position_fills.c.position_id == position_id)
         )

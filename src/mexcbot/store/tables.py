@@ -161,6 +161,16 @@ position_fills = Table(
     UniqueConstraint("position_id", "client_order_id", "exchange_trade_id"),
 )
 
+retired_ids = Table(
+    "retired_ids",
+    metadata,
+    # The highest id a deleted row of the table `name` had. SQLite (no AUTOINCREMENT) hands the
+    # highest id out again once that row is deleted; an id outlives its row in the client order
+    # ids and notification keys derived from it, so a position's id must never come back.
+    Column("name", String(100), primary_key=True),
+    Column("last_id", Integer, nullable=False),
+)
+
 trading_state = Table(
     "trading_state",
     metadata,

@@ -77,7 +77,7 @@ async def test_rules_crud_roles_errors_and_the_dry_run(
 
     # 422s naming the field, from the domain's rules and the schema's
     for body, field in [
-        (price_rule(trigger={"type": "PERCENT_DROP", "value": "5"}), "trigger.window"),
+        (price_rule(trigger={"type": "PERCENT_DROP", "value": "5"}), "trigger.window_seconds"),
         (price_rule(trigger={"type": "NEW_LISTING", "value": "5"}), "trigger.value"),
         (price_rule(symbol="*"), "symbol"),
         (
@@ -86,11 +86,13 @@ async def test_rules_crud_roles_errors_and_the_dry_run(
         ),
         (price_rule(buy_amount_quote="-1"), "buy_amount_quote"),
         (price_rule(max_slippage_percent="101"), "max_slippage_percent"),
-        (price_rule(exits={"stop_loss": {"price": "1", "percent": "2"}}), "stop_loss"),
+        (price_rule(exits={"stop_loss": {"price": "1", "percent": "2"}}), "exits.stop_loss"),
     ]:
         status, problem = await trader.call("POST", RULES, body)
         assert status == 422, (body, problem)
+        # the field as the body spells it (the dashboard shows the message beside that input)
         assert problem["field"] == field, problem
+        assert problem["detail"].startswith(field), problem
     status, problem = await trader.call("POST", RULES, price_rule(symbol="NOPEUSDT"))
     assert (status, problem["code"]) == (404, "unknown_symbol")
 

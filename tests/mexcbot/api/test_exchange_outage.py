@@ -104,7 +104,8 @@ async def test_stopped_exchange_is_503_on_market_and_order_routes(
         problem = await response.json()
         assert problem["code"] == "cancel_not_confirmed"
         assert problem["client_order_id"] == client_order_id
-        assert problem["status"] == "NEW"
+        assert problem["status"] == 503  # the HTTP status; the order's is order_status
+        assert problem["order_status"] == problem["order"]["status"] == "NEW"
 
 
 async def test_failing_exchange_reads_are_503_not_500(

@@ -159,3 +159,51 @@ async def test_a_listing_moved_onto_a_known_open_time_is_that_listing_not_a_500(
             listing = await response.json(content_type=None)
         assert response.status == 201, (open_time, listing)
         assert listing["open_time"].startswith(open_time[:19]), (open_time, listing)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "LIMIT", "quantity": "0.001"}, "price"),
+        ({"type": "LIMIT", "price": "30000"}, "quantity"),
+        ({"type": "MARKET"}, "quantity"),
+        ({"type": "MARKET", "quantity": "0.001", "quote_amount": "10"}, "quantity"),
+        ({"type": "MARKET", "quote_amount": "10", "price": "30000"}, "price"),
+        ({"type": "LIMIT", "quantity": "0.001", "price": "3", "quote_amount": "1"}, "quote_amount"),
+        (
+            {"type": "LIMIT_MAKER", "quantity": "0.001", "price": "3", "time_in_force": "IOC"},
+            "time_in_force",
+        ),
+    ],
+)
+async def test_an_order_missing_what_its_type_needs_is_422_naming_that_field(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession, body: dict[str, str], field: str
+) -> None:
+    """A rule across fields names the field at fault (not "body") and says the rule plainly."""
+    url = f"{api_url(bot)}{ORDERS}"
+    order = {"symbol": "BTCUSDT", "side": "BUY", **body}
+    async with http.post(url, json=order, headers=auth(tokens["trade"])) as response:
+        problem = await response.json(content_type=None)
+        assert response.status == 422, problem
+    assert (problem["code"], problem["field"]) == ("validation_error", field), problem
+    assert problem["errors"][0]["field"] == field
+    assert problem["errors"][0]["rule"] == "combination"
+    assert problem["detail"].startswith(f"{field}: ")
+    assert "Value error" not in problem["detail"]
+    async with http.get(url, headers=auth(tokens["read"])) as response:
+        assert (await response.json())["orders"] == []  # nothing was stored
+
+
+async def test_a_json_body_sent_as_text_is_told_to_say_it_is_json(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """curl -d without -H 'Content-Type: application/json' sends a form content type; the
+    answer names the header, not "Input should be a valid dictionary"."""
+    body = '{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"0.001","price":"30000"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        headers = {**auth(tokens["trade"]), "Content-Type": content_type}
+        async with http.post(f"{api_url(bot)}{ORDERS}", data=body, headers=headers) as response:
+            problem = await response.json(content_type=None)
+            assert response.status == 422, problem
+        assert (problem["field"], problem["errors"][0]["rule"]) == ("body", "content_type")
+        assert "Content-Type: application/json" in problem["detail"]

@@ -248,3 +248,19 @@ async def test_positions_and_the_trading_state_stream_live(
             assert response.status == 200, await response.text()
         state = await next_message(ws, "update", "risk")
         assert state["data"]["state"] == "REDUCING"
+
+
+async def test_a_symbol_first_traded_after_the_start_streams_its_ticker(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """A fresh bot follows no symbol; the first order on ETHUSDT makes the market stream follow
+    it (its ticker topic moves, its exits get stream prices), with no restart and no rule."""
+    await _place(
+        http, bot, tokens["trade"], symbol="ETHUSDT", side="BUY", type="MARKET", quote_amount="20"
+    )
+    async with await connect(http, bot, tokens["read"]) as ws:
+        await next_message(ws, "authenticated")
+        await subscribe(ws, "tickers:ETHUSDT")
+        update = await next_message(ws, "update", "tickers:ETHUSDT")
+    assert update["data"]["symbol"] == "ETHUSDT"
+    assert Decimal(update["data"]["last_price"]) > 0

@@ -5,6 +5,7 @@ kill switch refuses a new entry while a stop still sells."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -177,7 +178,8 @@ async def test_manual_close_and_a_stop_that_may_not_move_down(
         f"/api/v1/positions/{pid}",
         {"exits": {"take_profits": [{"fraction": "0.7", "price": "4000"}] * 2}},
     )
-    assert (status, bad["code"]) == (422, "invalid_exits")
+    assert (status, bad["code"], bad["field"]) == (422, "invalid_exits", "exits.take_profits")
+    assert bad["detail"].startswith("exits.take_profits: fractions add up to 1.4")
     status, open_now = await trader.call("GET", "/api/v1/positions/open")
     assert [p["id"] for p in open_now] == [pid]
     status, closed = await trader.call("PUT", f"/api/v1/positions/{pid}/close")
@@ -206,3 +208,88 @@ async def test_position_and_trading_state_changes_reach_the_metrics(
     assert 'mexcbot_position_events_total{kind="deleted"} 1.0' in text  # the refused entry's
     status, listed = await admin.call("GET", "/api/v1/positions")
     assert listed["total"] == 0  # a refused entry leaves no position behind
+
+
+async def test_a_position_opened_after_deleting_the_newest_gets_a_new_id_and_buys(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """Deleting the newest (closed) position must not hand its id to the next one: the entry's
+    client order id derives from the id, so the next position was refused (409, an
+    Idempotency-Key the user never sent) or, with the same order, took the old one's fills."""
+    tokens = await tokens_for(bot)
+    trader = Client(http, bot, tokens["trade"])
+    first = await open_with_stop(http, bot, trader, "50", "3000")
+    status, closed = await trader.call("PUT", f"/api/v1/positions/{first}/close")
+    assert status == 200, closed
+    status, _ = await trader.call("DELETE", f"/api/v1/positions/{first}")
+    assert status == 204
+    for _ in range(2):  # the same order as the deleted position's entry, then another
+        status, opened = await trader.call(
+            "POST", "/api/v1/positions", {"symbol": SYMBOL, "quote_amount": "50"}
+        )
+        assert status == 201, opened
+        assert opened["position"]["id"] > first
+        assert opened["entry_order"]["status"] == "FILLED"
+        assert opened["entry_order"]["created_at"] > closed["exit_order"]["created_at"]
+
+
+async def test_an_entry_fill_stored_but_not_applied_before_a_crash_is_applied_at_restart(
+    make_bot: MakeBot, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """A kill -9 between storing the entry order's fill and applying it to its position left
+    the position holding nothing, with no stop, while its coins sat on the account. The
+    restart applies the stored fills of every open position's orders."""
+    async with make_bot(exit_check_interval=0.05) as bot:
+        tokens = await tokens_for(bot)
+        pid = await open_with_stop(http, bot, Client(http, bot, tokens["trade"]), "50", "3000")
+    # The state that crash leaves: the order and its fill stored, the position as created.
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        db.execute("DELETE FROM position_fills WHERE position_id = ?", (pid,))
+        db.execute(
+            "UPDATE positions SET quantity = '0', entered_quantity = '0', cost = '0',"
+            " spent_quote = '0', fees_quote = '0', peak_price = NULL, trough_price = NULL,"
+            " stop_price = NULL, stop_trigger = NULL WHERE id = ?",
+            (pid,),
+        )
+    async with make_bot(exit_check_interval=0.05) as bot:
+        reader = Client(http, bot, tokens["read"])
+        status, position = await reader.call("GET", f"/api/v1/positions/{pid}")
+    assert status == 200, position
+    assert position["status"] == "OPEN"
+    assert D(position["quantity"]) > 0
+    assert len(position["fills"]) == 1
+    assert D(position["stop_price"]) == D("3000")
+
+
+async def test_a_position_update_may_change_the_notes_alone(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """`PUT /positions/{id}` changes "exits or notes": notes alone keep the exits."""
+    tokens = await tokens_for(bot)
+    trader = Client(http, bot, tokens["trade"])
+    pid = await open_with_stop(http, bot, trader, "50", "3000")
+    status, updated = await trader.call("PUT", f"/api/v1/positions/{pid}", {"notes": "swing"})
+    assert status == 200, updated
+    assert updated["notes"] == "swing"
+    assert D(updated["stop_price"]) == D("3000")
+    status, problem = await trader.call("PUT", f"/api/v1/positions/{pid}", {})
+    assert (status, problem["field"]) == (422, "exits"), problem
+
+
+async def test_a_bad_ladder_level_is_named_by_its_index(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    """The field of an exit error is its path in the body (the dashboard puts the message
+    beside that input): `exits.take_profits.1.fraction`, not `take_profit.fraction`."""
+    trader = Client(http, bot, (await tokens_for(bot))["trade"])
+    ladder = [{"fraction": "0.5", "percent": "5"}, {"fraction": "2", "percent": "10"}]
+    for take_profits, field in [
+        (ladder, "exits.take_profits.1.fraction"),
+        ([{"fraction": "0.5"}], "exits.take_profits.0"),
+    ]:
+        body = {"symbol": SYMBOL, "quote_amount": "50", "exits": {"take_profits": take_profits}}
+        status, problem = await trader.call("POST", "/api/v1/positions", body)
+        assert (status, problem["code"], problem["field"]) == (422, "invalid_exits", field)
+        assert problem["detail"].startswith(field), problem
+    status, page = await trader.call("GET", "/api/v1/positions")
+    assert page["positions"] == []

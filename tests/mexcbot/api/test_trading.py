@@ -132,7 +132,7 @@ async def test_invalid_orders_are_422_name_the_field_and_change_nothing(
         ({**LIMIT_BUY, "price": "-1"}, "price"),
         ({**LIMIT_BUY, "quantity": "abc"}, "quantity"),
         ({**LIMIT_BUY, "symbol": "btc"}, "symbol"),
-        ({k: v for k, v in LIMIT_BUY.items() if k != "price"}, "body"),
+        ({k: v for k, v in LIMIT_BUY.items() if k != "price"}, "price"),
         ({**LIMIT_BUY, "quantity": "0.0000001"}, "quantity"),  # finer than the symbol allows
         ({**LIMIT_BUY, "quantity": "0.000001", "price": "1"}, "quantity"),  # below min notional
         ({**LIMIT_BUY, "extra": 1}, "extra"),
@@ -231,3 +231,27 @@ async def test_calculate_quantity_rounds_to_the_symbol(
     )
     assert status == 404
     assert problem["field"] == "symbol"
+
+
+async def test_an_error_about_an_order_keeps_the_problem_status_the_http_status(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """RFC 9457 (and the OpenAPI Problem schema): `status` is the HTTP status, an integer. The
+    order's own status is `order_status` and `order.status`, never written over it."""
+    status, order = await place_order(http, bot, tokens["trade"], LIMIT_BUY)
+    assert status == 201, order
+    url = f"{api_url(bot)}/api/v1/trades/orders/BTCUSDT/{order['client_order_id']}"
+    async with http.delete(url, headers=auth(tokens["trade"])) as response:
+        assert response.status == 200
+    async with http.delete(url, headers=auth(tokens["trade"])) as response:
+        problem = await response.json(content_type=None)
+        assert response.status == 409, problem
+    assert problem["code"] == "order_not_cancelable"
+    assert problem["status"] == 409
+    assert problem["order_status"] == problem["order"]["status"] == "CANCELED"
+    assert problem["client_order_id"] == order["client_order_id"]
+
+    body = {**LIMIT_BUY, "quantity": "20"}  # 600,000 USDT: more than funded, MEXC refuses
+    status, problem = await place_order(http, bot, tokens["trade"], body)
+    assert (status, problem["status"], problem["code"]) == (400, 400, "exchange_rejected")
+    assert problem["order_status"] == problem["order"]["status"] == "REJECTED"

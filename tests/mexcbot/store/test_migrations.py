@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "notification_outbox",
     "notification_state",
+    "retired_ids",
     "alembic_version",
 }
 

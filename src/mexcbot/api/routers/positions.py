@@ -195,7 +195,8 @@ async def update_position(
     caller: TradeAccess,
 ) -> PositionOut:
     audit_target(request, f"position:{position_id}")
-    position = await ctx.positions.set_exits(position_id, body.exits.plan(), notes=body.notes)
+    exits = body.exits.plan() if body.exits is not None else None
+    position = await ctx.positions.set_exits(position_id, exits, notes=body.notes)
     return _out(ctx, position)
 
 

@@ -366,6 +366,16 @@ class PositionBook:
                 self.ledger.add(self._clock(), position.realised_pnl - realised_before)
             return position
 
+    async def apply_stored_fills(self, positions: Collection[Position]) -> None:
+        """Apply the stored fills of every order placed for `positions` that executed
+        something (startup, after reconciliation; a repeat changes nothing)."""
+        refs = {position_ref(p.id) for p in positions if p.id is not None}
+        async with self._uow_factory() as uow:
+            orders = await uow.orders.list_by_origin_ref(refs)
+        for order in orders:
+            if order.executed_qty > 0:
+                await self.sync_order(order)
+
     async def abort_exit(self, position: Position, client_order_id: str, reason: str) -> None:
         """The exit order was never stored (refused before placement): count it as an exit
         that sold nothing, so the next tick may try again under the next key."""

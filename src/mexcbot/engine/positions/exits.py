@@ -139,8 +139,16 @@ class ExitMonitor:
 
     async def rearm(self) -> None:
         """Startup: load the open positions and resolve every exit that was in flight by its
-        client order id (query, never re-send), so exits resume exactly where they were."""
-        for position in await self._book.load():
+        client order id (query, never re-send), so exits resume exactly where they were.
+
+        Before that, the stored fills of every order placed for an open position are applied
+        to it (idempotently): a crash between storing an entry's fill and applying it to the
+        position left a position holding nothing while its coins sat on the account, with no
+        stop armed. Orders that executed nothing are left alone (a snipe's refused attempts
+        are the sniper's to resume)."""
+        positions = await self._book.load()
+        await self._book.apply_stored_fills(positions)
+        for position in self._book.open_positions():
             if position.exit_order_id is None:
                 continue
             try:

@@ -273,14 +273,16 @@ class PositionService:
         return sorted(self._book.open_positions(), key=lambda p: p.id or 0)
 
     async def set_exits(
-        self, position_id: int, exits: ExitPlan, *, notes: str | None = None
+        self, position_id: int, exits: ExitPlan | None, *, notes: str | None = None
     ) -> Position:
+        """Replace the exits (None keeps them) and/or the notes of an open position."""
         position = self._book.cached(position_id)
         if position is None:
             await self.get(position_id)  # 404 when unknown
             raise PositionError(f"position {position_id} is closed: its exits cannot change")
         async with self._book.lock:
-            position.set_exits(exits)
+            if exits is not None:
+                position.set_exits(exits)
             if notes is not None:
                 position.notes = notes
             await self._book.persist(position, PositionChangeKind.EXITS_CHANGED)
