@@ -314,16 +314,17 @@ class PositionRepository:
         goes back, so it needs nothing)."""
         if self._connection.dialect.name != "sqlite":
             return None
-        retired = (
-            await self._connection.execute(
-                select(tables.retired_ids.c.last_id).where(
-                    tables.retired_ids.c.name == _RETIRED_NAME
-                )
-            )
-        ).scalar()
+        retired_ids, positions = tables.retired_ids, tables.positions
+        last_retired = (
+            select(retired_ids.c.last_id)
+            .where(retired_ids.c.name == _RETIRED_NAME)
+            .scalar_subquery()
+        )
+        highest_id = select(func.max(positions.c.id)).scalar_subquery()
+        row = (await self._connection.execute(select(last_retired, highest_id))).one()
+        retired, highest = row[0], row[1]  # one read: the entry of a snipe waits for it
         if retired is None:
             return None
-        highest = (await self._connection.execute(select(func.max(tables.positions.c.id)))).scalar()
         return retired + 1 if highest is None or highest < retired else None
 
     async def _retire(self, position_id: int) -> None:

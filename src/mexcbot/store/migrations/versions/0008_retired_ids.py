@@ -5,8 +5,8 @@ the next one, whose entry and exit client order ids ("position:{id}:...") were t
 deleted position's orders: a 409 for every new position, or the old order taken for the new
 one. The table is seeded from the position ids the stored orders name.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 19:15:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
