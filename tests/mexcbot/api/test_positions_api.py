@@ -254,10 +254,14 @@ async def test_an_entry_fill_stored_but_not_applied_before_a_crash_is_applied_at
         )
     async with make_bot(exit_check_interval=0.05) as bot:
         reader = Client(http, bot, tokens["read"])
-        status, position = await reader.call("GET", f"/api/v1/positions/{pid}")
+
+        async def read() -> tuple[int, Any]:
+            return await reader.call("GET", f"/api/v1/positions/{pid}")
+
+        # the engine's start-up applies them, just after the API is up
+        status, position = await read_until(read, lambda r: D(r[1]["quantity"]) > 0, 10.0)
     assert status == 200, position
     assert position["status"] == "OPEN"
-    assert D(position["quantity"]) > 0
     assert len(position["fills"]) == 1
     assert D(position["stop_price"]) == D("3000")
 
