@@ -90,6 +90,7 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
+from mexcbot.store.checkpoint import WalCheckpointer
 
 KEY, SECRET = "bench-key-0123456789", "bench-secret-0123456789abcdef"
 # A limit buy far below the market (GTC by default, IOC with --ioc): validated, persisted, sent,
@@ -195,6 +196,8 @@ async def main(orders: int, tif: TimeInForce) -> None:
         MexcClientConfig(api_key=KEY, api_secret=SECRET, base_url=sim_url, rate_limit=False)
     )
     journal = OrderJournal(engine)  # as app.py builds it: the baseline is the real hot path
+    checkpointer = WalCheckpointer(engine)  # the WAL's checkpoints off the loop, as in app.py
+    checkpoints = asyncio.create_task(checkpointer.run())
     service = ExecutionService(
         MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), writer=journal
     )
@@ -241,6 +244,9 @@ async def main(orders: int, tif: TimeInForce) -> None:
                 await first()
                 await second()
     finally:
+        checkpoints.cancel()
+        await asyncio.gather(checkpoints, return_exceptions=True)
+        await checkpointer.close()
         await client.close()
         await journal.close()
         await engine.dispose()

@@ -42,6 +42,7 @@ fcntl ~2.4 us, one pwrite 3-4.5 us here), the prelude (rules, rounding, the Orde
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import time
@@ -58,6 +59,7 @@ from mexcbot.engine.orders.service import ExecutionService
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient, MexcClientConfig
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
+from mexcbot.store.checkpoint import WalCheckpointer
 
 API_KEY, API_SECRET = "bench-key", "bench-secret"
 SYMBOL = "BTCUSDT"
@@ -107,6 +109,8 @@ async def bench_database(name: str, url: str, client: MexcClient, n: int) -> Non
     await upgrade(url)
     engine = create_engine(url)
     journal = OrderJournal(engine)
+    checkpointer = WalCheckpointer(engine)  # as app.py runs it: the WAL's checkpoints off the loop
+    checkpoints = asyncio.create_task(checkpointer.run())
     try:
         service = ExecutionService(
             MexcExchange(client), lambda: UnitOfWork(engine), events=EventBus(), writer=journal
@@ -115,6 +119,9 @@ async def bench_database(name: str, url: str, client: MexcClient, n: int) -> Non
         bare_ms, engine_ms = await measure(client, service, n)
         report(name, bare_ms, engine_ms)
     finally:
+        checkpoints.cancel()
+        await asyncio.gather(checkpoints, return_exceptions=True)
+        await checkpointer.close()
         await journal.close()
         await engine.dispose()
 

@@ -81,6 +81,7 @@ from mexcbot.paper import (
 from mexcbot.runtime import Workers, run_engine
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
+from mexcbot.store.checkpoint import WalCheckpointer
 from mexcbot.store.fill_writer import FillWriter
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.telemetry import Metrics, redactor
@@ -178,6 +179,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     stack.callback(audit.close)
     fill_writer = FillWriter(db)  # the account stream's fills (store/fill_writer.py)
     stack.callback(fill_writer.close)
+    checkpointer = WalCheckpointer(db)  # the WAL's checkpoints off the loop (store/checkpoint.py)
+    stack.push_async_callback(checkpointer.close)
+    _start_task(stack, checkpointer.run(), "mexcbot-wal-checkpoint")
     client = MexcClient(
         MexcClientConfig(
             api_key=key,

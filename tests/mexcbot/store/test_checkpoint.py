@@ -1,0 +1,102 @@
+"""The WAL's checkpoints run in the checkpointer's thread: commits on the loop no longer copy the
+WAL back at SQLite's default 1000 pages; the checkpointer copies what was committed, only when
+something was, and the WAL then starts again from its beginning. Nothing is lost on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mexcbot.store import OrderJournal, UnitOfWork, create_engine, upgrade
+from mexcbot.store.checkpoint import WalCheckpointer
+from tests.fixtures.orders import make_order
+
+PAGE = 4096
+SQLITE_DEFAULT_AUTOCHECKPOINT = 1000
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+def wal_pages(tmp_path: Path) -> int:
+    return (tmp_path / "bot.db-wal").stat().st_size // PAGE
+
+
+async def record_orders(journal: OrderJournal, n: int, start: int = 0) -> None:
+    for i in range(n):
+        order = make_order(minutes=start + i)
+        version = await journal.record_intent(order)
+        order.acknowledge(f"C02__{start + i}", order.created_at)
+        await journal.record_ack(order, version)
+
+
+async def test_the_checkpointer_copies_what_the_loop_committed(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    journal = OrderJournal(sqlite_engine)
+    checkpointer = WalCheckpointer(sqlite_engine)
+    try:
+        await record_orders(journal, 250)  # ~2,000 WAL pages
+        # the loop's commits did not checkpoint at SQLite's default of 1000 pages
+        assert wal_pages(tmp_path) > SQLITE_DEFAULT_AUTOCHECKPOINT
+        copied = await asyncio.to_thread(checkpointer.checkpoint_now)
+        assert copied > SQLITE_DEFAULT_AUTOCHECKPOINT
+        assert await asyncio.to_thread(checkpointer.checkpoint_now) == 0  # nothing new
+        size = wal_pages(tmp_path)
+
+        await record_orders(journal, 5, start=1000)
+        assert wal_pages(tmp_path) == size  # the WAL started again from its beginning
+        assert 0 < await asyncio.to_thread(checkpointer.checkpoint_now) < 100
+        assert (checkpointer.checkpoints, journal.busy_fallbacks) == (2, 0)
+    finally:
+        await checkpointer.close()
+        await journal.close()
+    async with UnitOfWork(sqlite_engine) as uow:
+        assert len((await uow.orders.list(limit=1000)).orders) == 255
+    with sqlite3.connect(tmp_path / "bot.db") as db:  # and the database file holds them all
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (255,)
+
+
+async def test_the_checkpointer_runs_while_orders_are_written(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    journal = OrderJournal(sqlite_engine)
+    checkpointer = WalCheckpointer(sqlite_engine, interval_s=0.01)
+    task = asyncio.create_task(checkpointer.run())
+    try:
+        for batch in range(20):
+            await record_orders(journal, 20, start=batch * 20)
+            await asyncio.sleep(0.02)
+        assert checkpointer.checkpoints > 0
+        assert wal_pages(tmp_path) < SQLITE_DEFAULT_AUTOCHECKPOINT  # 400 orders, a small WAL
+        assert journal.busy_fallbacks == 0
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await checkpointer.close()
+        await journal.close()
+
+
+async def test_no_checkpointer_without_a_database_file(tmp_path: Path) -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    checkpointer = WalCheckpointer(engine)
+    try:
+        assert not checkpointer.enabled
+        await asyncio.wait_for(checkpointer.run(), timeout=1)  # returns at once
+        assert checkpointer.checkpoint_now() == 0
+    finally:
+        await checkpointer.close()
+        await engine.dispose()
