@@ -14,6 +14,15 @@ import pytest
 
 from tests.fixtures.api import bot_env, run_cli, start_bot_process
 
+#: A limit buy far below the market: it rests on the paper book.
+RESTING_BUY = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "quantity": "0.001",
+    "price": "30000",
+}
+
 
 def _request(url: str, token: str, body: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
     data = json.dumps(body).encode() if body is not None else None
@@ -38,13 +47,7 @@ def test_run_paper_mode_places_an_order_and_stops_on_sigterm(tmp_path: Path) -> 
         status, order = _request(
             f"{bot.base_url}/api/v1/trades/orders",
             token,
-            {
-                "symbol": "BTCUSDT",
-                "side": "BUY",
-                "type": "LIMIT",
-                "quantity": "0.001",
-                "price": "30000",
-            },
+            RESTING_BUY,
         )
         assert status == 201
         assert order["status"] == "NEW"
@@ -172,13 +175,7 @@ def test_the_cli_beside_a_running_bot_shares_its_database(tmp_path: Path) -> Non
         status, order = _request(
             f"{bot.base_url}/api/v1/trades/orders",
             admin,
-            {
-                "symbol": "BTCUSDT",
-                "side": "BUY",
-                "type": "LIMIT",
-                "quantity": "0.001",
-                "price": "30000",
-            },
+            RESTING_BUY,
         )
         assert status == 201
         bot.process.kill()

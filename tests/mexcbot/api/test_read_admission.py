@@ -1,18 +1,21 @@
 """The request gate admits a bounded number of reads at once; orders and cancels never wait for
 a place, so a burst of polled reads cannot queue ahead of them; a read arriving while an order
-or cancel is in flight waits for it, for a bounded time."""
+or cancel is in flight waits for it, for a bounded time; orders and cancels hold the garbage
+collector, reads do not."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mexcbot.api import gate as gate_module
 from mexcbot.api.gate import READ_HOLD_S, READS_AT_ONCE, RequestGate
 from mexcbot.api.limits import BodyLimits, FailedAuthLimit
+from mexcbot.engine.collector import CollectorHold
 
 
 class HeldRoutes:
@@ -42,16 +45,21 @@ async def _send(message: Message) -> None:
     return None
 
 
-async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
-    routes = HeldRoutes()
+def _gate(app: ASGIApp, collector: CollectorHold | None = None) -> RequestGate:
     authority: Any = None  # /health is public: the gate asks no one
-    gate = RequestGate(
-        routes,
+    return RequestGate(
+        app,
         authority=authority,
         failures=FailedAuthLimit(10, 60.0),
         limits=BodyLimits(1024, 5.0),
         public_paths=frozenset({"/health"}),
+        collector=collector,
     )
+
+
+async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
+    routes = HeldRoutes()
+    gate = _gate(routes)
     reads = [asyncio.create_task(gate(_scope("GET"), _receive, _send)) for _ in range(1000)]
     await asyncio.sleep(0.05)
     assert routes.inside == ["GET"] * READS_AT_ONCE  # the rest wait in the gate
@@ -78,17 +86,6 @@ class HeldWrites:
             await self.release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
-
-
-def _gate(app: HeldWrites) -> RequestGate:
-    authority: Any = None  # /health is public: the gate asks no one
-    return RequestGate(
-        app,
-        authority=authority,
-        failures=FailedAuthLimit(10, 60.0),
-        limits=BodyLimits(1024, 5.0),
-        public_paths=frozenset({"/health"}),
-    )
 
 
 async def test_a_read_waits_for_the_order_in_flight() -> None:
@@ -135,3 +132,30 @@ async def test_held_reads_stay_held_a_moment_after_the_last_order(
     assert routes.inside == ["POST"]  # the order is answered, the read it held still waits
     await asyncio.wait_for(read, timeout=5)
     assert routes.inside == ["POST", "GET"]
+
+
+class CollectorAtRoute:
+    """An app that records, per method, whether the garbage collector ran when it was routed."""
+
+    def __init__(self) -> None:
+        self.enabled: dict[str, bool] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.enabled[scope["method"]] = gc.isenabled()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def test_the_gate_holds_the_collector_for_changes_only() -> None:
+    routes = CollectorAtRoute()
+    gate = _gate(routes, CollectorHold())
+    gc.enable()
+    try:
+        await gate(_scope("DELETE"), _receive, _send)
+        await asyncio.sleep(0)  # the release's pass
+        await asyncio.sleep(0)
+        await gate(_scope("GET"), _receive, _send)
+        assert routes.enabled == {"DELETE": False, "GET": True}
+        assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -1,6 +1,7 @@
 """The garbage collector waits while orders are placed and runs again right after: held by the
-engine's placement and by the API's order and cancel requests, never for longer than the bound,
-and never switched on when someone else had switched it off."""
+engine's placement and by the API's order requests (the gate's own test is in
+tests/mexcbot/api/test_read_admission.py), never for longer than the bound, and never switched
+on when someone else had switched it off."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ import contextlib
 import gc
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 import pytest
-from starlette.types import Message, Receive, Scope, Send
 
-from mexcbot.api.gate import RequestGate
-from mexcbot.api.limits import BodyLimits, FailedAuthLimit
 from mexcbot.app import Bot
 from mexcbot.domain.orders import OrderSide, OrderType, PlaceOrder
 from mexcbot.engine.collector import CollectorHold
@@ -98,49 +95,6 @@ async def _collector_runs_again() -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the collector is still held 1 s after the order was answered")
-
-
-class RecordingRoutes:
-    """An app that records, per method, whether the collector ran when it was routed."""
-
-    def __init__(self) -> None:
-        self.enabled: dict[str, bool] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.enabled[scope["method"]] = gc.isenabled()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-
-async def _receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _send(message: Message) -> None:
-    return None
-
-
-def _scope(method: str) -> Scope:
-    return {"type": "http", "method": method, "path": "/health", "headers": [], "client": None}
-
-
-async def test_the_gate_holds_the_collector_for_changes_only() -> None:
-    routes = RecordingRoutes()
-    authority: Any = None  # /health is public: the gate asks no one
-    gate = RequestGate(
-        routes,
-        authority=authority,
-        failures=FailedAuthLimit(10, 60.0),
-        limits=BodyLimits(1024, 5.0),
-        public_paths=frozenset({"/health"}),
-        collector=CollectorHold(),
-    )
-    await gate(_scope("DELETE"), _receive, _send)
-    await _next_pass()
-    await gate(_scope("GET"), _receive, _send)
-    assert routes.enabled == {"DELETE": False, "GET": True}
-    await _next_pass()
-    assert gc.isenabled()
 
 
 ORDER = {
