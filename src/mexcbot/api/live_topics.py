@@ -20,6 +20,7 @@ from mexcbot.api.listing_schemas import ListingOut, latency_ms
 from mexcbot.api.position_schemas import PositionOut
 from mexcbot.api.schemas import BalanceOut, OrderOut
 from mexcbot.domain.autobuy import RuleExecution
+from mexcbot.domain.decimals import decimal_text
 from mexcbot.domain.market import Balance
 from mexcbot.domain.orders import SYMBOL_PATTERN, Fill, Order
 from mexcbot.domain.positions import Position
@@ -279,7 +280,7 @@ def stream_data(event: StreamStatusChanged) -> dict[str, Any]:
 
 
 def money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    return None if value is None else decimal_text(value)
 
 
 def timestamp(value: datetime | None) -> str | None:

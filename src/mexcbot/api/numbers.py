@@ -21,6 +21,8 @@ from typing import Annotated, Final
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from mexcbot.domain.decimals import decimal_text
+
 MAX_DIGITS: Final = 40
 PLAIN_DECIMAL_PATTERN: Final = rf"^[0-9]{{1,{MAX_DIGITS}}}(\.[0-9]{{1,{MAX_DIGITS}}})?$"
 PLAIN_INT_PATTERN: Final = rf"^[0-9]{{1,{MAX_DIGITS}}}$"
@@ -60,7 +62,7 @@ def _plain_int(value: object) -> object:
 PlainDecimal = Annotated[
     Decimal,
     BeforeValidator(_plain_decimal),
-    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    PlainSerializer(decimal_text, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [

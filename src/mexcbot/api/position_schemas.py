@@ -14,6 +14,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mexcbot.api.schemas import Money, OrderOut, PositiveAmount, Symbol
+from mexcbot.domain.decimals import decimal_text
 from mexcbot.domain.exits import (
     MAX_STOP_CONFIRM_TICKS,
     ExitPlan,
@@ -230,7 +231,7 @@ class PositionOut(BaseModel):
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    return None if value is None else decimal_text(value)
 
 
 def _plan_out(plan: ExitPlan) -> dict[str, object]:

@@ -15,6 +15,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from mexcbot.api.numbers import PlainDecimal
+from mexcbot.domain.decimals import decimal_text
 from mexcbot.domain.orders import (
     SYMBOL_PATTERN,
     Order,
@@ -32,9 +33,7 @@ from mexcbot.domain.tokens import TOKEN_NAME_PATTERN, ApiToken, TokenRole
 MAX_DECIMAL = Decimal("1e15")
 
 #: A Decimal that travels as a JSON string.
-Money = Annotated[
-    Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
-]
+Money = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
 #: A positive amount a user sends: a plain decimal, > 0, below 1e15, at most 18 decimals.
 PositiveAmount = Annotated[
     PlainDecimal, Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False)

@@ -10,39 +10,24 @@ never filter or sort on them in SQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from mexcbot.domain.decimals import canonical_decimal
+
+__all__ = ["DecimalOutOfRange", "ExactDecimal", "UtcDateTime", "canonical_decimal"]
+
 PRECISION = 38
 SCALE = 18
 _MAX_INTEGER_DIGITS = PRECISION - SCALE
-_WIDE_PRECISION = 2 * PRECISION + 2
-_WIDE = Context(prec=_WIDE_PRECISION)
-_ONE = Decimal(1)
-_ZERO = Decimal(0)
 
 
 class DecimalOutOfRange(ValueError):
     """A Decimal the store cannot hold exactly (too many digits, NaN, infinity)."""
-
-
-def canonical_decimal(value: Decimal) -> Decimal:
-    """The value without trailing zeros and without exponent notation: 1.500 -> 1.5, 1E+2 -> 100.
-
-    Computed in a wide context: the default 28-digit context would round 38-digit values. (The
-    context is passed to each operation rather than installed with `localcontext`, which costs
-    more than the arithmetic; this runs for every decimal column of every write.)
-    """
-    normalized = value.normalize(_WIDE)
-    if normalized.as_tuple().exponent > 0:  # type: ignore[operator]
-        normalized = normalized.quantize(_ONE, context=_WIDE)
-    if normalized.is_zero():
-        return _ZERO
-    return normalized
 
 
 def _checked(value: Decimal) -> Decimal:

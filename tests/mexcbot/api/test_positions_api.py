@@ -123,7 +123,7 @@ async def test_stop_ladder_and_trailing_each_fire_once(
 
     status, summary = await trader.call("GET", "/api/v1/positions/summary")
     assert status == 200
-    assert (summary["closed"], summary["wins"], summary["win_rate"]) == (1, 1, "1.0000")
+    assert (summary["closed"], summary["wins"], summary["win_rate"]) == (1, 1, "1")
     assert D(summary["realised_pnl"]) == D(closed["realised_pnl"])
     status, listed = await trader.call("GET", "/api/v1/positions", status="CLOSED")
     assert [p["id"] for p in listed["positions"]] == [pid]

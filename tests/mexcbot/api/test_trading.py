@@ -65,6 +65,36 @@ async def test_place_get_list_and_cancel_a_limit_order(
     assert [o["status"] for o in history] == ["CANCELED"]
 
 
+async def test_an_order_reads_the_same_in_every_answer(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """Its amounts have one written form: the placement's answer (amounts rounded to the
+    symbol's steps in memory), a read of the stored order, the open orders and the live update
+    say the same strings."""
+    body = {**LIMIT_BUY, "quantity": "0.0010", "price": "30000.0"}
+    status, placed = await place_order(http, bot, tokens["trade"], body)
+    assert status == 201, placed
+    cid = placed["client_order_id"]
+    status, read = await _get(http, bot, tokens["read"], f"/api/v1/trades/orders/BTCUSDT/{cid}")
+    status, open_orders = await _get(
+        http, bot, tokens["read"], "/api/v1/trades/orders/open/BTCUSDT"
+    )
+    amounts = ("quantity", "price", "executed_qty", "cumulative_quote_qty")
+    written = [{k: order[k] for k in amounts} for order in (placed, read, *open_orders)]
+    assert (
+        written
+        == [
+            {
+                "quantity": "0.001",
+                "price": "30000",
+                "executed_qty": "0",
+                "cumulative_quote_qty": "0",
+            }
+        ]
+        * 3
+    )
+
+
 async def test_market_buy_by_quote_amount_fills(
     bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
 ) -> None:
