@@ -8,14 +8,19 @@ intents and acks back to back, 40 commits of 10,000 took over 1 ms (4 ms each, 1
 against ~240 ms for all the writes themselves), one in every ~125 orders, which is where the
 orders' p99 of benchmarks/place_order.py and benchmarks/many_clients.py sat.
 
-So the loop's connections auto-checkpoint only past `LOOP_AUTOCHECKPOINT_PAGES` (a safety net,
-should this task ever stop), and this task runs a PASSIVE checkpoint every `CHECK_INTERVAL_S`
-when something was committed since the last one, on its own connection in its own thread (the
-sqlite3 module lets go of the GIL while SQLite works). PASSIVE never waits for and never blocks a
-reader or a writer: a commit on the loop goes on appending while it copies (the earlier attempt
-with RESTART checkpoints, which block writers, sent 0.5 % of the writes down the busy fallback);
-once it has copied everything, the next commit starts the WAL from its beginning again. Nothing
-about durability changes: the same pages are copied and synced by the same SQLite, only in
+So this task runs a PASSIVE checkpoint every `CHECK_INTERVAL_S` when something was committed
+since the last one, on its own connection in its own thread (the sqlite3 module lets go of the
+GIL while SQLite works), and the loop's commits find the WAL short of SQLite's threshold. PASSIVE
+never waits for and never blocks a reader or a writer: a commit on the loop goes on appending
+while it copies (an earlier attempt with RESTART checkpoints, which block writers, sent 0.5 % of
+the writes down the busy fallback); once a checkpoint has copied everything, the next commit
+starts the WAL from its beginning again. At the rates MEXC allows (50 orders a second) every look
+catches up. A burst far beyond them (benchmarks/place_order.py places ~1,000 a second, rate
+limits off) outruns it, and the loop's commits checkpoint at SQLite's 1000 pages as before:
+raising that threshold to 4000 pages measured worse (a WAL that long made each write ~5 us
+slower between network waits, place_order p50 ratio 1.59-1.62 against 1.49-1.57).
+
+Nothing about durability changes: the same pages are copied and synced by the same SQLite, only in
 another thread, and a commit is as durable as before the moment it returns (synchronous=NORMAL
 in WAL mode: a crash of the process loses nothing; a power cut may lose the last commits, as
 before).
@@ -36,12 +41,11 @@ from mexcbot.store.database import apply_sqlite_pragmas
 from mexcbot.store.loop_sqlite import sqlite_file
 
 #: Seconds between two looks at the WAL (a checkpoint only when something was committed; a look
-#: without one is a ``PRAGMA data_version`` in the thread). Often enough that the WAL starts
-#: again from its beginning every few dozen orders: at 0.2 s it grew to ~4,000 pages in
-#: benchmarks/place_order.py and its commits, appending to a growing file, cost ~30 us more at
-#: p50 (paired runs: ratio 1.62-1.64 against 1.48-1.57 without the thread; at 0.05 s 1.50-1.58
-#: against 1.54-1.58, and the p99 2.0 against 3.1-4.7).
+#: without one is a ``PRAGMA data_version`` in the thread): often enough that the WAL stays short.
 CHECK_INTERVAL_S = 0.05
+#: Passes of one look while commits keep appending: the WAL starts again from its beginning only
+#: after a checkpoint that copied all of it, and each pass copies what came during the last.
+CATCH_UP_PASSES = 5
 #: How long a checkpoint waits for a lock: never (PASSIVE takes none a writer needs).
 _BUSY_TIMEOUT_MS = 0
 
@@ -84,9 +88,14 @@ class WalCheckpointer:
         if data_version == self._data_version:
             return 0  # no other connection committed since the last look
         self._data_version = data_version
-        ((_busy, _in_wal, copied),) = connection.execute(
-            "PRAGMA wal_checkpoint(PASSIVE)"
-        ).fetchall()
+        copied = 0
+        for _ in range(CATCH_UP_PASSES):
+            ((_busy, in_wal, done),) = connection.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchall()
+            copied = max(copied, done)
+            if done >= in_wal:
+                break  # all of it: the next commit starts the WAL from its beginning again
         if copied > 0:
             self.checkpoints += 1
             self.pages_copied += copied

@@ -26,8 +26,8 @@ busy_timeout=0: SQLITE_BUSY comes back at once and that one write falls back to 
 on a pooled engine connection, which waits for the lock in aiosqlite's thread (the engine's 10 s
 busy timeout) without blocking the loop (`busy_fallbacks` counts them; tested by holding a write
 transaction on another connection). The WAL's checkpoints run in a thread of their own
-(store/checkpoint.py), not in these commits: in a commit one stopped the loop ~4 ms every ~125
-orders.
+(store/checkpoint.py) before these commits reach SQLite's threshold: in a commit one stopped the
+loop ~4 ms every ~125 orders.
 
 PostgreSQL: a small asyncpg pool of the journal's own (no reset query on release; asyncpg's
 prepared-statement cache), one round trip per write, no SQLAlchemy in between: ~0.75 ms per

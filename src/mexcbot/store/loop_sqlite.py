@@ -7,8 +7,9 @@ thread) holds the write lock across an await, waiting for it on the loop would f
 too. So the busy timeout is 0: a locked database answers at once, `execute` returns None, and
 the caller runs the same statement through its pooled engine connection, which waits off the
 loop. Used by the order journal (store/journal.py), the audit writer (store/audit_writer.py) and
-the fill writer (store/fill_writer.py). Their commits leave the WAL's checkpoints to a thread
-(store/checkpoint.py): a checkpoint in a commit stopped the loop for ~4 ms every ~125 orders.
+the fill writer (store/fill_writer.py). The WAL's checkpoints are a thread's (store/checkpoint.py)
+long before a commit here reaches SQLite's own threshold (1000 pages), which stopped the loop for
+~4 ms every ~125 orders.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from mexcbot.store.database import apply_sqlite_pragmas
 
 #: Never wait for a lock on the event loop (see the module docstring).
 BUSY_TIMEOUT_MS = 0
-#: A commit on the loop checkpoints the WAL only past this many pages (~16 MB): a safety net
-#: should the checkpoint thread (store/checkpoint.py) not keep up or not run.
-LOOP_AUTOCHECKPOINT_PAGES = 4000
 
 
 class LoopSqliteWriter:
@@ -83,7 +81,6 @@ class LoopSqliteWriter:
             connection = sqlite3.connect(self._path, isolation_level=None)
             try:
                 apply_sqlite_pragmas(connection, busy_timeout_ms=BUSY_TIMEOUT_MS)
-                connection.execute(f"PRAGMA wal_autocheckpoint={LOOP_AUTOCHECKPOINT_PAGES}")
             except sqlite3.OperationalError as exc:
                 connection.close()
                 if not _busy(exc):
