@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from mexcbot.api.context import ApiContext, Ctx, ReadAccess, TradeAccess, audit_target
 from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.idempotency import idempotency_parameter, scoped_key
 from mexcbot.api.numbers import PlainInt
 from mexcbot.api.position_schemas import (
     AdoptIn,
@@ -37,7 +38,9 @@ _COMMON = problem_responses(401, 403, 422, 429)
 _WITH_404 = {**_COMMON, **problem_responses(404, 409)}
 _OPEN = (
     "With `quote_amount` (or `quantity`) the position opens with a market buy whose fills fill "
-    "it. With `adopt` it opens on what the account already holds, and no order is sent: "
+    "it; a repeat with the same `Idempotency-Key` answers the position the first request opened "
+    "and buys nothing (a different buy under the key is 409). With `adopt` it opens on what "
+    "the account already holds, and no order is sent: "
     "`adopt.order_ids` takes the stored fills of filled BUY orders the bot knows (client or "
     "exchange ids; not an order a position already holds), `adopt.quantity` with "
     "`adopt.entry_price` takes holdings bought elsewhere. Either way the quantity, plus what "
@@ -57,6 +60,7 @@ def _out(ctx: ApiContext, position: Position) -> PositionOut:
     responses={**_WITH_404, **problem_responses(400, 503)},
     summary="Open a manual position with a market buy (or adopt fills or holdings), arm its exits",
     description=_OPEN,
+    openapi_extra={"parameters": [idempotency_parameter("the position the first one opened")]},
 )
 async def open_position(
     body: OpenPositionBody, request: Request, ctx: Ctx, caller: TradeAccess
@@ -77,6 +81,7 @@ async def open_position(
         quantity=body.quantity,
         exits=body.exits.plan() if body.exits else None,
         notes=body.notes,
+        idempotency_key=scoped_key(request, caller.name, "position"),
     )
     audit_target(request, f"position:{position.id}")
     return OpenedPositionOut(position=_out(ctx, position), entry_order=OrderOut.of(order))

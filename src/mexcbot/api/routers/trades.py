@@ -6,7 +6,6 @@ route taking ``orderId`` also accepts MEXC's exchange order id.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from mexcbot.api.context import (
     order_target,
 )
 from mexcbot.api.errors import ApiProblem, problem_responses
+from mexcbot.api.idempotency import idempotency_parameter, scoped_key
 from mexcbot.api.numbers import PlainInt
 from mexcbot.api.placement_route import PlacementRoute
 from mexcbot.api.read_bodies import SharedBodies, json_response
@@ -55,20 +55,10 @@ OrderIdPath = Annotated[
         description="Our client order id, or the exchange order id",
     ),
 ]
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 #: The place-order route reads its caller and Idempotency-Key itself (see `place_order`); this
 #: documents them in OpenAPI as FastAPI would for `Header(...)` and the bearer dependency.
 _PLACE_ORDER_OPENAPI: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": "Repeat a request with the same key and it returns the first order",
-            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
-        }
-    ],
+    "parameters": [idempotency_parameter("the first order")],
     "security": [{"HTTPBearer": []}],
 }
 _COMMON = problem_responses(401, 403, 422, 429)
@@ -84,14 +74,12 @@ async def place_order(body: PlaceOrderBody, request: Request) -> Response:
     # rest of the route (cProfile: solve_dependencies ~0.5 of the route's ~0.76 CPU share).
     ctx: ApiContext = request.app.state.ctx
     caller = await caller_with_role(request, TokenRole.TRADE)
-    idempotency_key = _idempotency_key(request)
-    # Keys are scoped to the token's name: two users choosing the same key never share an order.
-    scoped_key = f"api:{caller.name}:{idempotency_key}" if idempotency_key else None
-    known_id = client_order_id_for(scoped_key) if scoped_key else None
+    scoped = scoped_key(request, caller.name)
+    known_id = client_order_id_for(scoped) if scoped else None
     try:
         with order_context(known_id):
             order = await ctx.execution.place(
-                body.command(origin_ref=caller.name, idempotency_key=scoped_key)
+                body.command(origin_ref=caller.name, idempotency_key=scoped)
             )
     except Exception as exc:
         ctx.metrics.count_order(_failure_outcome(exc))
@@ -125,19 +113,6 @@ router.add_api_route(
     openapi_extra=_PLACE_ORDER_OPENAPI,
     route_class_override=PlacementRoute,
 )
-
-
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise ApiProblem(
-            422,
-            "validation_error",
-            "Idempotency-Key: must be 1 to 200 printable ASCII characters without spaces "
-            f"(pattern {IDEMPOTENCY_KEY_PATTERN})",
-            field="Idempotency-Key",
-        )
-    return key
 
 
 _FAILURE_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (

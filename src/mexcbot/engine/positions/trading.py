@@ -1,8 +1,9 @@
 """PositionService: the position use cases the API (and later the CLI and rules) share.
 
 Opening a manual position persists the position first, then places its entry buy with
-`origin_ref = "position:{id}"` and the deterministic key "position:{id}:entry", so the buy's
-fills find their position and a retried request cannot buy twice. A refused entry (risk limit,
+`origin_ref = "position:{id}"` and the deterministic key "position:{id}:entry" (or the caller's
+idempotency key), so the buy's fills find their position and a retried request cannot buy
+twice: a repeat of a caller's key answers the position it opened. A refused entry (risk limit,
 exchange) deletes the empty position and re-raises the error for the caller.
 
 Adopting opens a position on what the account already holds, with no order sent: either the
@@ -19,7 +20,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from mexcbot.domain.exits import ExitPlan
-from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, PlaceOrder
+from mexcbot.domain.orders import (
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    client_order_id_for,
+)
 from mexcbot.domain.performance import Performance, performance
 from mexcbot.domain.positions import (
     Position,
@@ -32,7 +40,9 @@ from mexcbot.domain.symbols import OrderRuleViolation
 from mexcbot.engine.errors import (
     AdoptionRefused,
     ExecutionError,
+    IdempotencyConflict,
     InvalidOrder,
+    OrderNotFound,
     PositionNotFound,
 )
 from mexcbot.engine.events import PositionChangeKind
@@ -182,16 +192,49 @@ class PositionService:
         exits: ExitPlan | None = None,
         notes: str | None = None,
         type: PositionType = PositionType.MANUAL,
+        idempotency_key: str | None = None,
     ) -> tuple[Position, Order]:
-        """Open a position with a market buy of `quote_amount` (or `quantity`)."""
+        """Open a position with a market buy of `quote_amount` (or `quantity`).
+
+        With `idempotency_key` a repeat of the request (a client's retry after a timeout)
+        answers the position the key opened and its entry, and buys nothing; a different buy
+        under the same key raises `IdempotencyConflict`; a key whose entry was refused raises
+        that refusal again."""
         command = PlaceOrder(  # validates the amounts before anything is stored
             symbol=symbol,
             side=OrderSide.BUY,
             type=OrderType.MARKET,
             quote_amount=quote_amount,
             quantity=quantity,
+            idempotency_key=idempotency_key,
         )
+        if idempotency_key is not None:
+            opened = await self._opened_under_key(command)
+            if opened is not None:
+                return opened
         return await self.open_with(command, type=type, exits=exits, notes=notes)
+
+    async def _opened_under_key(self, command: PlaceOrder) -> tuple[Position, Order] | None:
+        """The position and entry an earlier request with `command`'s key opened; None when the
+        key is new. (A read: the API's entry point asks it, not the sniper's.)"""
+        assert command.idempotency_key is not None
+        client_order_id = client_order_id_for(command.idempotency_key)
+        try:
+            stored = await self._execution.get(command.symbol, client_order_id, refresh=False)
+        except OrderNotFound:
+            return None  # new, or under another symbol: the placement's own check answers that
+        # the stored answer, its refusal again, or IdempotencyConflict: nothing is sent
+        order = await self._execution.place(replace(command, origin_ref=stored.request.origin_ref))
+        return await self._position_of_entry(order), order
+
+    async def _position_of_entry(self, order: Order) -> Position:
+        """The position `order` was placed for, with the order's fills applied (a repeat may
+        answer before the first request applied them; applying is idempotent)."""
+        position_id = position_id_of(order)
+        if position_id is None:  # the key placed an order that opened no position
+            raise IdempotencyConflict(order)
+        synced = await self._book.sync_order(order)
+        return synced if synced is not None else await self.get(position_id)
 
     async def open_with(
         self,
@@ -224,6 +267,11 @@ class PositionService:
         except (ExecutionError, InvalidOrder, OrderRuleViolation):
             await self._book.discard(position)
             raise
+        if position_id_of(order) != position.id:
+            # the same key's first request, still in flight when this one began, placed the
+            # entry for its own position: this one buys nothing and answers that position
+            await self._book.discard(position)
+            return await self._position_of_entry(order), order
         if cancel_rest:
             order = await self._execution.cancel_rest(order)
         await self._book.sync_order(order)
