@@ -38,6 +38,10 @@ system calls are ~0.1 ms (each one 6 fcntl locks on the WAL index and a 24-byte 
 pwrite per page written, 5 pages for the intent's row and indexes, 4 for the ack: strace; one
 fcntl ~2.4 us, one pwrite 3-4.5 us here), the prelude (rules, rounding, the Order, checks)
 ~0.06 ms and the cancellation-safe task's two loop passes ~0.05 ms (perf_counter_ns marks).
+Then: the exchange order id index became partial (one index page less per write: intent + ack
+51 -> 45 us back to back), and the WAL's checkpoints moved to a thread (store/checkpoint.py; this
+benchmark runs it as app.py does): paired with the session-start code, p50 1.52-1.56 against
+1.52-1.58, p99 ratio 1.0-3.4 against 1.3-7.2. Still at the goal, not reliably under it.
 """
 
 from __future__ import annotations
