@@ -226,8 +226,9 @@ async def test_cancel_retry_after_a_lost_answer_is_outcome_unknown(sim: SimServe
         if key == "DELETE /api/v3/order":
             sim.faults.clear()  # only the first attempt is slow
 
+    async with MexcClient(client_config(sim.url)) as setup:  # the usual timeout to place it
+        await place_resting(setup, "cancel-lost")
     async with MexcClient(client_config(sim.url, timeout_s=0.3), on_request=on_request) as mexc:
-        await place_resting(mexc, "cancel-lost")
         sim.faults.set(FaultPlan(latency_ms=1500, latency_paths=("/api/v3/order",)))
         with pytest.raises(OutcomeUnknown, match="earlier attempt") as info:
             await mexc.cancel_order("BTCUSDT", client_order_id="cancel-lost")
