@@ -373,6 +373,16 @@ class RiskChangeBody(_Strict):
     profile: str | None = Field(default=None, pattern="^(conservative|moderate|aggressive)$")
     reason: str | None = Field(default=None, max_length=500)
 
+    @model_validator(mode="after")
+    def _one_set_of_limits(self) -> Self:
+        if self.profile is not None and self.limits is not None:
+            # which one was meant is a guess either way: refuse, change nothing
+            raise InvalidOrder(
+                "profile: send a profile or limits, not both (a profile is a whole set of limits)",
+                field="profile",
+            )
+        return self
+
 
 class RiskLimitsOut(BaseModel):
     max_position_quote: Money | None

@@ -82,3 +82,26 @@ async def test_new_limits_round_trip_and_bad_values_name_the_field(
         invalid = await response.json()
     assert response.status == 422
     assert "stop_confirm_ticks" in str(invalid)
+
+
+async def test_a_change_is_audited_once_and_profile_with_limits_is_refused(
+    http: aiohttp.ClientSession, bot: Bot
+) -> None:
+    tokens = await tokens_for(bot)
+    admin = tokens["admin"]
+    status, before = await call(http, bot, admin, "GET")
+    status, problem = await call(
+        http, bot, admin, "PUT", {"profile": "conservative", "limits": {"max_open_positions": 3}}
+    )
+    assert status == 422, problem
+    assert (problem["field"], problem["errors"][0]["rule"]) == ("profile", "combination")
+    status, after = await call(http, bot, admin, "GET")
+    assert after["limits"] == before["limits"]  # nothing changed
+
+    status, _ = await call(http, bot, admin, "PUT", {"state": "REDUCING", "reason": "audit me"})
+    assert status == 200
+    async with http.get(f"{api_url(bot)}/api/v1/admin/audit", headers=auth(admin)) as response:
+        entries = await response.json()
+    changes = [e for e in entries if e["target"] == "REDUCING"]
+    assert [(e["action"], e["result"]) for e in changes] == [("risk.change", "ok")]
+    assert [e["result"] for e in entries if e["target"] == "/api/v1/risk"] == ["failed:422"]

@@ -57,6 +57,8 @@ async def change_risk(
     limits = body.limits.limits() if body.limits else None
     if body.profile is not None:
         limits = PROFILES[body.profile]
-    audit_target(request, body.state.value if body.state else "limits")
+    target = body.state.value if body.state else "limits"
+    audit_target(request, target)  # a refused change is audited by the middleware
     await ctx.risk.change(actor=caller.name, state=body.state, limits=limits, reason=body.reason)
+    audit_target(request, target, audited=True)  # the change wrote its entry (risk.change)
     return _out(ctx)
