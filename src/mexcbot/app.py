@@ -180,8 +180,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     fill_writer = FillWriter(db)  # the account stream's fills (store/fill_writer.py)
     stack.callback(fill_writer.close)
     checkpointer = WalCheckpointer(db)  # the WAL's checkpoints off the loop (store/checkpoint.py)
-    stack.push_async_callback(checkpointer.close)
-    _start_task(stack, checkpointer.run(), "mexcbot-wal-checkpoint")
+    if checkpointer.enabled:  # a SQLite file
+        stack.push_async_callback(checkpointer.close)
+        _start_task(stack, checkpointer.run(), "mexcbot-wal-checkpoint")
     client = MexcClient(
         MexcClientConfig(
             api_key=key,

@@ -42,10 +42,6 @@ class CollectorHold:
         self.overdue = 0
         """Runs that lasted longer than `max_hold_s` (the collector ran again before their end)."""
 
-    @property
-    def holding(self) -> bool:
-        return self._disabled_here
-
     def hold(self) -> None:
         self._holders += 1
         if self._holders == 1 and gc.isenabled():

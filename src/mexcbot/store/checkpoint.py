@@ -103,6 +103,9 @@ class WalCheckpointer:
 
     async def close(self) -> None:
         """Close the connection after any checkpoint still running (its thread finishes it)."""
+        if self._connection is None:
+            self._executor.shutdown(wait=False)  # never used (no file, or nothing ran yet)
+            return
         loop = asyncio.get_running_loop()
         with contextlib.suppress(RuntimeError):  # the executor was shut down already
             await loop.run_in_executor(self._executor, self._close_connection)
