@@ -116,3 +116,38 @@ def test_deferred_subscribers_without_a_running_loop_get_the_event_at_once() -> 
     bus.subscribe(OrderUpdated, seen.append, deferred=True)
     bus.publish(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
     assert len(seen) == 1
+
+
+async def test_an_event_published_soon_reaches_its_subscribers_on_the_next_pass() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+    bus.subscribe(OrderUpdated, lambda e: seen.append(f"{e.kind.value} {_REQUEST.get()}"))
+    token = _REQUEST.set("r1")
+    bus.publish_soon(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
+    _REQUEST.reset(token)
+    assert seen == []  # not inside the publisher's step
+    await asyncio.sleep(0)
+    assert seen == ["created r1"]  # in the context of its publish
+    await asyncio.sleep(0.01)
+    assert seen == ["created r1"]  # once
+
+
+async def test_a_publish_delivers_the_events_published_soon_before_it_first() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+    bus.subscribe(OrderUpdated, lambda e: seen.append(e.kind.value))
+    bus.publish_soon(OrderUpdated(an_order(), OrderUpdateKind.CREATED))
+    bus.publish_soon(OrderUpdated(an_order(), OrderUpdateKind.ACKNOWLEDGED))
+    bus.publish(OrderUpdated(an_order(), OrderUpdateKind.REJECTED))
+    assert seen == ["created", "acknowledged", "rejected"]
+    await asyncio.sleep(0.01)
+    assert seen == ["created", "acknowledged", "rejected"]
+
+
+def test_an_event_published_soon_without_a_running_loop_is_delivered_at_once() -> None:
+    bus = EventBus()
+    seen: list[OrderUpdated] = []
+    bus.subscribe(OrderUpdated, seen.append)
+    event = OrderUpdated(an_order(), OrderUpdateKind.CREATED)
+    bus.publish_soon(event)
+    assert seen == [event]

@@ -10,10 +10,18 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mexcbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, PlaceOrder
+from mexcbot.domain.orders import (
+    Order,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+)
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import OrderUpdated, OrderUpdateKind
 from mexcbot.engine.orders.service import ExecutionService
+from mexcbot.engine.ports import Acknowledgement
 from mexcbot.mexc.exchange import MexcExchange
 from mexcbot.mexc.rest import MexcClient
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine
@@ -68,6 +76,26 @@ async def test_orders_in_flight_hold_no_pooled_connection(
     async with UnitOfWork(one_connection_engine) as uow:
         stored = await uow.orders.list_open("BTCUSDT")
     assert len(stored) == 5
+
+
+async def test_the_new_orders_subscribers_run_once_its_request_is_sent(
+    client: MexcClient, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    steps: list[str] = []
+
+    class RecordingExchange(MexcExchange):
+        async def submit(self, request: OrderRequest) -> Acknowledgement:
+            steps.append("submit")
+            return await super().submit(request)
+
+    events = EventBus()
+    events.subscribe(OrderUpdated, lambda event: steps.append(event.kind.value))
+    service = ExecutionService(RecordingExchange(client), uow_factory, events=events)
+    await service.refresh_rules(["BTCUSDT"])
+    order = await place_one(service)
+    assert order.status is OrderStatus.NEW
+    # the subscribers of the new order did not run between its durable intent and the send
+    assert steps == ["submit", "created", "acknowledged"]
 
 
 async def test_ack_merges_into_a_change_made_while_the_order_was_in_flight(
