@@ -42,6 +42,7 @@ from mexcbot.domain.orders import (
 )
 from mexcbot.domain.symbols import SymbolRules
 from mexcbot.engine.freshness import Fresh
+from mexcbot.store.audit import PlacementAudit
 
 
 class ExchangePortError(Exception):
@@ -377,9 +378,13 @@ class OrderWriter(Protocol):
         """Insert the PENDING_NEW order and commit; its row version. Raises the store's
         `DuplicateClientOrderId` when the client order id exists."""
 
-    async def record_ack(self, order: Order, expected_version: int) -> int:
+    async def record_ack(
+        self, order: Order, expected_version: int, audit: PlacementAudit | None = None
+    ) -> int:
         """Write the acknowledgement's columns if the row is still at `expected_version` and
-        commit; the new version. Raises `ConcurrentOrderUpdate` when someone changed it first."""
+        commit; the new version. Raises `ConcurrentOrderUpdate` when someone changed it first.
+        With `audit`, its entry (target: the client order id) commits in the same transaction
+        and `audit.recorded` is set."""
 
     async def close(self) -> None:
         """Release connections."""

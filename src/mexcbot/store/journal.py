@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +52,7 @@ from sqlalchemy.sql.expression import Executable
 
 from mexcbot.domain.orders import Order
 from mexcbot.store import tables
+from mexcbot.store.audit import PlacementAudit, audit_values
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.store.orders import (
     ConcurrentOrderUpdate,
@@ -111,6 +112,7 @@ class OrderJournal:
         self._postgres = dialect.name == "postgresql"
         self._intent = PreparedStatements(intent_statement(dialect), dialect)
         self._ack = PreparedStatements(ack_statement(), dialect)
+        self._audit = PreparedStatements(insert(tables.audit_log), dialect)
         self._owns_on_loop = on_loop is None
         self._on_loop = LoopSqliteWriter(engine) if on_loop is None else on_loop
         self._pool: asyncpg.Pool | None = None
@@ -131,9 +133,13 @@ class OrderJournal:
             raise DuplicateClientOrderId(order.client_order_id)
         return 1
 
-    async def record_ack(self, order: Order, expected_version: int) -> int:
+    async def record_ack(
+        self, order: Order, expected_version: int, audit: PlacementAudit | None = None
+    ) -> int:
         """Write what `order.acknowledge` changed (status, exchange order id, exchange creation
         time) if the stored row is still at `expected_version`, and commit; the new version.
+        With `audit`, its entry is inserted in the same transaction (only if the row was
+        written) and `audit.recorded` set.
 
         Only those columns: the version check proves the row is the one recorded at
         `expected_version`, and an order acknowledged straight after its intent differs from
@@ -164,8 +170,18 @@ class OrderJournal:
             "match_client_order_id": order.client_order_id,
             "match_version": expected_version,
         }
-        if await self._write(self._ack(values), values) != 1:
+        if audit is None:
+            written = await self._write(self._ack(values), values)
+        else:
+            entry = {
+                "time": values["updated_at"],
+                **audit_values(audit.actor, audit.action, "ok", order.client_order_id, None),
+            }
+            written = await self._write_with_entry(self._ack(values), values, entry)
+        if written != 1:
             raise ConcurrentOrderUpdate(order.client_order_id)
+        if audit is not None:
+            audit.recorded = True
         return expected_version + 1
 
     @property
@@ -191,6 +207,41 @@ class OrderJournal:
         if written is not None:
             return written
         return await self._write_through_engine(statement.sql, parameters)
+
+    async def _write_with_entry(
+        self, statement: PreparedWrite, values: Mapping[str, Any], entry: Mapping[str, Any]
+    ) -> int:
+        """`statement` and, if it wrote one row, the audit `entry`, in one transaction; the
+        number of rows `statement` wrote."""
+        first = (statement.sql, statement.parameters(values))
+        audit = self._audit(entry)
+        second = (audit.sql, audit.parameters(entry))
+        if self._postgres:
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire() as connection, connection.transaction():
+                status: str = await connection.execute(first[0], *first[1])
+                written = int(status.rsplit(" ", 1)[-1])
+                if written == 1:
+                    await connection.execute(second[0], *second[1])
+            return written
+        on_loop = self._on_loop.begin_immediate()
+        if on_loop is None:  # locked by another connection (or no file): off the loop
+            async with self._engine.begin() as connection:
+                result = await connection.exec_driver_sql(*first)
+                written = int(result.rowcount)
+                if written == 1:
+                    await connection.exec_driver_sql(*second)
+            return written
+        try:
+            written = on_loop.execute(*first).rowcount
+            if written == 1:
+                on_loop.execute(*second)
+            on_loop.commit()
+        except BaseException:
+            if on_loop.in_transaction:
+                on_loop.rollback()
+            raise
+        return written
 
     async def _write_through_engine(self, sql: str, parameters: tuple[Any, ...]) -> int:
         """The same statement on a pooled engine connection: waits for a lock off the loop."""

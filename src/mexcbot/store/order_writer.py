@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mexcbot.domain.orders import Order
+from mexcbot.store.audit import PlacementAudit
 from mexcbot.store.orders import ConcurrentOrderUpdate
 from mexcbot.store.uow import UnitOfWork
 
@@ -25,7 +26,9 @@ class UnitOfWorkOrderWriter:
             await uow.commit()
         return 1
 
-    async def record_ack(self, order: Order, expected_version: int) -> int:
+    async def record_ack(
+        self, order: Order, expected_version: int, audit: PlacementAudit | None = None
+    ) -> int:
         if order.exchange_order_id is None or order.exchange_created_at is None:
             raise ValueError(f"order {order.client_order_id} is not acknowledged")
         async with self._uow_factory() as uow:
@@ -33,7 +36,16 @@ class UnitOfWorkOrderWriter:
             if stored is None or uow.orders.version_of(stored) != expected_version:
                 raise ConcurrentOrderUpdate(order.client_order_id)
             stored.acknowledge(order.exchange_order_id, order.exchange_created_at)
+            if audit is not None:
+                await uow.audit.append(
+                    actor=audit.actor,
+                    action=audit.action,
+                    result="ok",
+                    target=order.client_order_id,
+                )
             await uow.commit()
+        if audit is not None:
+            audit.recorded = True
         return expected_version + 1
 
     async def close(self) -> None:

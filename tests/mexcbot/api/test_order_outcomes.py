@@ -73,3 +73,34 @@ async def test_an_order_the_exchange_never_received_is_a_failure_with_the_order(
     assert problem["order"]["status"] == "REJECTED"
     assert problem["order"]["reject_code"] == -2013
     assert problem["client_order_id"] == problem["order"]["client_order_id"]
+
+
+async def audit_of(bot: Bot, client_order_id: str) -> list[tuple[str, str, str]]:
+    async with bot.uow_factory() as uow:
+        entries = await uow.audit.recent(limit=100)
+    return [(e.actor, e.action, e.result) for e in entries if e.target == client_order_id]
+
+
+async def test_every_placement_request_is_audited_once(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    """The first request's entry commits with the order's acknowledgement; its repeat (same
+    Idempotency-Key, answered from the stored order) and a failure get the middleware's."""
+    body, key = {**BUY, "quantity": "0.001"}, {"Idempotency-Key": "audited-1"}
+    status, first = await place_order(http, bot, tokens["trade"], body, **key)
+    assert status == 201, first
+    cid = first["client_order_id"]
+    assert await audit_of(bot, cid) == [("test-trade", "place_order", "ok")]
+    status, again = await place_order(http, bot, tokens["trade"], body, **key)
+    assert (status, again["client_order_id"]) == (201, cid)
+    assert await audit_of(bot, cid) == [("test-trade", "place_order", "ok")] * 2
+
+    assert bot.paper is not None
+    bot.paper.faults.set(FaultPlan(order_fault=OrderFault.ERROR_BEFORE))
+    try:
+        status, problem = await place_order(http, bot, tokens["trade"], body)
+    finally:
+        bot.paper.faults.clear()
+    assert status == 503, problem
+    by_request = [e for e in await audit_of(bot, problem["client_order_id"]) if e[0] != "system"]
+    assert by_request == [("test-trade", "place_order", "failed:503")]

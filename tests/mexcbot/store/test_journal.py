@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,9 @@ from mexcbot.store import (
     DuplicateClientOrderId,
     OrderJournal,
     UnitOfWork,
+    UnitOfWorkOrderWriter,
 )
+from mexcbot.store.audit import PlacementAudit
 from tests.fixtures.orders import T0, make_order
 from tests.fixtures.sqlite_busy import holding_the_write_lock, loop_ticks
 
@@ -185,3 +187,69 @@ async def test_ack_refuses_an_order_changed_beyond_its_acknowledgement(
     kept = await stored(engine, order.client_order_id)
     assert kept is not None
     assert kept.status is OrderStatus.PENDING_NEW
+
+
+async def audit_entries(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with UnitOfWork(engine) as uow:
+        entries = await uow.audit.recent(limit=10)
+    return [(e.time, e.actor, e.action, e.target, e.result, e.detail) for e in entries]
+
+
+@pytest.mark.parametrize("writer", ["journal", "units of work"])
+async def test_ack_commits_the_placing_requests_audit_entry_with_it(
+    engine: AsyncEngine, journal: OrderJournal, writer: str
+) -> None:
+    order_writer = journal if writer == "journal" else UnitOfWorkOrderWriter(_factory(engine))
+    order = make_order()
+    await order_writer.record_intent(order)
+    order.acknowledge("ex-1", T0)
+    audit = PlacementAudit(actor="trader", action="place_order")
+    assert await order_writer.record_ack(order, 1, audit) == 2
+    assert audit.recorded
+    [(at, *entry)] = await audit_entries(engine)
+    assert entry == ["trader", "place_order", order.client_order_id, "ok", None]
+    if writer == "journal":
+        assert at == FIXED_NOW  # the ack's own time
+
+
+@pytest.mark.parametrize("writer", ["journal", "units of work"])
+async def test_an_ack_that_finds_the_row_changed_records_no_audit_entry(
+    engine: AsyncEngine, journal: OrderJournal, writer: str
+) -> None:
+    order_writer = journal if writer == "journal" else UnitOfWorkOrderWriter(_factory(engine))
+    order = make_order()
+    await order_writer.record_intent(order)
+    order.acknowledge("ex-1", T0)
+    await order_writer.record_ack(order, 1)  # version 2 now
+    audit = PlacementAudit(actor="trader", action="place_order")
+    with pytest.raises(ConcurrentOrderUpdate):
+        await order_writer.record_ack(order, 1, audit)
+    assert not audit.recorded
+    assert await audit_entries(engine) == []
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+async def test_an_ack_with_its_audit_entry_waits_off_the_loop_when_sqlite_is_locked(
+    engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    order = make_order()
+    await journal.record_intent(order)
+    order.acknowledge("ex-1", T0)
+    audit = PlacementAudit(actor="trader", action="place_order")
+    async with loop_ticks() as ticks:
+        async with holding_the_write_lock(engine) as holder:
+            writing = asyncio.create_task(journal.record_ack(order, 1, audit))
+            await asyncio.sleep(0.2)
+            assert not writing.done()
+            assert journal.busy_fallbacks == 1
+            assert ticks.count >= 10  # the loop kept running
+            await holder.commit()
+        assert await asyncio.wait_for(writing, 5) == 2
+    assert audit.recorded
+    entries = [entry[1:5] for entry in await audit_entries(engine) if entry[1] == "trader"]
+    assert entries == [("trader", "place_order", order.client_order_id, "ok")]
+    assert (await raw_row(engine, order.client_order_id))["version"] == 2
+
+
+def _factory(engine: AsyncEngine) -> Callable[[], UnitOfWork]:
+    return lambda: UnitOfWork(engine, clock=fixed_clock)

@@ -41,6 +41,7 @@ from mexcbot.api.times import since_in_utc
 from mexcbot.domain.orders import OrderSide, OrderStatus, client_order_id_for
 from mexcbot.domain.tokens import TokenRole
 from mexcbot.engine import errors as engine_errors
+from mexcbot.store.audit import PlacementAudit
 from mexcbot.telemetry import order_context
 
 router = APIRouter(prefix="/api/v1/trades", tags=["trades"])
@@ -76,10 +77,13 @@ async def place_order(body: PlaceOrderBody, request: Request) -> Response:
     caller = await caller_with_role(request, TokenRole.TRADE)
     scoped = scoped_key(request, caller.name)
     known_id = client_order_id_for(scoped) if scoped else None
+    # the request's audit entry commits with the order's acknowledgement (PlacementAudit);
+    # the middleware writes it when the placement did not (a refusal, an unknown outcome)
+    audit = PlacementAudit(actor=caller.name, action=request.scope["route"].name)
     try:
         with order_context(known_id):
             order = await ctx.execution.place(
-                body.command(origin_ref=caller.name, idempotency_key=scoped)
+                body.command(origin_ref=caller.name, idempotency_key=scoped), audit=audit
             )
     except Exception as exc:
         ctx.metrics.count_order(_failure_outcome(exc))
@@ -88,6 +92,8 @@ async def place_order(body: PlaceOrderBody, request: Request) -> Response:
             order_target(request, rejected.client_order_id)
         raise
     order_target(request, order.client_order_id)
+    if audit.recorded:
+        request.state.audited = True
     ctx.metrics.count_order(order.status.value.lower())
     # Serialised here, once, by the model that built it (pydantic's JSON mode, as FastAPI would
     # emit): returned as a Response, FastAPI skips validating and encoding ``OrderOut`` a second

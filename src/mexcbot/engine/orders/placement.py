@@ -69,6 +69,7 @@ from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.risk import RiskContext, RiskPolicy
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.store import ConcurrentOrderUpdate, DuplicateClientOrderId, UnitOfWork
+from mexcbot.store.audit import PlacementAudit
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,14 @@ class Placement:
         self._placing: dict[str, asyncio.Future[Order]] = {}
         self._submissions: set[asyncio.Task[None]] = set()
 
-    async def place(self, command: PlaceOrder) -> Order:
+    async def place(self, command: PlaceOrder, audit: PlacementAudit | None = None) -> Order:
         """Place one order (see the module docstring for outcomes and errors).
 
         With `command.idempotency_key` the client order id is derived from it: a repeat of the
         same order (after the symbol's rounding) gets the first placement's final answer, also
         while the first is still in flight; a different order under the same key raises
-        `IdempotencyConflict` and sends nothing.
+        `IdempotencyConflict` and sends nothing. `audit`, the placing request's audit entry,
+        commits with the acknowledgement (`PlacementAudit`).
         """
         rules = await self._catalog.get(command.symbol)
         quantity, price, quote_amount = _rounded(command, rules)
@@ -153,7 +155,7 @@ class Placement:
             if stored is None:
                 raise
             return _answer_of_stored(stored, order)  # the repeat of an order placed already
-        outcome = self._protected(order)
+        outcome = self._protected(order, audit)
         if keyed:
             cid = order.client_order_id
             self._placing[cid] = outcome
@@ -195,7 +197,7 @@ class Placement:
         )
         self._risk.check(request, RiskContext(rules=rules, now=self._clock()))
 
-    def _protected(self, order: Order) -> asyncio.Future[Order]:
+    def _protected(self, order: Order, audit: PlacementAudit | None) -> asyncio.Future[Order]:
         """`_record_and_submit(order)` in a task of its own, whose outcome the caller awaits:
         cancelling the caller cancels only its wait, never the recording or the submit.
 
@@ -208,14 +210,16 @@ class Placement:
         tasks only weakly).
         """
         outcome: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
-        task = start_task(self._settle(order, outcome))
+        task = start_task(self._settle(order, outcome, audit))
         self._submissions.add(task)
         task.add_done_callback(self._submissions.discard)
         return outcome
 
-    async def _settle(self, order: Order, outcome: asyncio.Future[Order]) -> None:
+    async def _settle(
+        self, order: Order, outcome: asyncio.Future[Order], audit: PlacementAudit | None
+    ) -> None:
         try:
-            result = await self._record_and_submit(order)
+            result = await self._record_and_submit(order, audit)
         except asyncio.CancelledError:  # the task itself was cancelled (loop shutdown)
             outcome.cancel()
             raise
@@ -244,7 +248,7 @@ class Placement:
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _record_and_submit(self, order: Order) -> Order:
+    async def _record_and_submit(self, order: Order, audit: PlacementAudit | None) -> Order:
         """Persist the intent, send, persist the ack: the hot path.
 
         The `OrderWriter` makes the intent and the ack durable; with the `OrderJournal` app.py
@@ -259,20 +263,21 @@ class Placement:
         are not bounded by the engine's pool. An ack that finds the row changed (an exchange
         report was merged first:
         `ConcurrentOrderUpdate`) is merged through `OrderSync.mutate`. The slow, rare outcomes
-        (rejection, unknown) always use fresh units of work. The API writes the audit entry of
-        a user's placement; the order row (origin, origin_ref, created_at) records the intent.
+        (rejection, unknown) always use fresh units of work. The audit entry of a user's
+        placement (`audit`, the API's) commits with the acknowledgement; the order row (origin,
+        origin_ref, created_at) records the intent.
         With a `CollectorHold` (app.py) the garbage collector waits until the placement is
         done (mexcbot.engine.collector says why).
         """
         if self._collector is None:
-            return await self._recorded_and_sent(order)
+            return await self._recorded_and_sent(order, audit)
         self._collector.hold()  # no garbage collection inside the placement
         try:
-            return await self._recorded_and_sent(order)
+            return await self._recorded_and_sent(order, audit)
         finally:
             self._collector.release()
 
-    async def _recorded_and_sent(self, order: Order) -> Order:
+    async def _recorded_and_sent(self, order: Order, audit: PlacementAudit | None) -> Order:
         cid = order.client_order_id
         # Marked before the row is visible, so reconciliation leaves it alone; a placement with
         # the same idempotency key already in flight keeps its mark (ours will be a duplicate).
@@ -292,7 +297,7 @@ class Placement:
                 ack = await self._send(order)
             except (ExchangeRejection, SubmitNotSent, SubmitOutcomeUnknown) as exc:
                 return await self._record_failure(order, exc)
-            acknowledged = await self._record_ack(order, version, ack)
+            acknowledged = await self._record_ack(order, version, ack, audit)
         finally:
             if owned:
                 self.in_flight.discard(cid)
@@ -344,10 +349,12 @@ class Placement:
         )
         return await self._resolve_unknown(cid)
 
-    async def _record_ack(self, order: Order, version: int, ack: Acknowledgement) -> Order:
+    async def _record_ack(
+        self, order: Order, version: int, ack: Acknowledgement, audit: PlacementAudit | None
+    ) -> Order:
         order.acknowledge(ack.exchange_order_id, ack.at)
         try:
-            await self._writer.record_ack(order, version)  # UPDATE .. WHERE version = 1
+            await self._writer.record_ack(order, version, audit)  # UPDATE .. WHERE version = 1
         except ConcurrentOrderUpdate:
             pass  # someone merged an exchange report first: merge the ack into it
         else:

@@ -55,6 +55,7 @@ from mexcbot.engine.prices import PriceBook
 from mexcbot.engine.risk import AllowAll, RiskPolicy
 from mexcbot.engine.symbols import SymbolCatalog
 from mexcbot.store import OrderPage, UnitOfWork, UnitOfWorkOrderWriter
+from mexcbot.store.audit import PlacementAudit
 from mexcbot.store.fill_writer import FillWriter
 
 log = logging.getLogger(__name__)
@@ -191,13 +192,15 @@ class ExecutionService:
 
     # --- placing -----------------------------------------------------------------------------
 
-    async def place(self, command: PlaceOrder) -> Order:
+    async def place(self, command: PlaceOrder, *, audit: PlacementAudit | None = None) -> Order:
         """Place one order; see `mexcbot.engine.orders.placement` for the outcomes and errors.
 
         With `command.idempotency_key` the client order id is derived from it, and a repeat of
         the key returns (or raises) what the first placement did instead of placing another.
+        `audit` (the API's entry for the placing request) commits with the order's
+        acknowledgement; `audit.recorded` says whether it did.
         """
-        return await self._placement.place(command)
+        return await self._placement.place(command, audit)
 
     # --- cancelling and reading --------------------------------------------------------------
 
