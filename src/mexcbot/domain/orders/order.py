@@ -127,20 +127,13 @@ class Order:
         price: Decimal | None,
     ) -> Order:
         """The PENDING_NEW order for `command`, with its amounts as the symbol rounds them (the
-        stored request says what will be sent; the command, what was asked)."""
-        return cls.place(
-            symbol=command.symbol,
-            side=command.side,
-            type=command.type,
-            created_at=created_at,
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            time_in_force=command.time_in_force,
-            idempotency_key=command.idempotency_key,
-            origin=command.origin,
-            origin_ref=command.origin_ref,
+        stored request says what will be sent; the command, what was asked). What `place`
+        checks besides the request the command has checked already (`OrderRequest.for_command`
+        says what is checked)."""
+        request = OrderRequest.for_command(
+            command, quantity=quantity, quote_amount=quote_amount, price=price
         )
+        return cls(request=request, created_at=created_at)
 
     @classmethod
     def import_external(
