@@ -474,3 +474,27 @@ def test_for_command_still_checks_the_rounded_amounts(
     with pytest.raises(InvalidOrder, match=message) as caught:
         Order.for_command(command, T0, **amounts)
     assert caught.value.field == field
+
+
+def test_a_snapshot_copies_every_field_and_owns_its_fees() -> None:
+    order = Order(
+        request=limit_order().request,
+        created_at=T0,
+        status=OrderStatus.PARTIALLY_FILLED,
+        exchange_order_id="C02__1",
+        executed_qty=Decimal("0.5"),
+        cumulative_quote_qty=Decimal("50.1"),
+        fees={"USDT": Decimal("0.01")},
+        exchange_created_at=T0 + timedelta(seconds=1),
+        exchange_updated_at=T0 + timedelta(seconds=2),
+        reject_code=-1,
+        reject_message="m",
+        unknown_reason="r",
+        is_external=True,
+    )
+    copy = order.snapshot()
+    names = list(Order.__dataclass_fields__)
+    assert [getattr(copy, n) for n in names] == [getattr(order, n) for n in names]
+    assert len({getattr(order, n) if n != "fees" else None for n in names}) > 10  # all distinct
+    assert copy.request is order.request
+    assert copy.fees is not order.fees

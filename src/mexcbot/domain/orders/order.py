@@ -186,21 +186,23 @@ class Order:
         """A copy that later transitions of this order do not change (the request is immutable
         and shared; the fees get their own dict). Built field by field: `copy.copy` and
         `dataclasses.replace` cost several times more (an in-memory view copies every
-        acknowledged order, engine/orders/open_orders.py)."""
+        acknowledged order, engine/orders/open_orders.py, and so does the live feed). The
+        fields go positionally, in their declared order: keyword arguments made this 1.83 us,
+        positional 0.58 us (timeit, best of 7 x 50,000; a test compares every field)."""
         return Order(
-            request=self.request,
-            created_at=self.created_at,
-            status=self.status,
-            exchange_order_id=self.exchange_order_id,
-            executed_qty=self.executed_qty,
-            cumulative_quote_qty=self.cumulative_quote_qty,
-            fees=dict(self.fees),
-            exchange_created_at=self.exchange_created_at,
-            exchange_updated_at=self.exchange_updated_at,
-            reject_code=self.reject_code,
-            reject_message=self.reject_message,
-            unknown_reason=self.unknown_reason,
-            is_external=self.is_external,
+            self.request,
+            self.created_at,
+            self.status,
+            self.exchange_order_id,
+            self.executed_qty,
+            self.cumulative_quote_qty,
+            dict(self.fees),
+            self.exchange_created_at,
+            self.exchange_updated_at,
+            self.reject_code,
+            self.reject_message,
+            self.unknown_reason,
+            self.is_external,
         )
 
     @property
