@@ -40,6 +40,12 @@ from mexcbot.domain.orders.vocabulary import (
 NEVER_RECEIVED_CODE = -2013
 NEVER_RECEIVED_MESSAGE = "order does not exist on the exchange: it was never received"
 
+# Statuses the acknowledgement and every exchange report test, bound once: on Python 3.11 a read
+# of `OrderStatus.NEW` takes the slow path of EnumType's `__getattr__` (~0.2 us here, timeit):
+# `acknowledge` 0.53-0.97 -> 0.23 us (best of 9 x 20,000 fresh orders, interleaved).
+_NEW, _REJECTED = OrderStatus.NEW, OrderStatus.REJECTED
+_CONTRADICTED = frozenset({OrderStatus.REJECTED, OrderStatus.LOST})  # no report applies
+
 
 @dataclass(eq=False, slots=True)
 class Order:
@@ -235,7 +241,7 @@ class Order:
         """
         if not exchange_order_id:
             raise InvalidOrder("exchange_order_id must not be empty", field="exchange_order_id")
-        if self.status is OrderStatus.REJECTED:
+        if self.status is _REJECTED:
             raise IllegalTransition(self.client_order_id, self.status, "acknowledge")
         if self.exchange_order_id not in (None, exchange_order_id):
             raise IllegalTransition(
@@ -251,8 +257,8 @@ class Order:
         if self.exchange_created_at is None:
             self.exchange_created_at = at
             changed = True
-        if OrderStatus.NEW in LEGAL_TRANSITIONS[self.status]:
-            self.status = OrderStatus.NEW
+        if _NEW in LEGAL_TRANSITIONS[self.status]:
+            self.status = _NEW
             changed = True
         return changed
 
@@ -322,7 +328,7 @@ class Order:
         """
         if status not in EXCHANGE_STATUSES:
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
-        if self.status in (OrderStatus.REJECTED, OrderStatus.LOST):
+        if self.status in _CONTRADICTED:
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
         if executed_qty < 0 or cumulative_quote_qty < 0:
             raise InvalidOrder(
