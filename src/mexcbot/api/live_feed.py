@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from mexcbot.api.live_topics import event_message, event_topic, settled
+from mexcbot.api.live_topics import FILLS, ORDERS, event_message, event_topic, settled
 from mexcbot.engine.bus import EventBus
 from mexcbot.engine.events import (
     BalanceChanged,
@@ -42,6 +42,9 @@ from mexcbot.engine.events import (
     TradingStateChanged,
 )
 
+_new = object.__new__
+_time_ns = time.time_ns
+
 
 class LiveMessage:
     """One numbered update: its topic (for filtering) and its envelope, JSON-encoded once, on
@@ -57,6 +60,17 @@ class LiveMessage:
         self._event: Event | None = settled(event)
         self._ts = now_ms()
         self._text: str | None = None
+
+    @classmethod
+    def of_settled(cls, seq: int, topic: str, event: Event) -> LiveMessage:
+        """The message of an event that is `settled` already (its order copied)."""
+        message = _new(cls)
+        message.seq = seq
+        message.topic = topic
+        message._event = event
+        message._ts = _time_ns() // 1_000_000
+        message._text = None
+        return message
 
     @property
     def text(self) -> str:
@@ -120,8 +134,8 @@ class LiveFeed:
         10-14 us off a placement, but reached a client a loop pass later, after whatever else
         was ready: the fill at a websocket client ~0.2-0.4 ms later (benchmarks/fill_to_client.py,
         paired runs, bot adds p50 2.38-2.44 ms deferred, 2.02-2.26 at once)."""
-        bus.subscribe(OrderUpdated, self._publish)
-        bus.subscribe(FillRecorded, self._publish)
+        bus.subscribe(OrderUpdated, self._publish_order)
+        bus.subscribe(FillRecorded, self._publish_fill)
         bus.subscribe(BalanceChanged, self._publish)
         bus.subscribe(ReconciliationFinished, self._publish)
         bus.subscribe(PositionChanged, self._publish)
@@ -153,10 +167,29 @@ class LiveFeed:
 
     def _publish(self, event: Event) -> None:
         self._seq += 1
-        message = LiveMessage(self._seq, event_topic(event), event)
+        self._send(LiveMessage(self._seq, event_topic(event), event))
+
+    def _publish_order(self, event: OrderUpdated) -> None:
+        """`_publish` of an order update, which every placement publishes twice (CREATED before
+        the send, ACKNOWLEDGED after): its topic and its copy (`settled`) without the generic
+        dispatch. In-process (best of 9 x 10,000 a round, median of 3 rounds interleaved with the
+        previous code, loaded box), with `Order.snapshot`'s faster copy: CREATED 4.7 -> 2.1 us,
+        ACKNOWLEDGED 3.6 -> 2.7 us (the copy itself 1.8 -> 0.6 us of it)."""
+        self._seq += 1
+        settled_event = OrderUpdated(event.order.snapshot(), event.kind)
+        self._send(LiveMessage.of_settled(self._seq, ORDERS, settled_event))
+
+    def _publish_fill(self, event: FillRecorded) -> None:
+        """`_publish` of a fill, like `_publish_order`."""
+        self._seq += 1
+        settled_event = FillRecorded(event.order.snapshot(), event.fill)
+        self._send(LiveMessage.of_settled(self._seq, FILLS, settled_event))
+
+    def _send(self, message: LiveMessage) -> None:
         self._buffer.append(message)
-        for listener in list(self._listeners):
-            listener.offer(message)
+        if self._listeners:
+            for listener in list(self._listeners):  # a listener may leave while offered
+                listener.offer(message)
 
     def _on_stream(self, event: StreamStatusChanged) -> None:
         self.streams[event.stream] = event

@@ -15,6 +15,23 @@ from typing import NoReturn
 
 from mexcbot.domain.orders import OrderSide, OrderType, TimeInForce
 
+#: The step of each precision seen (`_step`): a step is built once, not for every quantize.
+_STEPS: dict[int, Decimal] = {}
+
+
+def _step(places: int) -> Decimal:
+    """``10 ** -places`` (0.01 for 2), as ``Decimal(1).scaleb(-places)`` computes it, cached:
+    a placement quantizes four times (rounding, then the precision checks). In-process
+    (timeit, best of 9 x 50,000): `quantize_quantity` 1.28-1.45 -> 0.50-0.85 us; with the enum
+    members below, placement's rounding of a LIMIT order 2.4 -> 1.7 us and `validate` of it
+    3.6-3.9 -> 2.2-2.5 us (best of 9 x 20,000, median of 3 rounds interleaved)."""
+    step = _STEPS.get(places)
+    if step is None:
+        step = Decimal(1).scaleb(-places)
+        if len(_STEPS) < 64:  # precisions are a handful of small integers
+            _STEPS[places] = step
+    return step
+
 
 class SymbolStatus(StrEnum):
     """Market status; MEXC sends "1"/"2"/"3" (formerly "ENABLED"), the adapter maps it."""
@@ -33,13 +50,23 @@ class TradeSideType(Enum):
     CLOSED = 4
 
     def allows(self, side: OrderSide) -> bool:
-        if self is TradeSideType.ALL:
+        if self is _ALL_SIDES:
             return True
         if self is TradeSideType.BUY_ONLY:
-            return side is OrderSide.BUY
+            return side is _BUY
         if self is TradeSideType.SELL_ONLY:
-            return side is OrderSide.SELL
+            return side is _SELL
         return False
+
+
+# Enum members every placement reads, bound once: on Python 3.11 `OrderSide.BUY` takes the slow
+# attribute path of a class whose metaclass has a `__getattr__` (EnumType), ~0.2 us a read here
+# against ~0.02 us for a module global (timeit, in-process).
+_ONLINE = SymbolStatus.ONLINE
+_ALL_SIDES = TradeSideType.ALL
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL
+_MARKET = OrderType.MARKET
+_GTC = TimeInForce.GTC
 
 
 class OrderRuleViolation(ValueError):
@@ -109,15 +136,15 @@ class SymbolRules:
 
     @property
     def quantity_step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.quantity_precision)
+        return _step(self.quantity_precision)
 
     @property
     def price_step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.price_precision)
+        return _step(self.price_precision)
 
     def quantize_quantity(self, quantity: Decimal) -> Decimal:
         """Round ``quantity`` DOWN to the symbol's precision: never more than asked for."""
-        return quantity.quantize(self.quantity_step, rounding=ROUND_DOWN)
+        return quantity.quantize(_step(self.quantity_precision), rounding=ROUND_DOWN)
 
     def quantize_price(
         self, price: Decimal, side: OrderSide | None = None, *, rounding: str | None = None
@@ -128,13 +155,13 @@ class SymbolRules:
         sell for less than asked), and no side rounds half-even.
         """
         if rounding is None:
-            if side is OrderSide.BUY:
+            if side is _BUY:
                 rounding = ROUND_DOWN
-            elif side is OrderSide.SELL:
+            elif side is _SELL:
                 rounding = ROUND_UP
             else:
                 rounding = ROUND_HALF_EVEN
-        return price.quantize(self.price_step, rounding=rounding)
+        return price.quantize(_step(self.price_precision), rounding=rounding)
 
     def quantity_for_quote(self, quote_amount: Decimal, price: Decimal) -> Decimal:
         """The largest valid quantity whose cost at ``price`` does not exceed ``quote_amount``."""
@@ -159,7 +186,7 @@ class SymbolRules:
         violation, not silently rounded. ``last_price`` enables the PERCENT_PRICE_BY_SIDE check.
         """
         self._check_market_open(side, order_type)
-        if order_type is OrderType.MARKET:
+        if order_type is _MARKET:
             self._check_market_order(time_in_force, quantity, quote_order_qty, price, last_price)
             return
         if quote_order_qty is not None:
@@ -183,7 +210,7 @@ class SymbolRules:
             self._check_percent_price(side, price, last_price)
 
     def _check_market_open(self, side: OrderSide, order_type: OrderType) -> None:
-        if self.status is not SymbolStatus.ONLINE or not self.spot_trading_allowed:
+        if self.status is not _ONLINE or not self.spot_trading_allowed:
             self._fail("symbol", "tradable", f"market status is {self.status}, not tradable")
         if not self.trade_side_type.allows(side):
             self._fail(
@@ -201,7 +228,7 @@ class SymbolRules:
         price: Decimal | None,
         last_price: Decimal | None,
     ) -> None:
-        if time_in_force is not TimeInForce.GTC:
+        if time_in_force is not _GTC:
             self._fail("time_in_force", "market_gtc_only", "MARKET orders take no time in force")
         if price is not None:
             self._fail("price", "market_without_price", "MARKET orders take no price")
@@ -235,7 +262,7 @@ class SymbolRules:
     def _check_price(self, price: Decimal) -> None:
         if price <= 0:
             self._fail("price", "positive", f"{price} must be > 0")
-        if price != self.quantize_price(price, rounding=ROUND_DOWN):
+        if price != price.quantize(_step(self.price_precision), rounding=ROUND_DOWN):
             self._fail(
                 "price", "price_precision", f"{price} has more than {self.price_precision} decimals"
             )
@@ -243,7 +270,7 @@ class SymbolRules:
     def _check_quantity(self, quantity: Decimal) -> None:
         if quantity <= 0:
             self._fail("quantity", "positive", f"{quantity} must be > 0")
-        if quantity != self.quantize_quantity(quantity):
+        if quantity != quantity.quantize(_step(self.quantity_precision), rounding=ROUND_DOWN):
             self._fail(
                 "quantity",
                 "quantity_precision",
@@ -253,11 +280,11 @@ class SymbolRules:
             self._fail("quantity", "min_quantity", f"{quantity} below minimum {self.min_quantity}")
 
     def _check_percent_price(self, side: OrderSide, price: Decimal, last_price: Decimal) -> None:
-        if side is OrderSide.BUY and self.bid_multiplier_up is not None:
+        if side is _BUY and self.bid_multiplier_up is not None:
             ceiling = last_price * self.bid_multiplier_up
             if price > ceiling:
                 self._fail("price", "percent_price_by_side", f"buy {price} above {ceiling}")
-        if side is OrderSide.SELL and self.ask_multiplier_down is not None:
+        if side is _SELL and self.ask_multiplier_down is not None:
             floor = last_price * self.ask_multiplier_down
             if price < floor:
                 self._fail("price", "percent_price_by_side", f"sell {price} below {floor}")

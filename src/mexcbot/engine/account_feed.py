@@ -120,14 +120,16 @@ class AccountFeed:
 
     def _remember(self, event: OrderUpdated) -> None:
         order = event.order
-        if order.exchange_order_id is None:
+        key = order.exchange_order_id
+        if key is None:
             return
-        if len(self._stored_state) >= _REMEMBERED_ORDERS:
-            del self._stored_state[next(iter(self._stored_state))]  # the oldest
-        if len(self._client_ids) >= _REMEMBERED_ORDERS:
-            del self._client_ids[next(iter(self._client_ids))]
-        self._stored_state[order.exchange_order_id] = (order.status, order.executed_qty)
-        self._client_ids[order.exchange_order_id] = order.client_order_id
+        states, client_ids = self._stored_state, self._client_ids
+        if len(states) >= _REMEMBERED_ORDERS:
+            del states[next(iter(states))]  # the oldest
+        if len(client_ids) >= _REMEMBERED_ORDERS:
+            del client_ids[next(iter(client_ids))]
+        states[key] = (order.status, order.executed_qty)
+        client_ids[key] = order.request.client_order_id
 
     async def _on_order(self, report: OrderReport) -> None:
         key = report.exchange_order_id

@@ -138,7 +138,7 @@ class PriceFeed:
         events.subscribe(PositionChanged, self._on_position)
 
     def _on_order(self, event: OrderUpdated) -> None:
-        symbol = event.order.symbol
+        symbol = event.order.request.symbol
         if symbol not in self._symbol_set and event.kind in _TRADED:
             self.follow(symbol)
 

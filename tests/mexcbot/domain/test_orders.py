@@ -20,6 +20,7 @@ from mexcbot.domain.orders import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PlaceOrder,
     TimeInForce,
     client_order_id_for,
     new_client_order_id,
@@ -378,3 +379,122 @@ def test_record_fill_sums_fees_per_asset_and_checks_ownership() -> None:
     assert order.fees == {"USDT": Decimal("0.15"), "MX": Decimal("0.002")}
     with pytest.raises(InvalidOrder, match="belongs to"):
         order.record_fill(fill("t4", "1", "USDT", cid="someone-else"))
+
+
+# --- Order.for_command: the request built without re-checking what the command checked ---
+
+
+def _fields(order: Order) -> dict[str, object]:
+    request = order.request
+    return {name: getattr(request, name) for name in request.__dataclass_fields__}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        PlaceOrder(
+            symbol="BTCUSDT",
+            side=OrderSide.BUY,
+            type=OrderType.LIMIT,
+            quantity=Decimal("0.0012345"),
+            price=Decimal("30000.123"),
+        ),
+        PlaceOrder(
+            symbol="ETHUSDT",
+            side=OrderSide.SELL,
+            type=OrderType.MARKET,
+            quote_amount=Decimal("25.5"),
+            origin=OrderOrigin.RULE,
+            origin_ref="rule:7",
+            idempotency_key="rule:7:listing:ETHUSDT",
+        ),
+        PlaceOrder(
+            symbol="BTCUSDT",
+            side=OrderSide.BUY,
+            type=OrderType.LIMIT,
+            time_in_force=TimeInForce.IOC,
+            quantity=Decimal("1"),
+            price=Decimal("2"),
+            origin=OrderOrigin.POSITION_EXIT,
+            origin_ref="position:3",
+            idempotency_key="position:3:exit:1",
+        ),
+    ],
+)
+def test_for_command_builds_what_place_builds(command: PlaceOrder) -> None:
+    amounts = {"quantity": command.quantity, "quote_amount": command.quote_amount}
+    amounts["price"] = command.price
+    built = Order.for_command(command, T0, **amounts)
+    placed = Order.place(
+        symbol=command.symbol,
+        side=command.side,
+        type=command.type,
+        created_at=T0,
+        time_in_force=command.time_in_force,
+        idempotency_key=command.idempotency_key,
+        origin=command.origin,
+        origin_ref=command.origin_ref,
+        **amounts,
+    )
+    if command.idempotency_key is None:  # a random id: the same shape, not the same id
+        assert CLIENT_ORDER_ID_PATTERN.fullmatch(built.client_order_id)
+        assert built.client_order_id != placed.client_order_id
+        assert {**_fields(built), "client_order_id": "x"} == {
+            **_fields(placed),
+            "client_order_id": "x",
+        }
+    else:
+        assert built.request == placed.request
+    assert (built.status, built.created_at, built.fees) == (OrderStatus.PENDING_NEW, T0, {})
+    assert built.snapshot().request is built.request
+
+
+@pytest.mark.parametrize(
+    ("amounts", "field", "message"),
+    [
+        ({"quantity": Decimal(0), "quote_amount": None, "price": Decimal(1)}, "quantity", "0"),
+        (
+            {"quantity": Decimal(1), "quote_amount": None, "price": Decimal("-1")},
+            "price",
+            "-1",
+        ),
+        ({"quantity": None, "quote_amount": None, "price": Decimal(1)}, "quantity", "needs"),
+    ],
+)
+def test_for_command_still_checks_the_rounded_amounts(
+    amounts: dict[str, Decimal | None], field: str, message: str
+) -> None:
+    command = PlaceOrder(
+        symbol="BTCUSDT",
+        side=OrderSide.BUY,
+        type=OrderType.LIMIT,
+        quantity=Decimal("0.5"),
+        price=Decimal("1.5"),
+    )
+    with pytest.raises(InvalidOrder, match=message) as caught:
+        Order.for_command(command, T0, **amounts)
+    assert caught.value.field == field
+
+
+def test_a_snapshot_copies_every_field_and_owns_its_fees() -> None:
+    order = Order(
+        request=limit_order().request,
+        created_at=T0,
+        status=OrderStatus.PARTIALLY_FILLED,
+        exchange_order_id="C02__1",
+        executed_qty=Decimal("0.5"),
+        cumulative_quote_qty=Decimal("50.1"),
+        fees={"USDT": Decimal("0.01")},
+        exchange_created_at=T0 + timedelta(seconds=1),
+        exchange_updated_at=T0 + timedelta(seconds=2),
+        reject_code=-1,
+        reject_message="m",
+        unknown_reason="r",
+        is_external=True,
+    )
+    copy = order.snapshot()
+    names = list(Order.__dataclass_fields__)
+    assert [getattr(copy, n) for n in names] == [getattr(order, n) for n in names]
+    assert len({getattr(order, n) if n != "fees" else None for n in names}) > 10  # all distinct
+    assert copy.request is order.request
+    assert copy.fees is not order.fees

@@ -40,6 +40,12 @@ from mexcbot.domain.orders.vocabulary import (
 NEVER_RECEIVED_CODE = -2013
 NEVER_RECEIVED_MESSAGE = "order does not exist on the exchange: it was never received"
 
+# Statuses the acknowledgement and every exchange report test, bound once: on Python 3.11 a read
+# of `OrderStatus.NEW` takes the slow path of EnumType's `__getattr__` (~0.2 us here, timeit):
+# `acknowledge` 0.53-0.97 -> 0.23 us (best of 9 x 20,000 fresh orders, interleaved).
+_NEW, _REJECTED = OrderStatus.NEW, OrderStatus.REJECTED
+_CONTRADICTED = frozenset({OrderStatus.REJECTED, OrderStatus.LOST})  # no report applies
+
 
 @dataclass(eq=False, slots=True)
 class Order:
@@ -127,20 +133,13 @@ class Order:
         price: Decimal | None,
     ) -> Order:
         """The PENDING_NEW order for `command`, with its amounts as the symbol rounds them (the
-        stored request says what will be sent; the command, what was asked)."""
-        return cls.place(
-            symbol=command.symbol,
-            side=command.side,
-            type=command.type,
-            created_at=created_at,
-            quantity=quantity,
-            quote_amount=quote_amount,
-            price=price,
-            time_in_force=command.time_in_force,
-            idempotency_key=command.idempotency_key,
-            origin=command.origin,
-            origin_ref=command.origin_ref,
+        stored request says what will be sent; the command, what was asked). What `place`
+        checks besides the request the command has checked already (`OrderRequest.for_command`
+        says what is checked)."""
+        request = OrderRequest.for_command(
+            command, quantity=quantity, quote_amount=quote_amount, price=price
         )
+        return cls(request=request, created_at=created_at)
 
     @classmethod
     def import_external(
@@ -193,21 +192,23 @@ class Order:
         """A copy that later transitions of this order do not change (the request is immutable
         and shared; the fees get their own dict). Built field by field: `copy.copy` and
         `dataclasses.replace` cost several times more (an in-memory view copies every
-        acknowledged order, engine/orders/open_orders.py)."""
+        acknowledged order, engine/orders/open_orders.py, and so does the live feed). The
+        fields go positionally, in their declared order: keyword arguments made this 1.83 us,
+        positional 0.58 us (timeit, best of 7 x 50,000; a test compares every field)."""
         return Order(
-            request=self.request,
-            created_at=self.created_at,
-            status=self.status,
-            exchange_order_id=self.exchange_order_id,
-            executed_qty=self.executed_qty,
-            cumulative_quote_qty=self.cumulative_quote_qty,
-            fees=dict(self.fees),
-            exchange_created_at=self.exchange_created_at,
-            exchange_updated_at=self.exchange_updated_at,
-            reject_code=self.reject_code,
-            reject_message=self.reject_message,
-            unknown_reason=self.unknown_reason,
-            is_external=self.is_external,
+            self.request,
+            self.created_at,
+            self.status,
+            self.exchange_order_id,
+            self.executed_qty,
+            self.cumulative_quote_qty,
+            dict(self.fees),
+            self.exchange_created_at,
+            self.exchange_updated_at,
+            self.reject_code,
+            self.reject_message,
+            self.unknown_reason,
+            self.is_external,
         )
 
     @property
@@ -240,7 +241,7 @@ class Order:
         """
         if not exchange_order_id:
             raise InvalidOrder("exchange_order_id must not be empty", field="exchange_order_id")
-        if self.status is OrderStatus.REJECTED:
+        if self.status is _REJECTED:
             raise IllegalTransition(self.client_order_id, self.status, "acknowledge")
         if self.exchange_order_id not in (None, exchange_order_id):
             raise IllegalTransition(
@@ -256,8 +257,8 @@ class Order:
         if self.exchange_created_at is None:
             self.exchange_created_at = at
             changed = True
-        if OrderStatus.NEW in LEGAL_TRANSITIONS[self.status]:
-            self.status = OrderStatus.NEW
+        if _NEW in LEGAL_TRANSITIONS[self.status]:
+            self.status = _NEW
             changed = True
         return changed
 
@@ -327,7 +328,7 @@ class Order:
         """
         if status not in EXCHANGE_STATUSES:
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
-        if self.status in (OrderStatus.REJECTED, OrderStatus.LOST):
+        if self.status in _CONTRADICTED:
             raise IllegalTransition(self.client_order_id, self.status, f"apply reported {status}")
         if executed_qty < 0 or cumulative_quote_qty < 0:
             raise InvalidOrder(

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from mexcbot.domain.orders.ids import validate_client_order_id
+from mexcbot.domain.orders.ids import (
+    client_order_id_for,
+    new_client_order_id,
+    validate_client_order_id,
+)
 from mexcbot.domain.orders.vocabulary import (
     InvalidOrder,
     OrderOrigin,
@@ -36,6 +40,13 @@ class Fill:
     is_maker: bool
     time: datetime
 
+
+# Enum members read for every order, bound once: on Python 3.11 `OrderType.MARKET` takes the slow
+# attribute path of a class whose metaclass has a `__getattr__` (EnumType), ~0.2 us a read here
+# against ~0.02 us for a module global (timeit, in-process).
+_MARKET, _LIMIT_MAKER = OrderType.MARKET, OrderType.LIMIT_MAKER
+_GTC = TimeInForce.GTC
+_EXTERNAL = OrderOrigin.EXTERNAL
 
 #: A market symbol as MEXC writes it (BTCUSDT): the one definition the API and the store use too.
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,30}$"
@@ -66,7 +77,7 @@ def check_amounts(
     for name, value in amounts:
         if value is not None and not (value.is_finite() and value > 0):
             raise InvalidOrder(f"{name} must be a positive number; got {value}", field=name)
-    if type is OrderType.MARKET:
+    if type is _MARKET:
         if (quantity is None) == (quote_amount is None):
             raise InvalidOrder(
                 "quantity: a MARKET order needs exactly one of quantity or quote_amount",
@@ -83,7 +94,7 @@ def check_amounts(
             raise InvalidOrder(
                 "quote_amount is only allowed for MARKET orders", field="quote_amount"
             )
-    if type is OrderType.LIMIT_MAKER and time_in_force is not TimeInForce.GTC:
+    if type is _LIMIT_MAKER and time_in_force is not _GTC:
         raise InvalidOrder(
             "time_in_force must be GTC for a LIMIT_MAKER order", field="time_in_force"
         )
@@ -116,13 +127,17 @@ class PlaceOrder:
             quote_amount=self.quote_amount,
             price=self.price,
         )
-        if self.origin is OrderOrigin.EXTERNAL:
+        if self.origin is _EXTERNAL:
             raise InvalidOrder(
                 "origin EXTERNAL is for imported orders: use Order.import_external",
                 field="origin",
             )
         if self.idempotency_key is not None and not self.idempotency_key:
             raise InvalidOrder("idempotency_key must not be empty", field="idempotency_key")
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +166,49 @@ class OrderRequest:
             quote_amount=self.quote_amount,
             price=self.price,
         )
+
+    @classmethod
+    def for_command(
+        cls,
+        command: PlaceOrder,
+        *,
+        quantity: Decimal | None,
+        quote_amount: Decimal | None,
+        price: Decimal | None,
+    ) -> OrderRequest:
+        """The request of `command` with its amounts as the symbol rounds them, and its client
+        order id: derived from the command's idempotency key, else random.
+
+        What `__post_init__` checks, without checking twice what is already certain: the
+        command's own checks passed (its symbol, its origin is not EXTERNAL, a key is not empty)
+        and the id is one `ids` just made (always of the pattern); only the amounts, which the
+        rounding changed, are checked again (`check_amounts`, the same `InvalidOrder`). So the
+        fields are set here rather than through the generated `__init__`, which runs the frozen
+        dataclass's `object.__setattr__` per field and then every check. In-process (best of 9
+        x 10,000 per round, interleaved with the previous code, loaded box): `Order.for_command`
+        7.8-9.6 -> 4.2-4.4 us (quiet box before: 6.3 us), with the module globals above and the
+        shorter random id."""
+        key = command.idempotency_key
+        client_order_id = new_client_order_id() if key is None else client_order_id_for(key)
+        check_amounts(
+            command.type,
+            command.time_in_force,
+            quantity=quantity,
+            quote_amount=quote_amount,
+            price=price,
+        )
+        request = _new(cls)
+        _set(request, "symbol", command.symbol)
+        _set(request, "side", command.side)
+        _set(request, "type", command.type)
+        _set(request, "time_in_force", command.time_in_force)
+        _set(request, "quantity", quantity)
+        _set(request, "quote_amount", quote_amount)
+        _set(request, "price", price)
+        _set(request, "client_order_id", client_order_id)
+        _set(request, "origin", command.origin)
+        _set(request, "origin_ref", command.origin_ref)
+        return request
 
     def same_order_as(self, other: OrderRequest) -> bool:
         """Whether both ask for the same trade (ids and origin aside): what decides if a repeated

@@ -26,6 +26,7 @@ from decimal import ROUND_DOWN, Decimal
 from mexcbot.domain.exit_decisions import close_decision, decide
 from mexcbot.domain.exits import ExitDecision, TriggerPrice
 from mexcbot.domain.orders import (
+    TERMINAL_STATUSES,
     Order,
     OrderOrigin,
     OrderSide,
@@ -132,8 +133,10 @@ class ExitMonitor:
             self._queue.put_nowait(event.order)
 
     def _on_order(self, event: OrderUpdated) -> None:
-        if position_id_of(event.order) is not None and event.order.is_terminal:
-            self._queue.put_nowait(event.order)
+        # the status first: the placement path's CREATED and ACKNOWLEDGED are never final
+        order = event.order
+        if order.status in TERMINAL_STATUSES and position_id_of(order) is not None:
+            self._queue.put_nowait(order)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
