@@ -1,0 +1,60 @@
+"""The API's number types answer exactly as the pydantic forms they stand in for."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter, ValidationError
+
+from mexcbot.api.numbers import PlainDecimal
+from mexcbot.api.schemas import MAX_DECIMAL, PositiveAmount
+
+#: What `PositiveAmount` was written as: the constraints as pydantic's Field applies them.
+_FIELD_FORM = Annotated[
+    PlainDecimal, Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False)
+]
+_NEW = TypeAdapter(PositiveAmount)
+_OLD = TypeAdapter(_FIELD_FORM)
+
+AMOUNTS: list[Any] = [
+    *["0", "00", "0.0", "0.000", "1", "01", "1.0", "1.000000", "0.001000", "25", "30000.00"],
+    *[25, 0, 1, 10**15, 10**15 - 1, 2**64, True, False, None, 0.5, 1.0, -1, [], {}],
+    *["-1", "+1", "1e3", "1E3", " 1", "1 ", "1_000", "\u0661", "\uff11", "", ".5", "5."],
+    *["1000000000000000", "999999999999999", "999999999999999.999999999999999999"],
+    *["0.000000000000000001", "0.0000000000000000001", "0.1000000000000000000000"],
+    *["1000000000000000.0000000000000000001", "0.0000000000000000000", "0.00000001"],
+    *["1" * 40, "1" * 41, "1." + "1" * 40, "1." + "1" * 41, "1" * 40 + "." + "0" * 40],
+    *["NaN", "Infinity", "inf", "12345678901234.123456789012345678"],
+    *[Decimal("1E+2"), Decimal("1E-19"), Decimal("1.0E-18"), Decimal("NaN"), Decimal("-0")],
+    *[Decimal("100E-20"), Decimal("1E+15"), Decimal("0E-30"), Decimal("-1"), Decimal("Infinity")],
+]
+
+
+def _outcome(adapter: TypeAdapter[Any], value: Any) -> Any:
+    try:
+        result = adapter.validate_python(value)
+    except ValidationError as exc:
+        return ("error", exc.errors(include_url=False))
+    return ("ok", result, result.as_tuple())
+
+
+@pytest.mark.parametrize("value", AMOUNTS, ids=repr)
+def test_positive_amount_validates_as_its_field_form(value: Any) -> None:
+    assert _outcome(_NEW, value) == _outcome(_OLD, value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"\A[0-9]{1,20}(\.[0-9]{1,25})?\Z"),
+        st.integers(min_value=-5, max_value=10**16),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.text(max_size=8),
+    )
+)
+def test_positive_amount_validates_as_its_field_form_for_any_input(value: Any) -> None:
+    assert _outcome(_NEW, value) == _outcome(_OLD, value)
