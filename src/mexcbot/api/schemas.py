@@ -15,8 +15,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic_core import PydanticKnownError
 
-from mexcbot.api.numbers import PlainDecimal
-from mexcbot.domain.decimals import decimal_text
+from mexcbot.api.numbers import PlainDecimal, decimal_json
 from mexcbot.domain.orders import (
     SYMBOL_PATTERN,
     Order,
@@ -63,7 +62,7 @@ def _positive_amount(value: Decimal) -> Decimal:
 
 
 #: A Decimal that travels as a JSON string.
-Money = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
+Money = Annotated[Decimal, PlainSerializer(decimal_json, return_type=str, when_used="json")]
 #: A positive amount a user sends: a plain decimal, > 0, below 1e15, at most 18 decimals.
 PositiveAmount = Annotated[PlainDecimal, AfterValidator(_positive_amount)]
 Symbol = Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated, Any
 
 import pytest
@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
-from mexcbot.api.numbers import PlainDecimal
+from mexcbot.api.numbers import PlainDecimal, decimal_json
 from mexcbot.api.schemas import MAX_DECIMAL, PositiveAmount
+from mexcbot.domain.decimals import decimal_text
 
 #: What `PositiveAmount` was written as: the constraints as pydantic's Field applies them.
 _FIELD_FORM = Annotated[
@@ -58,3 +59,40 @@ def test_positive_amount_validates_as_its_field_form(value: Any) -> None:
 )
 def test_positive_amount_validates_as_its_field_form_for_any_input(value: Any) -> None:
     assert _outcome(_NEW, value) == _outcome(_OLD, value)
+
+
+DECIMALS = [
+    *["0", "-0", "0.0", "0.000", "-0.0", "1", "-1", "10", "100", "30000", "30000.00", "0.001"],
+    *["0.001000", "0.0010", "1.5", "-1.5", "1E+2", "1E-7", "1.0E-7", "0.000001", "0.0000001"],
+    *["1E+30", "123456789012345678901234567890", "9" * 78, "9" * 79, "1." + "1" * 76],
+    *["1." + "1" * 77, "0." + "0" * 75 + "1", "-" + "9" * 77, "Infinity", "-Infinity"],
+    *["NaN", "NaN123", "-NaN", "0E-30", "5E+0", "12.50", "12.5"],
+]
+
+
+def _written(write: Any, value: Decimal) -> Any:
+    try:
+        return write(value)
+    except Exception as exc:  # non-finite, or too wide for the context: the same failure
+        return type(exc)
+
+
+@pytest.mark.parametrize("text", DECIMALS)
+def test_decimal_json_writes_what_decimal_text_writes(text: str) -> None:
+    value = Decimal(text)
+    assert _written(decimal_json, value) == _written(decimal_text, value)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_decimal_json_writes_what_decimal_text_writes_for_any_decimal(value: Decimal) -> None:
+    assert decimal_json(value) == decimal_text(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-(10**90), max_value=10**90), st.integers(-90, 90))
+def test_decimal_json_writes_what_decimal_text_writes_for_any_scale(
+    coefficient: int, exponent: int
+) -> None:
+    value = Decimal(coefficient).scaleb(exponent, Context(prec=200))
+    assert _written(decimal_json, value) == _written(decimal_text, value)
