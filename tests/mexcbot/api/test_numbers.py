@@ -66,7 +66,8 @@ DECIMALS = [
     *["0.001000", "0.0010", "1.5", "-1.5", "1E+2", "1E-7", "1.0E-7", "0.000001", "0.0000001"],
     *["1E+30", "123456789012345678901234567890", "9" * 78, "9" * 79, "1." + "1" * 76],
     *["1." + "1" * 77, "0." + "0" * 75 + "1", "-" + "9" * 77, "Infinity", "-Infinity"],
-    *["NaN", "NaN123", "-NaN", "0E-30", "5E+0", "12.50", "12.5"],
+    *["NaN", "NaN123", "-NaN", "sNaN", "0E-30", "5E+0", "12.50", "12.5", "-0.000", "100.000"],
+    *["-100.0", "0.10", "10.010", "9" * 77 + ".0", "9" * 76 + ".0"],
 ]
 
 
@@ -95,4 +96,11 @@ def test_decimal_json_writes_what_decimal_text_writes_for_any_scale(
     coefficient: int, exponent: int
 ) -> None:
     value = Decimal(coefficient).scaleb(exponent, Context(prec=200))
+    assert _written(decimal_json, value) == _written(decimal_text, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"\A-?[0-9]{1,45}(\.[0-9]{0,45})?\Z"))
+def test_decimal_json_writes_what_decimal_text_writes_for_any_printed_form(text: str) -> None:
+    value = Decimal(text)
     assert _written(decimal_json, value) == _written(decimal_text, value)
