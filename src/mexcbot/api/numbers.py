@@ -57,8 +57,8 @@ def decimal_json(value: Decimal) -> str:
     7.5-9.5 us.
     """
     text = str(value)
-    if len(text) > _PLAIN_TEXT_MAX or "E" in text or "N" in text or text[-1] == "y":
-        return decimal_text(value)  # exponent, NaN, sNaN, Infinity, too long
+    if len(text) > _PLAIN_TEXT_MAX or "E" in text or "e" in text or "N" in text or text[-1] == "y":
+        return decimal_text(value)  # exponent (either case), NaN, sNaN, Infinity, too long
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text

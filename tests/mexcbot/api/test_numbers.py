@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any
 
 import pytest
@@ -104,3 +104,10 @@ def test_decimal_json_writes_what_decimal_text_writes_for_any_scale(
 def test_decimal_json_writes_what_decimal_text_writes_for_any_printed_form(text: str) -> None:
     value = Decimal(text)
     assert _written(decimal_json, value) == _written(decimal_text, value)
+
+
+def test_decimal_json_sees_an_exponent_in_either_case() -> None:
+    # str() writes the exponent as the context says (capitals=0: 1e+2)
+    with localcontext(Context(capitals=0)):
+        for text in ("1E+2", "1.50E-7", "-0E+3"):
+            assert decimal_json(Decimal(text)) == decimal_text(Decimal(text))
