@@ -21,6 +21,7 @@ import re
 import time
 from typing import Any
 
+from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mexcbot.api.auth import Principal
@@ -31,6 +32,9 @@ log = logging.getLogger("mexcbot.api.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LATENCY_CHILDREN_MAX = 1024
+"""Latency series whose child metric is kept at hand (route templates x methods x statuses: a
+few hundred at most; past this many, `labels` is asked each time, as before)."""
 
 
 def _incoming_request_id(scope: Scope) -> str:
@@ -49,6 +53,10 @@ class RequestTelemetry:
         self.app = app
         self.metrics = metrics
         self.audit = audit
+        # The latency histogram's child per (template, method, status): the very object
+        # `labels` returns for them, without its label checks and lock on every request
+        # (hot loop: labels + observe 3.4 us, observe alone 1.1 us).
+        self._latency: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +86,13 @@ class RequestTelemetry:
         finally:
             elapsed = time.perf_counter() - started
             template = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.api_request_seconds.labels(template, method, str(status)).observe(elapsed)
+            series = (template, method, status)
+            latency = self._latency.get(series)
+            if latency is None:
+                latency = self.metrics.api_request_seconds.labels(template, method, str(status))
+                if len(self._latency) < _LATENCY_CHILDREN_MAX:
+                    self._latency[series] = latency
+            latency.observe(elapsed)
             order_id = scope.get("state", {}).get("client_order_id")
             log.info(
                 "%s %s -> %d in %.2f ms",

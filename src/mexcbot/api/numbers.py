@@ -39,6 +39,31 @@ PLAIN_INT_RULE: Final = (
 )
 
 
+#: `decimal_text` computes in a 78-digit context: a text this short has no digit it could round.
+_PLAIN_TEXT_MAX = 78
+
+
+def decimal_json(value: Decimal) -> str:
+    """`decimal_text` (the canonical plain digits), what every amount the API writes goes through.
+
+    Most amounts print without an exponent (``0.001000``, ``30000``, ``0``): their canonical
+    text is that print without the fraction's trailing zeros (``0.001``; ``30000.00`` ->
+    ``30000``; ``-0.0`` -> ``0``), which is what the normalisation of `decimal_text` ends in.
+    Anything else (an exponent, a non-finite value, more than 78 characters) takes
+    `decimal_text`. The same text for every Decimal (tests/mexcbot/api/test_numbers.py compares
+    them over hypothesis' decimals). Hot loop (timeit, median of 5 runs, loaded box, same minute):
+    per amount (``0.001000``) 1.1-2.5 -> 0.3-0.45 us; a placement's ``OrderOut.model_dump_json``
+    (five amounts, written by the engine as 0.001000, 30000.00, 0.0100, 0, 0) 21.6-29.5 ->
+    7.5-9.5 us.
+    """
+    text = str(value)
+    if len(text) > _PLAIN_TEXT_MAX or "E" in text or "e" in text or "N" in text or text[-1] == "y":
+        return decimal_text(value)  # exponent (either case), NaN, sNaN, Infinity, too long
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 def _is_json_integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -62,7 +87,7 @@ def _plain_int(value: object) -> object:
 PlainDecimal = Annotated[
     Decimal,
     BeforeValidator(_plain_decimal),
-    PlainSerializer(decimal_text, return_type=str, when_used="json"),
+    PlainSerializer(decimal_json, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [

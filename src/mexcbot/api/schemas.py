@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic_core import PydanticKnownError
 
-from mexcbot.api.numbers import PlainDecimal
-from mexcbot.domain.decimals import decimal_text
+from mexcbot.api.numbers import PlainDecimal, decimal_json
 from mexcbot.domain.orders import (
     SYMBOL_PATTERN,
     Order,
@@ -31,13 +31,40 @@ from mexcbot.domain.symbols import SymbolRules
 from mexcbot.domain.tokens import TOKEN_NAME_PATTERN, ApiToken, TokenRole
 
 MAX_DECIMAL = Decimal("1e15")
+MAX_DECIMAL_PLACES = 18
+_LT_CONTEXT = {"lt": repr(MAX_DECIMAL)}  # what pydantic's `lt` check names: "Decimal('1E+15')"
+
+
+def _positive_amount(value: Decimal) -> Decimal:
+    """``Field(gt=0, lt=MAX_DECIMAL, allow_inf_nan=False, decimal_places=18)`` in one step.
+
+    On an annotated type with its own validator (`PlainDecimal`) pydantic cannot hand these
+    constraints to its core: it chains four Python validators instead, one per constraint, each
+    a call from the core into Python. This is the same checks in the same order with the same
+    errors (type, message, context: tests/mexcbot/api/test_numbers.py compares them with the
+    Field form), in one call. ``PlaceOrderBody`` validation, hot loop, median of 3x5 runs of
+    3,000: 10.7 -> 5.4 us (two amounts).
+    """
+    if not value > 0:
+        raise PydanticKnownError("greater_than", {"gt": 0})
+    if not value < MAX_DECIMAL:
+        raise PydanticKnownError("less_than", _LT_CONTEXT)
+    if not value.is_finite():
+        raise PydanticKnownError("finite_number")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES:
+        # pydantic's rule: too many places as written AND without the trailing zeros
+        digits = value.as_tuple().digits
+        trailing = len(digits) - len(bytes(digits).rstrip(b"\0"))
+        if trailing < len(digits) and -(exponent + trailing) > MAX_DECIMAL_PLACES:
+            raise PydanticKnownError("decimal_max_places", {"decimal_places": MAX_DECIMAL_PLACES})
+    return value
+
 
 #: A Decimal that travels as a JSON string.
-Money = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
+Money = Annotated[Decimal, PlainSerializer(decimal_json, return_type=str, when_used="json")]
 #: A positive amount a user sends: a plain decimal, > 0, below 1e15, at most 18 decimals.
-PositiveAmount = Annotated[
-    PlainDecimal, Field(gt=0, lt=MAX_DECIMAL, decimal_places=18, allow_inf_nan=False)
-]
+PositiveAmount = Annotated[PlainDecimal, AfterValidator(_positive_amount)]
 Symbol = Annotated[
     str,
     Field(

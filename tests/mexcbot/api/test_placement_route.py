@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from mexcbot.api.placement_route import PlacementRoute
 from mexcbot.app import Bot
 from tests.fixtures.api import api_url, auth
 
@@ -78,3 +79,28 @@ async def test_an_order_is_placed_the_same_by_both_handlers(
     # a refused token is refused before either handler: the route's caller check still runs
     status, _ = await _post(http, bot, tokens["read"], json.dumps(ORDER).encode(), PLAIN)
     assert status == 403
+
+
+async def test_the_route_is_the_apps_first_and_documented_as_a_trades_route(
+    bot: Bot, tokens: dict[str, str], http: aiohttp.ClientSession
+) -> None:
+    # registered on the app itself (trades.add_placement_route), matched before anything else
+    first = bot.api.router.routes[0]
+    assert isinstance(first, PlacementRoute)
+    assert (first.path, first.methods, first.name) == (ORDERS, {"POST"}, "place_order")
+    operations = bot.api.openapi()["paths"][ORDERS]
+    assert list(operations) == ["post", "get"]  # the list of orders shares the path
+    post = operations["post"]
+    assert post["tags"] == ["trades"]
+    assert post["operationId"] == "place_order_api_v1_trades_orders_post"
+    assert post["security"] == [{"HTTPBearer": []}]
+    assert post["parameters"][0]["name"] == "Idempotency-Key"
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PlaceOrderBody"
+    }
+    # a method the path has no route for: 405 naming the first route's method, as before
+    async with http.put(
+        f"{api_url(bot)}{ORDERS}", json=ORDER, headers=auth(tokens["trade"])
+    ) as response:
+        assert response.status == 405
+        assert response.headers["Allow"] == "POST"
