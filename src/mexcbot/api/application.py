@@ -49,6 +49,22 @@ class _Uvicorn(uvicorn.Server):
         yield
 
 
+#: The API's routers, in the order their routes are matched (after the placement route).
+ROUTERS = (
+    trades.router,
+    market.router,
+    system.router,
+    positions.router,
+    risk.router,
+    listings.router,
+    autobuy.router,
+    admin.router,
+    notifications.router,
+    live_router,
+    dashboard.router,
+)
+
+
 def build_api(ctx: ApiContext) -> FastAPI:
     """The FastAPI application over ``ctx``: routers, problem+json errors, telemetry, CORS."""
     docs = ctx.settings.docs_public
@@ -79,19 +95,7 @@ def build_api(ctx: ApiContext) -> FastAPI:
     # clients poll (market data, balances, open orders) (matching was ~13 % of the loop under 50
     # polling clients when they came after ~60 others). No two routers share a path.
     trades.add_placement_route(api)
-    for router in (
-        trades.router,
-        market.router,
-        system.router,
-        positions.router,
-        risk.router,
-        listings.router,
-        autobuy.router,
-        admin.router,
-        notifications.router,
-        live_router,
-        dashboard.router,
-    ):
+    for router in ROUTERS:
         _include_flat(api, router)
     _documentation_last(api)
     install_error_handlers(api)

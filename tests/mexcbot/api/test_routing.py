@@ -8,19 +8,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Route
 
-from mexcbot.api.live import router as live_router
-from mexcbot.api.routers import (
-    admin,
-    autobuy,
-    dashboard,
-    listings,
-    market,
-    notifications,
-    positions,
-    risk,
-    system,
-    trades,
-)
+from mexcbot.api.application import ROUTERS
+from mexcbot.api.routers import trades
 from mexcbot.app import Bot
 from tests.fixtures.api import api_url, auth
 
@@ -35,19 +24,7 @@ async def test_routers_are_included_flat_and_documented_as_include_router_would(
     # the same document as the routers included the usual way, in the same order
     reference = FastAPI(title=bot.api.title, version=bot.api.version)
     trades.add_placement_route(reference)
-    for router in (
-        trades.router,
-        market.router,
-        system.router,
-        positions.router,
-        risk.router,
-        listings.router,
-        autobuy.router,
-        admin.router,
-        notifications.router,
-        live_router,
-        dashboard.router,
-    ):
+    for router in ROUTERS:
         reference.include_router(router)
     ours, theirs = bot.api.openapi(), reference.openapi()
     assert ours["paths"] == theirs["paths"]

@@ -195,15 +195,22 @@ async def audit_entries(engine: AsyncEngine) -> list[tuple[Any, ...]]:
     return [(e.time, e.actor, e.action, e.target, e.result, e.detail) for e in entries]
 
 
-@pytest.mark.parametrize("writer", ["journal", "units of work"])
-async def test_ack_commits_the_placing_requests_audit_entry_with_it(
+async def acknowledged_intent(
     engine: AsyncEngine, journal: OrderJournal, writer: str
-) -> None:
+) -> tuple[OrderJournal | UnitOfWorkOrderWriter, Order, PlacementAudit]:
+    """The writer, an order whose intent it recorded (acknowledged since), the request's audit."""
     order_writer = journal if writer == "journal" else UnitOfWorkOrderWriter(_factory(engine))
     order = make_order()
     await order_writer.record_intent(order)
     order.acknowledge("ex-1", T0)
-    audit = PlacementAudit(actor="trader", action="place_order")
+    return order_writer, order, PlacementAudit(actor="trader", action="place_order")
+
+
+@pytest.mark.parametrize("writer", ["journal", "units of work"])
+async def test_ack_commits_the_placing_requests_audit_entry_with_it(
+    engine: AsyncEngine, journal: OrderJournal, writer: str
+) -> None:
+    order_writer, order, audit = await acknowledged_intent(engine, journal, writer)
     assert await order_writer.record_ack(order, 1, audit) == 2
     assert audit.recorded
     [(at, *entry)] = await audit_entries(engine)
@@ -216,12 +223,8 @@ async def test_ack_commits_the_placing_requests_audit_entry_with_it(
 async def test_an_ack_that_finds_the_row_changed_records_no_audit_entry(
     engine: AsyncEngine, journal: OrderJournal, writer: str
 ) -> None:
-    order_writer = journal if writer == "journal" else UnitOfWorkOrderWriter(_factory(engine))
-    order = make_order()
-    await order_writer.record_intent(order)
-    order.acknowledge("ex-1", T0)
+    order_writer, order, audit = await acknowledged_intent(engine, journal, writer)
     await order_writer.record_ack(order, 1)  # version 2 now
-    audit = PlacementAudit(actor="trader", action="place_order")
     with pytest.raises(ConcurrentOrderUpdate):
         await order_writer.record_ack(order, 1, audit)
     assert not audit.recorded
