@@ -36,6 +36,14 @@ Measured on the shared 2-core box (50 clients, 60 s unless said):
   40 s runs: reads p99 17-25 ms, orders p99 ratio 1.07-1.66 (the session-start code 1.29 in the
   same minutes). The unloaded p99 of 400 samples moves 7-10 ms from run to run by itself, so the
   ratio of two p99s does not settle below the noise; not reliably <= 1.5.
+* then, on a day the box ran ~2x slower (the bot's CPU per answer ~1.2 ms instead of ~0.6): the
+  routers' routes became the app's own (FastAPI 0.163 matched every request twice through an
+  included router, ~15 % of the loop: py-spy), plus the placement path's changes
+  (benchmarks/api_orders.py): CPU per answer 1.16-1.21 -> 1.05-1.08 ms. 60 s runs: reads p99
+  48-78 ms, orders p99 ratio 1.96-3.80, against 193 ms and 4.51 for the session-start code in
+  the same minutes; 40 s runs: reads p99 42-46 ms, ratio 1.21-1.79 (the session-start code
+  52.8 ms, 2.15). 0 429s, 0 slow answers throughout. The middle collections (~64 a minute,
+  3-8 ms, outside orders) and the slower box are most of the reads' tail now.
 """
 
 from __future__ import annotations

@@ -42,6 +42,15 @@ Then: the exchange order id index became partial (one index page less per write:
 51 -> 45 us back to back), and the WAL's checkpoints moved to a thread (store/checkpoint.py; this
 benchmark runs it as app.py does): paired with the session-start code, p50 1.52-1.56 against
 1.52-1.58, p99 ratio 1.0-3.4 against 1.3-7.2. Still at the goal, not reliably under it.
+Then (a slower day: bare 0.82-1.04 ms): the placement's task starts eagerly (engine/eager.py:
+the intent written and the request sent before `place` yields; one loop pass less), the new
+order's subscribers run while the request is in flight (EventBus.publish_soon), and the prelude
+(rounding, the Order, the rules and the risk check) and the subscribers do less work
+(perf_counter_ns marks between the network waits: prelude ~85 -> ~55 us). Eight pairs with the
+session-start code in the same minutes: p50 1.43-1.54 (median 1.475; 7 of 8 at or under 1.5)
+against 1.41-1.54 (median 1.515). Of the ~0.4 ms left above the bare call, the two SQLite
+transactions are ~0.23 ms (sqlite3 itself ~0.06 ms each back to back; their Python side, the
+row's mapping and encoding, ~11 us hot).
 """
 
 from __future__ import annotations
