@@ -9,7 +9,8 @@ compiled once per dialect from `tables.orders` (store/prepared.py), with the col
 `OrderRepository`'s own mapping functions encoded by the dialect's own bind processors, so the
 row it writes is the row the repository writes (a test compares them raw, and reads them back
 through `OrderRepository`). Each write is a single-statement transaction: no connection or lock
-is held while an order is in flight.
+is held while an order is in flight. An acknowledgement that carries the API's audit entry
+(`PlacementAudit`) is its UPDATE and the entry's INSERT in one transaction instead.
 
 SQLite: `LoopSqliteWriter` (store/loop_sqlite.py), a stdlib `sqlite3` connection in autocommit
 mode used directly on the event loop, with the pragmas of every other connection (WAL,
