@@ -219,19 +219,10 @@ class RiskLimitsPolicy:
     def exposure(self, entering: str | None = None) -> Exposure:
         """Open positions holding something (other than `entering`, the position an entry is
         for, which is about to hold something), their cost, and today's PnL."""
-        now = self._clock()
-        if self._exposure is None:
-            return Exposure(0, Decimal(0), Decimal(0))
-        costs = self._exposure.open_costs()
-        holding = sum(1 for ref, cost in costs.items() if cost > 0 and ref != entering)
-        total = sum(costs.values(), Decimal(0))
-        return Exposure(holding, total, self._loss_window_pnl(now))
-
-    def _loss_window_pnl(self, now: datetime) -> Decimal:
-        assert self._exposure is not None
-        if self.limits.daily_loss_window is LossWindow.ROLLING_24H:
-            return self._exposure.pnl_since(now - timedelta(hours=24))
-        return self._exposure.pnl_today(now)
+        costs = self._open_costs()
+        return Exposure(
+            _holding(costs, entering), sum(costs.values(), Decimal(0)), self._window_pnl()
+        )
 
     # --- the check ---------------------------------------------------------------------------
 
@@ -279,8 +270,7 @@ class RiskLimitsPolicy:
             )
         costs = self._open_costs() if most is not None or budget is not None else {}
         if most is not None:
-            entering = request.origin_ref
-            holding = sum(1 for ref, cost in costs.items() if cost > 0 and ref != entering)
+            holding = _holding(costs, request.origin_ref)
             if holding >= most:
                 raise RiskRejected(
                     "max_open_positions",
@@ -307,7 +297,10 @@ class RiskLimitsPolicy:
         """`exposure().pnl_today`: the PnL of the loss window, now."""
         if self._exposure is None:
             return Decimal(0)
-        return self._loss_window_pnl(self._clock())
+        now = self._clock()
+        if self.limits.daily_loss_window is LossWindow.ROLLING_24H:
+            return self._exposure.pnl_since(now - timedelta(hours=24))
+        return self._exposure.pnl_today(now)
 
     def _check_concentration(self, request: OrderRequest, notional: Decimal | None) -> None:
         share, budget = self.limits.max_symbol_share, self.limits.max_total_exposure_quote
@@ -443,3 +436,9 @@ __all__ = [
     "RiskPolicy",
     "RiskRejected",
 ]
+
+
+def _holding(costs: Mapping[str, Decimal], entering: str | None) -> int:
+    """How many open positions hold something, `entering` (the position an entry is for, about
+    to hold something) aside."""
+    return sum(1 for ref, cost in costs.items() if cost > 0 and ref != entering)

@@ -95,10 +95,7 @@ class OpenOrders:
         self.loaded = True
 
     def _on_event(self, event: OrderUpdated | FillRecorded) -> None:
-        order = event.order
-        if self._during_load is not None:
-            self._during_load.append(order.snapshot())
-        self._merge(order)
+        self.apply(event.order)
 
     def apply(self, order: Order) -> None:
         """An order as committed: open, it joins (or updates) the set; otherwise it leaves."""
