@@ -20,6 +20,20 @@ limits off) outruns it, and the loop's commits checkpoint at SQLite's 1000 pages
 raising that threshold to 4000 pages measured worse (a WAL that long made each write ~5 us
 slower between network waits, place_order p50 ratio 1.59-1.62 against 1.49-1.57).
 
+And the WAL starts again from its beginning in this thread too. The first frame a connection
+writes after a checkpoint copied everything restarts the WAL, and with synchronous=NORMAL SQLite
+syncs the WAL's new header right then, inside that commit (so that no frame of the new
+generation can reach the disk before it): left to the loop's next commit, that was an
+``fdatasync`` on the event loop after nearly every checkpoint. Measured with strace on the bot
+of benchmarks/many_clients.py (50 readers, one trader, ext4 on the test box's virtual disk): 360
+of them on the loop in 25 s, 0.5 ms typically and 10-45 ms when the disk was busy, 285 ms of a
+frozen loop in all; the slowest placements (95-140 ms) were those. So after a checkpoint that
+copied everything this connection commits a one-page write that changes nothing
+(`_restart_wal`): the restart and its sync are the thread's, with the GIL let go, and the loop's
+commits only append. While that sync runs this connection holds the write lock, so a commit on
+the loop that comes at that moment takes the busy fallback (store/loop_sqlite.py) and waits off
+the loop instead of freezing it.
+
 Nothing about durability changes: the same pages are copied and synced by the same SQLite, only in
 another thread, and a commit is as durable as before the moment it returns (synchronous=NORMAL
 in WAL mode: a crash of the process loses nothing; a power cut may lose the last commits, as
@@ -38,7 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mexcbot.store.database import apply_sqlite_pragmas
-from mexcbot.store.loop_sqlite import sqlite_file
+from mexcbot.store.loop_sqlite import is_busy, sqlite_file
 
 #: Seconds between two looks at the WAL (a checkpoint only when something was committed; a look
 #: without one is a ``PRAGMA data_version`` in the thread): often enough that the WAL stays short.
@@ -52,7 +66,7 @@ _BUSY_TIMEOUT_MS = 0
 
 class WalCheckpointer:
     """`run()` until cancelled, then `close()`; `checkpoint_now()` is one look (in any thread,
-    one at a time). `checkpoints` and `pages_copied` count what it did."""
+    one at a time). `checkpoints`, `pages_copied` and `restarts` count what it did."""
 
     def __init__(self, engine: AsyncEngine, *, interval_s: float = CHECK_INTERVAL_S) -> None:
         self._path = sqlite_file(engine)
@@ -62,6 +76,7 @@ class WalCheckpointer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mexcbot-wal")
         self.checkpoints = 0
         self.pages_copied = 0
+        self.restarts = 0
 
     @property
     def enabled(self) -> bool:
@@ -94,12 +109,28 @@ class WalCheckpointer:
                 "PRAGMA wal_checkpoint(PASSIVE)"
             ).fetchall()
             copied = max(copied, done)
-            if done >= in_wal:
-                break  # all of it: the next commit starts the WAL from its beginning again
+            if done >= in_wal:  # all of it: the WAL may start from its beginning again
+                if in_wal > 0:
+                    self._restart_wal(connection)
+                break
         if copied > 0:
             self.checkpoints += 1
             self.pages_copied += copied
         return int(copied)
+
+    def _restart_wal(self, connection: sqlite3.Connection) -> None:
+        """Start the WAL from its beginning again with a commit of this thread's: rewriting the
+        database header's user version with its own value is a one-page write that changes
+        nothing, and the first frame written after a full checkpoint is the one that restarts
+        the WAL and syncs its new header (see the module docstring)."""
+        try:
+            ((version,),) = connection.execute("PRAGMA user_version").fetchall()
+            connection.execute(f"PRAGMA user_version = {int(version)}")
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            return  # a writer holds the lock: its commit restarts the WAL this time
+        self.restarts += 1
 
     async def close(self) -> None:
         """Close the connection after any checkpoint still running (its thread finishes it)."""

@@ -45,7 +45,7 @@ class LoopSqliteWriter:
         try:
             return connection.execute(sql, parameters).rowcount
         except sqlite3.OperationalError as exc:
-            if not _busy(exc):
+            if not is_busy(exc):
                 raise
             self.busy_fallbacks += 1
             return None
@@ -60,7 +60,7 @@ class LoopSqliteWriter:
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if not _busy(exc):
+            if not is_busy(exc):
                 raise
             self.busy_fallbacks += 1
             return None
@@ -83,7 +83,7 @@ class LoopSqliteWriter:
                 apply_sqlite_pragmas(connection, busy_timeout_ms=BUSY_TIMEOUT_MS)
             except sqlite3.OperationalError as exc:
                 connection.close()
-                if not _busy(exc):
+                if not is_busy(exc):
                     raise
                 self.busy_fallbacks += 1
                 return None  # locked while checking the WAL mode: the engine writes this time
@@ -102,5 +102,6 @@ def sqlite_file(engine: AsyncEngine) -> str | None:
     return str(args[0])
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """The error says the database was locked (SQLITE_BUSY)."""
     return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY

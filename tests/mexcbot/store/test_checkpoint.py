@@ -68,6 +68,38 @@ async def test_the_checkpointer_copies_what_the_loop_committed(
         assert db.execute("SELECT count(*) FROM orders").fetchone() == (65,)
 
 
+def wal_generation(tmp_path: Path) -> bytes:
+    """The WAL header's checkpoint sequence number and salts: new at each restart of the WAL."""
+    with (tmp_path / "bot.db-wal").open("rb") as wal:
+        return wal.read(24)[12:]
+
+
+async def test_the_checkpointer_restarts_the_wal_itself_so_loop_commits_only_append(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    journal = OrderJournal(sqlite_engine)
+    checkpointer = WalCheckpointer(sqlite_engine)
+    try:
+        with sqlite3.connect(tmp_path / "bot.db") as db:
+            (user_version,) = db.execute("PRAGMA user_version").fetchone()
+        await record_orders(journal, 10)
+        before = wal_generation(tmp_path)
+        assert await asyncio.to_thread(checkpointer.checkpoint_now) > 0
+        # the restart (and the sync of its header) happened in the checkpointer's thread...
+        restarted = wal_generation(tmp_path)
+        assert restarted != before
+        assert checkpointer.restarts == 1
+        # ...so the journal's commits on the loop append to that WAL instead of restarting it
+        await record_orders(journal, 5, start=100)
+        assert wal_generation(tmp_path) == restarted
+        assert journal.busy_fallbacks == 0
+        with sqlite3.connect(tmp_path / "bot.db") as db:  # the restart's write changed nothing
+            assert db.execute("PRAGMA user_version").fetchone() == (user_version,)
+    finally:
+        await checkpointer.close()
+        await journal.close()
+
+
 async def test_the_checkpointer_runs_while_orders_are_written(
     sqlite_engine: AsyncEngine, tmp_path: Path
 ) -> None:
