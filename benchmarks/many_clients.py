@@ -2,12 +2,14 @@
 
 A paper bot (in this process, on its embedded mexcsim WITH MEXC's rate limits, so a 429 would be
 counted) serves ``--clients`` readers, each polling balances, a ticker, a book and its open orders
-twice a second for ``--seconds``, while one more client places and cancels resting orders. The
-same place/cancel pairs are first timed with no readers ("unloaded", 200 pairs: a p99 of fewer
-samples is the single worst one). Prints API p50/p99 per route, the orders' p50/p99 loaded and
+twice a second for ``--seconds`` in all, while one more client places and cancels resting orders.
+The same orders with no readers are timed in the same run, interleaved: the readers poll in every
+other 5 s window and pause in the others, the trader trades throughout, and each order counts as
+loaded or unloaded by its window (none in the first 0.5 s of a window, or spanning two), so the
+run lasts twice ``--seconds``. Prints API p50/p99 per route, the orders' p50/p99 loaded and
 unloaded (and per route), exchange requests per endpoint against MEXC's budgets, the bot's CPU
-and garbage collections in the loaded run, the count of 429s (must be 0) and of API answers
-slower than the read wait bound (must be 0).
+and garbage collections, the count of 429s (must be 0) and of API answers slower than the read
+wait bound (must be 0).
 
     .venv/bin/python benchmarks/many_clients.py [--clients 50] [--seconds 60] [--lockstep]
 
@@ -52,12 +54,14 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import math
 import multiprocessing
 import random
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -73,6 +77,14 @@ from mexcsim.http.rate_limits import PER_SECOND_CAPS, WEIGHT_PER_WINDOW, WINDOW_
 from mexcsim.http.rate_limits import RateLimiter as SimRateLimiter
 
 READ_WAIT_LIMIT_S = 3.0
+START_UP_S = 4.0
+"""From spawning the two client processes to the first window: their imports and connections."""
+WINDOW_S = 5.0
+"""The readers poll in every other window of this many seconds and pause in the others
+(`Windows`)."""
+SETTLE_S = 0.5
+"""Orders in the first half second of a window are counted in neither kind: the readers are still
+starting (each at its own phase of the 0.5 s poll interval) or finishing their last round."""
 POLL_INTERVAL_S = 0.5
 ORDER = {
     "symbol": "BTCUSDT",
@@ -113,19 +125,56 @@ class Samples:
         self.by_route: dict[str, list[float]] = defaultdict(list)
         self.statuses: Counter[int] = Counter()
         self.warmup: Samples = Samples(warmup=False) if warmup else self
+        #: (route, wall-clock start, seconds, status) of every sample, in order
+        self.timeline: list[tuple[str, float, float, int]] = []
 
-    def add(self, route: str, seconds: float, status: int) -> None:
+    def add(self, route: str, seconds: float, status: int, wall: float) -> None:
         self.by_route[route].append(seconds)
         self.statuses[status] += 1
+        self.timeline.append((route, wall, seconds, status))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The run's clock: from ``start`` (wall clock, shared by the processes) windows of
+    `WINDOW_S` take turns, the first without readers ("unloaded"), the next with them
+    ("loaded"), and so on until ``end``. The trader trades throughout, so both kinds of orders
+    come from the same minutes of the box."""
+
+    start: float
+    end: float
+
+    def index(self, t: float) -> int:
+        return int((t - self.start) // WINDOW_S)
+
+    def loaded(self, t: float) -> bool:
+        return self.index(t) % 2 == 1
+
+    def next_loaded(self, t: float) -> float:
+        """When the loaded window at ``t``, or the next one, opens."""
+        k = self.index(t)
+        return self.start + (k if k % 2 else k + 1) * WINDOW_S
+
+    def side(self, started: float, seconds: float) -> str | None:
+        """Which kind an order started at ``started`` is: None when it started within
+        `SETTLE_S` of its window's opening (the readers still starting or finishing their round)
+        or ended in another window."""
+        k = self.index(started)
+        if started < self.start or started < self.start + k * WINDOW_S + SETTLE_S:
+            return None
+        if self.index(started + seconds) != k or started + seconds > self.end:
+            return None
+        return "loaded" if k % 2 else "unloaded"
 
 
 async def timed(
     http: aiohttp.ClientSession, method: str, url: str, samples: Samples, route: str, **kw: Any
 ) -> Any:
     started = time.perf_counter()
+    wall = time.time()
     async with http.request(method, url, **kw) as response:
         body = await response.json()
-        samples.add(route, time.perf_counter() - started, response.status)
+        samples.add(route, time.perf_counter() - started, response.status, wall)
         return body
 
 
@@ -160,14 +209,19 @@ async def reader(
     base: str,
     headers: dict[str, str],
     samples: Samples,
-    until: float,
+    windows: Windows,
     phase_s: float,
 ) -> None:
-    """One client polling every read route, starting ``phase_s`` into the first interval; its
-    first round (opening its connections) is a warm-up, counted in ``samples.warmup`` only."""
-    await asyncio.sleep(phase_s)
+    """One client polling every read route in the loaded windows, starting each ``phase_s``
+    into its first interval; its first round (opening its connections) is a warm-up, counted in
+    ``samples.warmup`` only."""
     first = True
-    while time.monotonic() < until:
+    while (now := time.time()) < windows.end:
+        if first or not windows.loaded(now):
+            opens = windows.next_loaded(now) + phase_s
+            if opens >= windows.end:
+                break
+            await asyncio.sleep(opens - now)
         tick = time.monotonic()
         into = samples.warmup if first else samples
         first = False
@@ -193,16 +247,15 @@ def phases(clients: int, lockstep: bool, seed: int = 14) -> list[float]:
 
 
 async def readers(
-    clients: int, base: str, token: str, seconds: float, lockstep: bool
+    clients: int, base: str, token: str, windows: Windows, lockstep: bool
 ) -> tuple[dict[str, list[float]], Counter[int]]:
     samples = Samples()
     headers = {"Authorization": f"Bearer {token}"}
-    until = time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=clients * len(READ_ROUTES) + 10)
     async with aiohttp.ClientSession(connector=connector) as http:
         await asyncio.gather(
             *(
-                reader(http, base, headers, samples, until, phase)
+                reader(http, base, headers, samples, windows, phase)
                 for phase in phases(clients, lockstep)
             )
         )
@@ -213,17 +266,16 @@ async def readers(
 
 
 def reader_process(
-    clients: int, base: str, token: str, seconds: float, lockstep: bool, results: Any
+    clients: int, base: str, token: str, windows: Windows, lockstep: bool, results: Any
 ) -> None:
     """The readers' own process: its samples go back through ``results``."""
-    results.put(asyncio.run(readers(clients, base, token, seconds, lockstep)))
+    results.put(asyncio.run(readers(clients, base, token, windows, lockstep)))
 
 
-async def trader(
-    base: str, token: str, pairs: int | None, seconds: float | None
-) -> tuple[defaultdict[str, list[float]], Counter[int]]:
-    """The trading client: ``pairs`` place/cancel pairs, or as many as fit in ``seconds``; one
-    pair first opens its connection, not counted."""
+async def trader(base: str, token: str, windows: Windows) -> dict[str, Samples]:
+    """The trading client: place/cancel pairs from ``windows.start`` to its end, each order
+    counted as loaded or unloaded by its window (or in neither); one pair first opens its
+    connection, not counted."""
     samples = Samples()
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=10)) as http:
@@ -234,23 +286,20 @@ async def trader(
             return not was
 
         await trade_pairs(http, base, headers, samples.warmup, warmed)
-        done = [0]
+        await asyncio.sleep(max(0.0, windows.start - time.time()))
+        await trade_pairs(http, base, headers, samples, lambda: time.time() > windows.end)
+    sides = {"loaded": Samples(warmup=False), "unloaded": Samples(warmup=False)}
+    for route, wall, seconds, status in samples.timeline:
+        side = windows.side(wall, seconds)
+        if side is not None:
+            sides[side].add(route, seconds, status, wall)
+    return sides
 
-        def enough() -> bool:
-            done[0] += 1
-            return done[0] > pairs if pairs is not None else time.monotonic() > until
 
-        until = time.monotonic() + (seconds or 0.0)
-        await trade_pairs(http, base, headers, samples, enough)
-    return samples.by_route, samples.statuses
-
-
-def trader_process(
-    base: str, token: str, pairs: int | None, seconds: float | None, results: Any
-) -> None:
+def trader_process(base: str, token: str, windows: Windows, results: Any) -> None:
     """The trading client's own process, as a user's script would be: its loop waits for nothing
     of the bot's."""
-    results.put(asyncio.run(trader(base, token, pairs, seconds)))
+    results.put(asyncio.run(trader(base, token, windows)))
 
 
 def report(name: str, samples: list[float]) -> str:
@@ -258,9 +307,7 @@ def report(name: str, samples: list[float]) -> str:
     return f"  {name:<12} n={len(samples):>6}  p50 {p50:8.1f} ms  p99 {p99:8.1f} ms"
 
 
-async def run(
-    clients: int, seconds: float, unloaded_seconds: float, tick: float, lockstep: bool
-) -> None:
+async def run(clients: int, seconds: float, tick: float, lockstep: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mexcbot-many-"))
     settings = Settings(
         mode=Mode.PAPER,
@@ -282,31 +329,28 @@ async def run(
         assert bot.paper is not None
         bot.paper.exchange.fund(PAPER_API_KEY, "USDT", Decimal("1000000"))
         base = bot.started.api_url
-        reads, unloaded, loaded = Samples(), Samples(), Samples()
+        reads = Samples()
         context = multiprocessing.get_context("spawn")
-        unloaded_results = context.Queue()
-        trading = context.Process(
-            target=trader_process,
-            args=(base, trade_token, None, unloaded_seconds, unloaded_results),
-        )
-        trading.start()
-        unloaded.by_route, unloaded.statuses = await asyncio.to_thread(unloaded_results.get)
-        await asyncio.to_thread(trading.join)
-        counts = ExchangeCount(bot)  # the loaded run only
-        results, loaded_results = context.Queue(), context.Queue()
+        # both children's start-up (imports) comes before the first window; `seconds` of load
+        # means as many seconds without, in windows that take turns
+        start = time.time() + START_UP_S
+        windows = Windows(start, start + 2 * WINDOW_S * math.ceil(seconds / WINDOW_S))
+        results, trader_results = context.Queue(), context.Queue()
         child = context.Process(
-            target=reader_process, args=(clients, base, read_token, seconds, lockstep, results)
+            target=reader_process, args=(clients, base, read_token, windows, lockstep, results)
+        )
+        trading = context.Process(
+            target=trader_process, args=(base, trade_token, windows, trader_results)
         )
         child.start()
-        await asyncio.sleep(1.5)  # the child's start-up (imports) is not load yet
-        trading = context.Process(
-            target=trader_process, args=(base, trade_token, None, seconds, loaded_results)
-        )
         trading.start()
+        await asyncio.sleep(max(0.0, windows.start - time.time()))
+        counts = ExchangeCount(bot)
         cpu_started = time.process_time()
         collections_before = [g["collections"] for g in gc.get_stats()]
         started = time.monotonic()
-        loaded.by_route, loaded.statuses = await asyncio.to_thread(loaded_results.get)
+        sides = await asyncio.to_thread(trader_results.get)
+        loaded, unloaded = sides["loaded"], sides["unloaded"]
         cpu_s = time.process_time() - cpu_started
         collections = [
             g["collections"] - before
@@ -320,7 +364,8 @@ async def run(
     reads.statuses.update(statuses)
     print(
         f"many_clients: {clients} readers x {len(READ_ROUTES)} routes every {POLL_INTERVAL_S}s "
-        f"for {seconds:.0f}s (ran {elapsed:.1f}s), "
+        f"in {seconds:.0f}s of {WINDOW_S:.0f}s windows, interleaved with as many without "
+        f"(ran {elapsed:.1f}s), "
         f"{'in lockstep' if lockstep else 'each at its own phase'}; "
         f"read wait bound {READ_WAIT_LIMIT_S}s"
     )
@@ -337,7 +382,7 @@ async def run(
         print(report(f"  {route}", unloaded.by_route[route]), "unloaded")
         print(report(f"  {route}", loaded.by_route[route]), "loaded")
     print(f"  statuses unloaded {dict(unloaded.statuses)}, loaded {dict(loaded.statuses)}")
-    print(f"exchange requests in the loaded run ({elapsed:.0f}s) vs MEXC's budgets:")
+    print(f"exchange requests in the run ({elapsed:.0f}s, half of it loaded) vs MEXC's budgets:")
     for endpoint, n in sorted(counts.admitted.items()):
         per_window = n / elapsed * WINDOW_SECONDS
         cap = PER_SECOND_CAPS.get(endpoint)
@@ -347,14 +392,14 @@ async def run(
             f"(budget {WEIGHT_PER_WINDOW} weight/10s{extra})"
         )
     all_reads = [s for samples in reads.by_route.values() for s in samples]
-    answered = len(all_reads) + len(order_loaded)
+    answered = len(all_reads) + len(order_loaded) + len(order_unloaded)
     print(
-        f"bot process CPU in the loaded run: {cpu_s:.1f} s for {answered} API answers "
+        f"bot process CPU in the run: {cpu_s:.1f} s for ~{answered} API answers "
         f"(~{cpu_s / answered * 1e6:.0f} us each, the paper exchange's work included): "
         "a figure the box's other load barely moves"
     )
     print(
-        "bot process garbage collections in the loaded run (young, middle, full): "
+        "bot process garbage collections in the run (young, middle, full): "
         + ", ".join(map(str, collections))
     )
     everything = all_reads + order_loaded + order_unloaded
@@ -372,13 +417,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument(
-        "--unloaded-seconds",
-        type=float,
-        default=None,
-        help="how long the orders are first timed with no readers, s (default: --seconds, so "
-        "both p99s come from about as many samples)",
-    )
-    parser.add_argument(
         "--tick", type=float, default=0.25, help="paper market tick, s (the bot's default)"
     )
     parser.add_argument(
@@ -388,8 +426,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        unloaded = args.seconds if args.unloaded_seconds is None else args.unloaded_seconds
-        asyncio.run(run(args.clients, args.seconds, unloaded, args.tick, args.lockstep))
+        asyncio.run(run(args.clients, args.seconds, args.tick, args.lockstep))
 
 
 if __name__ == "__main__":
