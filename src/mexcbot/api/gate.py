@@ -13,7 +13,9 @@ The gate (plain ASGI, inside the telemetry and CORS layers) does, for every requ
 4. a read (GET, HEAD) waits for one of ``READS_AT_ONCE`` places before it is routed, so orders
    and cancels keep their priority over reads: a burst of polled reads that arrived together
    no longer queues ~200 ready steps on the event loop ahead of each step of an order (measured
-   with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`); and while an order, a
+   with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`); a read still running
+   after `READ_PLACE_S` (it waits for the exchange) gives its place to the next; and while an
+   order, a
    cancel or any other change is being handled a read waits for it (`READ_HOLD_S`,
    `WRITE_LINGER_S`); and with a `CollectorHold` (app.py), the garbage collector waits until
    the changes being handled are answered (mexcbot.engine.collector says why).
@@ -36,13 +38,20 @@ from mexcbot.config import Settings
 from mexcbot.engine.collector import CollectorHold
 
 ALWAYS_PUBLIC = frozenset({"/health", "/ready", "/"})
-READS_AT_ONCE = 16
+READS_AT_ONCE = 4
 """Reads routed at once; the others wait in arrival order. Reads answered from what the engine
-keeps (api/read_bodies.py) run in one loop step each, so a few places keep the loop busy; a read
-that waits for the exchange holds its place (at most the read wait bound), hence not fewer.
-Measured in pairs on the shared box (50 clients, benchmarks/many_clients.py), without / with 8
-places: orders' loaded p99 179 / 175 ms and 190 / 94 ms, reads' p99 234 / 211 and 177 / 144 ms.
-The box's noise is as large as the effect, but it never made the reads slower."""
+keeps (api/read_bodies.py) run in one loop step each, so a few places keep the loop busy, and
+each step of an order waits behind at most this many reads' steps. Measured in pairs on the
+shared box (50 clients, benchmarks/many_clients.py): without / with 8 places, orders' loaded p99
+179 / 175 ms and 190 / 94 ms, reads' p99 234 / 211 and 177 / 144 ms; once the loop no longer
+synced the WAL (store/checkpoint.py), 16 / 4 places (interleaved windows, same minutes): orders'
+p99 ratio 1.41 / 1.16 and 1.39 / 1.10 (loaded p99 17.3 / 20.2 and 15.8 / 12.4 ms), reads' p99
+33.2 / 30.4 and 28.6 / 32.3 ms."""
+READ_PLACE_S = 0.005
+"""How long a read keeps its place: one answered from what the engine keeps is done well within
+it (one loop step, ~0.3-0.6 ms); one that waits for the exchange (a REST snapshot, klines) gives
+its place to the next read after this long instead of holding it for its whole round trip, so a
+few slow reads never hold up the ones answered from memory."""
 WRITE_LINGER_S = 0.002
 """How long the reads held by orders stay held after the last one is answered: a client's next
 order often follows at once (a place, then its cancel), and without the pause it met the burst of
@@ -105,10 +114,18 @@ class RequestGate:
                 return
             receive = _replay(body, receive)
         if scope["method"] in _READS:
-            async with self.reads:
+            await self.reads.acquire()
+            place = _ReadPlace(self.reads)
+            try:
                 if self.writes_in_flight:
                     await self._after_writes()
-                await self.app(scope, receive, send)
+                timer = asyncio.get_running_loop().call_later(READ_PLACE_S, place.give_back)
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    timer.cancel()
+            finally:
+                place.give_back()
             return
         self.writes_in_flight += 1
         self.no_writes.clear()
@@ -151,6 +168,22 @@ class RequestGate:
             return problem
         scope.setdefault("state", {})["principal"] = caller
         return None
+
+
+class _ReadPlace:
+    """One read's place in the gate, given back once: when the read ends, or earlier when it
+    runs past `READ_PLACE_S`."""
+
+    __slots__ = ("_held", "_places")
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self._places = places
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._places.release()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -57,7 +57,10 @@ def _gate(app: ASGIApp, collector: CollectorHold | None = None) -> RequestGate:
     )
 
 
-async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
+async def test_reads_wait_for_a_place_and_an_order_passes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gate_module, "READ_PLACE_S", 60.0)  # the held reads keep their places
     routes = HeldRoutes()
     gate = _gate(routes)
     reads = [asyncio.create_task(gate(_scope("GET"), _receive, _send)) for _ in range(1000)]
@@ -65,12 +68,39 @@ async def test_reads_wait_for_a_place_and_an_order_passes_them() -> None:
     assert routes.inside == ["GET"] * READS_AT_ONCE  # the rest wait in the gate
 
     await asyncio.wait_for(gate(_scope("DELETE"), _receive, _send), timeout=5)
-    assert routes.inside[-1] == "DELETE"  # answered while 1,000 - 16 reads still wait
+    assert routes.inside[-1] == "DELETE"  # answered while the other reads still wait
     assert not any(task.done() for task in reads)
 
     routes.release.set()
     await asyncio.wait_for(asyncio.gather(*reads), timeout=10)
     assert routes.inside.count("GET") == 1000
+
+
+async def test_a_read_that_waits_gives_its_place_to_the_next() -> None:
+    """Reads held inside the route (waiting for the exchange, say) give their places back after
+    READ_PLACE_S: a read answered at once is not held up behind them."""
+    routes = HeldRoutes()
+    gate = _gate(routes)
+    waiting = [
+        asyncio.create_task(gate(_scope("GET"), _receive, _send)) for _ in range(2 * READS_AT_ONCE)
+    ]
+    await asyncio.sleep(0)
+    assert routes.inside == ["GET"] * READS_AT_ONCE  # the others wait for a place...
+    await asyncio.sleep(gate_module.READ_PLACE_S * 4)
+    assert routes.inside == ["GET"] * 2 * READS_AT_ONCE  # ...until the first gave theirs up
+
+    quick = HeldRoutes()
+    quick.release.set()
+    gate.app = quick  # the same gate, its places given up by the reads still inside
+    await asyncio.wait_for(gate(_scope("GET"), _receive, _send), timeout=1)
+    assert quick.inside == ["GET"]
+    assert not any(task.done() for task in waiting)
+
+    routes.release.set()
+    await asyncio.wait_for(asyncio.gather(*waiting), timeout=5)
+    for _ in range(READS_AT_ONCE):  # every place was given back once, and no more
+        await asyncio.wait_for(gate.reads.acquire(), timeout=1)
+    assert gate.reads.locked()
 
 
 class HeldWrites:
