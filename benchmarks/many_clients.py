@@ -46,6 +46,18 @@ Measured on the shared 2-core box (50 clients, 60 s unless said):
   the same minutes; 40 s runs: reads p99 42-46 ms, ratio 1.21-1.79 (the session-start code
   52.8 ms, 2.15). 0 429s, 0 slow answers throughout. The middle collections (~64 a minute,
   3-8 ms, outside orders) and the slower box are most of the reads' tail now.
+* then, on a quieter day (CPU per answer ~0.63 ms; the old method: reads p99 22.8-27.1 ms, ratio
+  1.26-1.68): the slowest orders (95-140 ms) were loop steps frozen in the journal's commit,
+  not garbage collections (a `gc.callbacks` log beside the orders: 2-5 of the slowest 25
+  overlapped one). strace on the loop: 360 ``fdatasync`` of the WAL in 25 s, the header sync of
+  each WAL restart (0.5 ms typically, 10-45 ms when the disk was busy); with the database on
+  tmpfs the loop's SQLite calls over 1 ms went from 56 (562 ms in 40 s) to 2. The checkpointer
+  now restarts the WAL in its thread (store/checkpoint.py): 4 such calls (6 ms). The unloaded
+  orders timed for as long as the loaded ones, but before them, moved with the box (1.73, then
+  0.94 / 1.66 / 2.86 while its CPU per answer went 630 -> 785 -> 976 us), hence the interleaved
+  windows. Interleaved: 16 reads at once 1.39-1.54 (4 runs); 4 at once 1.10 / 1.16 in the same
+  conditions as two of them (1.39 / 1.41); 4 at once with a waiting read giving its place after
+  5 ms (api/gate.py) 1.27 / 1.30. Reads p99 28.6-39.5 ms throughout, 0 429s, 0 slow answers.
 """
 
 from __future__ import annotations

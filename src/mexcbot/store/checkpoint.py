@@ -32,7 +32,8 @@ copied everything this connection commits a one-page write that changes nothing
 (`_restart_wal`): the restart and its sync are the thread's, with the GIL let go, and the loop's
 commits only append. While that sync runs this connection holds the write lock, so a commit on
 the loop that comes at that moment takes the busy fallback (store/loop_sqlite.py) and waits off
-the loop instead of freezing it.
+the loop instead of freezing it. Same benchmark, 40 s: the loop's SQLite calls over 1 ms went
+from 56 (562 ms in all) to 4 (6 ms), its placement steps over 2 ms from 65-152 to 5.
 
 Nothing about durability changes: the same pages are copied and synced by the same SQLite, only in
 another thread, and a commit is as durable as before the moment it returns (synchronous=NORMAL
