@@ -29,6 +29,20 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture
+async def journal(sqlite_engine: AsyncEngine) -> AsyncIterator[OrderJournal]:
+    journal = OrderJournal(sqlite_engine)
+    yield journal
+    await journal.close()
+
+
+@pytest.fixture
+async def checkpointer(sqlite_engine: AsyncEngine) -> AsyncIterator[WalCheckpointer]:
+    checkpointer = WalCheckpointer(sqlite_engine)
+    yield checkpointer
+    await checkpointer.close()
+
+
 def wal_pages(tmp_path: Path) -> int:
     return (tmp_path / "bot.db-wal").stat().st_size // PAGE
 
@@ -42,25 +56,21 @@ async def record_orders(journal: OrderJournal, n: int, start: int = 0) -> None:
 
 
 async def test_the_checkpointer_copies_what_the_loop_committed(
-    sqlite_engine: AsyncEngine, tmp_path: Path
+    sqlite_engine: AsyncEngine, journal: OrderJournal, checkpointer: WalCheckpointer, tmp_path: Path
 ) -> None:
-    journal = OrderJournal(sqlite_engine)
-    checkpointer = WalCheckpointer(sqlite_engine)
-    try:
-        await record_orders(journal, 60)  # a few hundred WAL pages, none copied back yet
-        pages = wal_pages(tmp_path)
-        copied = await asyncio.to_thread(checkpointer.checkpoint_now)
-        assert pages // 2 < copied <= pages
-        assert await asyncio.to_thread(checkpointer.checkpoint_now) == 0  # nothing new
-        size = wal_pages(tmp_path)
+    await record_orders(journal, 60)  # a few hundred WAL pages, none copied back yet
+    pages = wal_pages(tmp_path)
+    copied = await asyncio.to_thread(checkpointer.checkpoint_now)
+    assert pages // 2 < copied <= pages
+    assert await asyncio.to_thread(checkpointer.checkpoint_now) == 0  # nothing new
+    size = wal_pages(tmp_path)
 
-        await record_orders(journal, 5, start=1000)
-        assert wal_pages(tmp_path) == size  # the WAL started again from its beginning
-        assert 0 < await asyncio.to_thread(checkpointer.checkpoint_now) < 100
-        assert (checkpointer.checkpoints, journal.busy_fallbacks) == (2, 0)
-    finally:
-        await checkpointer.close()
-        await journal.close()
+    await record_orders(journal, 5, start=1000)
+    assert wal_pages(tmp_path) == size  # the WAL started again from its beginning
+    assert 0 < await asyncio.to_thread(checkpointer.checkpoint_now) < 100
+    assert (checkpointer.checkpoints, journal.busy_fallbacks) == (2, 0)
+    await checkpointer.close()
+    await journal.close()
     async with UnitOfWork(sqlite_engine) as uow:
         assert len((await uow.orders.list(limit=1000)).orders) == 65
     with sqlite3.connect(tmp_path / "bot.db") as db:  # and the database file holds them all
@@ -75,29 +85,23 @@ def wal_generation(tmp_path: Path) -> bytes:
 
 
 async def test_the_checkpointer_restarts_the_wal_itself_so_loop_commits_only_append(
-    sqlite_engine: AsyncEngine, tmp_path: Path
+    journal: OrderJournal, checkpointer: WalCheckpointer, tmp_path: Path
 ) -> None:
-    journal = OrderJournal(sqlite_engine)
-    checkpointer = WalCheckpointer(sqlite_engine)
-    try:
-        with sqlite3.connect(tmp_path / "bot.db") as db:
-            (user_version,) = db.execute("PRAGMA user_version").fetchone()
-        await record_orders(journal, 10)
-        before = wal_generation(tmp_path)
-        assert await asyncio.to_thread(checkpointer.checkpoint_now) > 0
-        # the restart (and the sync of its header) happened in the checkpointer's thread...
-        restarted = wal_generation(tmp_path)
-        assert restarted != before
-        assert checkpointer.restarts == 1
-        # ...so the journal's commits on the loop append to that WAL instead of restarting it
-        await record_orders(journal, 5, start=100)
-        assert wal_generation(tmp_path) == restarted
-        assert journal.busy_fallbacks == 0
-        with sqlite3.connect(tmp_path / "bot.db") as db:  # the restart's write changed nothing
-            assert db.execute("PRAGMA user_version").fetchone() == (user_version,)
-    finally:
-        await checkpointer.close()
-        await journal.close()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        (user_version,) = db.execute("PRAGMA user_version").fetchone()
+    await record_orders(journal, 10)
+    before = wal_generation(tmp_path)
+    assert await asyncio.to_thread(checkpointer.checkpoint_now) > 0
+    # the restart (and the sync of its header) happened in the checkpointer's thread...
+    restarted = wal_generation(tmp_path)
+    assert restarted != before
+    assert checkpointer.restarts == 1
+    # ...so the journal's commits on the loop append to that WAL instead of restarting it
+    await record_orders(journal, 5, start=100)
+    assert wal_generation(tmp_path) == restarted
+    assert journal.busy_fallbacks == 0
+    with sqlite3.connect(tmp_path / "bot.db") as db:  # the restart's write changed nothing
+        assert db.execute("PRAGMA user_version").fetchone() == (user_version,)
 
 
 async def test_the_checkpointer_runs_while_orders_are_written(
