@@ -82,6 +82,7 @@ from mexcbot.runtime import Workers, run_engine
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.store.checkpoint import WalCheckpointer
+from mexcbot.store.database import is_sqlite
 from mexcbot.store.fill_writer import FillWriter
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.telemetry import Metrics, redactor
@@ -171,6 +172,16 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(db)
 
+    # Units of work that only read, in deferred transactions: on SQLite they take no write lock
+    # (store/database.py), so the token lookups and the account stream's reads no longer hold
+    # the lock the loop's commits need (each one sent a commit down the busy fallback)
+    reads_db = create_engine(database_url, immediate=False) if is_sqlite(database_url) else db
+    if reads_db is not db:
+        stack.push_async_callback(reads_db.dispose)
+
+    def read_uow_factory() -> UnitOfWork:
+        return UnitOfWork(reads_db)
+
     hot_writes = LoopSqliteWriter(db)  # shared: one page cache (store/audit_writer.py says why)
     stack.callback(hot_writes.close)
     journal = OrderJournal(db, on_loop=hot_writes)  # the placement hot path (store/journal.py)
@@ -233,7 +244,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
         clock=_utc_now,
     )
     position_service = PositionService(book, monitor, execution, uow_factory, risk_policy)
-    authority = TokenAuthority(uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute))
+    authority = TokenAuthority(
+        uow_factory, RequestRateLimit(settings.api_rate_limit_per_minute), reads=read_uow_factory
+    )
     tokens = TokenService(uow_factory, on_revoked=authority.forget)
     interest = (
         MarketInterest(
@@ -264,7 +277,7 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     account_feed = AccountFeed(
         exchange,
         execution.order_sync,
-        uow_factory,
+        read_uow_factory,  # its own units of work only read (the merges are OrderSync's)
         events,
         reconcile=execution.reconcile,
         health=streams["user"],

@@ -113,8 +113,13 @@ class TokenAuthority:
         uow_factory: Callable[[], UnitOfWork],
         rate_limit: RequestRateLimit,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        reads: Callable[[], UnitOfWork] | None = None,
     ) -> None:
+        """`reads`: units of work for the lookup alone (app.py gives deferred ones, which take
+        no write lock on SQLite); `uow_factory`'s write the token's last use."""
         self._uow_factory = uow_factory
+        self._reads = reads or uow_factory
         self._rate_limit = rate_limit
         self._clock = clock
         self._cache: dict[str, tuple[ApiToken, float]] = {}
@@ -193,14 +198,15 @@ class TokenAuthority:
     async def _fetch(self, digest: str) -> ApiToken | None:
         started = self._clock()
         try:
-            async with self._uow_factory() as uow:
+            async with self._reads() as uow:
                 token = await uow.tokens.get_by_hash(digest)
-                if token is None:
-                    self._cache.pop(digest, None)
-                    self._remember_unknown(digest, started)
-                    return None
-                last = token.last_used_at
-                if token.is_active and (last is None or datetime.now(UTC) - last > _TOUCH_EVERY):
+            if token is None:
+                self._cache.pop(digest, None)
+                self._remember_unknown(digest, started)
+                return None
+            last = token.last_used_at
+            if token.is_active and (last is None or datetime.now(UTC) - last > _TOUCH_EVERY):
+                async with self._uow_factory() as uow:
                     await uow.tokens.touch(token.id)
                     await uow.commit()
         finally:

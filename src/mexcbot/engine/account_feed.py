@@ -60,7 +60,9 @@ class AccountFeed:
         reconcile: Callable[[], Awaitable[object]],
         health: StreamHealth | None = None,
     ) -> None:
-        """`reconcile` is `ExecutionService.reconcile` (run at every (re)connect)."""
+        """`uow_factory` serves its reads only (every merge goes through `sync`): app.py gives
+        it deferred units of work, which take no write lock on SQLite. `reconcile` is
+        `ExecutionService.reconcile` (run at every (re)connect)."""
         self._exchange = exchange
         self._sync = sync
         self._uow_factory = uow_factory

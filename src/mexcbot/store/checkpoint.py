@@ -8,9 +8,11 @@ intents and acks back to back, 40 commits of 10,000 took over 1 ms (4 ms each, 1
 against ~240 ms for all the writes themselves), one in every ~125 orders, which is where the
 orders' p99 of benchmarks/place_order.py and benchmarks/many_clients.py sat.
 
-So this task runs a PASSIVE checkpoint every `CHECK_INTERVAL_S` when something was committed
-since the last one, on its own connection in its own thread (the sqlite3 module lets go of the
-GIL while SQLite works), and the loop's commits find the WAL short of SQLite's threshold. PASSIVE
+So this task runs a PASSIVE checkpoint when one is due (`CHECKPOINT_AFTER_WRITES` transactions
+on the loop since the last, or `CHECKPOINT_AT_LEAST_EVERY_S`; it looks every `CHECK_INTERVAL_S`)
+and something was committed since the last one, on its own connection in its own thread (the
+sqlite3 module lets go of the GIL while SQLite works), and the loop's commits find the WAL short
+of SQLite's threshold. PASSIVE
 never waits for and never blocks a reader or a writer: a commit on the loop goes on appending
 while it copies (an earlier attempt with RESTART checkpoints, which block writers, sent 0.5 % of
 the writes down the busy fallback); once a checkpoint has copied everything, the next commit
@@ -33,7 +35,10 @@ copied everything this connection commits a one-page write that changes nothing
 commits only append. While that sync runs this connection holds the write lock, so a commit on
 the loop that comes at that moment takes the busy fallback (store/loop_sqlite.py) and waits off
 the loop instead of freezing it. Same benchmark, 40 s: the loop's SQLite calls over 1 ms went
-from 56 (562 ms in all) to 4 (6 ms), its placement steps over 2 ms from 65-152 to 5.
+from 56 (562 ms in all) to 4 (6 ms), its placement steps over 2 ms from 65-152 to 5. Each
+checkpoint restarts the WAL, so they are paced by the writes instead of made at every look with
+something new: looking every 50 ms, ~15 restarts a second sent 138 of ~7,000 writes down the
+busy fallback in 70 s.
 
 Nothing about durability changes: the same pages are copied and synced by the same SQLite, only in
 another thread, and a commit is as durable as before the moment it returns (synchronous=NORMAL
@@ -53,11 +58,16 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mexcbot.store.database import apply_sqlite_pragmas
-from mexcbot.store.loop_sqlite import is_busy, sqlite_file
+from mexcbot.store.loop_sqlite import LoopSqliteWriter, is_busy, sqlite_file
 
 #: Seconds between two looks at the WAL (a checkpoint only when something was committed; a look
 #: without one is a ``PRAGMA data_version`` in the thread): often enough that the WAL stays short.
 CHECK_INTERVAL_S = 0.05
+#: A checkpoint is due after this many write transactions on the loop (~4-5 WAL pages each: well
+#: short of SQLite's own 1000 pages)...
+CHECKPOINT_AFTER_WRITES = 100
+#: ...or this long after the last one, when anything was committed (by any connection).
+CHECKPOINT_AT_LEAST_EVERY_S = 1.0
 #: Passes of one look while commits keep appending: the WAL starts again from its beginning only
 #: after a checkpoint that copied all of it, and each pass copies what came during the last.
 CATCH_UP_PASSES = 5
@@ -69,9 +79,18 @@ class WalCheckpointer:
     """`run()` until cancelled, then `close()`; `checkpoint_now()` is one look (in any thread,
     one at a time). `checkpoints`, `pages_copied` and `restarts` count what it did."""
 
-    def __init__(self, engine: AsyncEngine, *, interval_s: float = CHECK_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        interval_s: float = CHECK_INTERVAL_S,
+        after_writes: int = CHECKPOINT_AFTER_WRITES,
+        at_least_every_s: float = CHECKPOINT_AT_LEAST_EVERY_S,
+    ) -> None:
         self._path = sqlite_file(engine)
         self._interval = interval_s
+        self._after_writes = after_writes
+        self._at_least_every = at_least_every_s
         self._connection: sqlite3.Connection | None = None
         self._data_version: int | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mexcbot-wal")
@@ -88,8 +107,15 @@ class WalCheckpointer:
         if self._path is None:
             return
         loop = asyncio.get_running_loop()
+        writes, since = LoopSqliteWriter.transactions, loop.time()
         while True:
             await asyncio.sleep(self._interval)
+            if (
+                LoopSqliteWriter.transactions - writes < self._after_writes
+                and loop.time() - since < self._at_least_every
+            ):
+                continue  # not due: each checkpoint restarts the WAL (see the module docstring)
+            writes, since = LoopSqliteWriter.transactions, loop.time()
             await loop.run_in_executor(self._executor, self.checkpoint_now)
 
     def checkpoint_now(self) -> int:

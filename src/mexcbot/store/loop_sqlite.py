@@ -15,7 +15,7 @@ long before a commit here reaches SQLite's own threshold (1000 pages), which sto
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +33,10 @@ class LoopSqliteWriter:
     then writes through the engine. `busy_fallbacks` counts the locked cases.
     """
 
+    transactions: ClassVar[int] = 0
+    """Write transactions started on the loop by every writer of this process: what the WAL's
+    checkpointer paces its checkpoints by (store/checkpoint.py)."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._path = sqlite_file(engine)
         self._connection: sqlite3.Connection | None = None
@@ -43,12 +47,14 @@ class LoopSqliteWriter:
         if connection is None:
             return None
         try:
-            return connection.execute(sql, parameters).rowcount
+            written: int = connection.execute(sql, parameters).rowcount
         except sqlite3.OperationalError as exc:
             if not is_busy(exc):
                 raise
             self.busy_fallbacks += 1
             return None
+        LoopSqliteWriter.transactions += 1
+        return written
 
     def begin_immediate(self) -> sqlite3.Connection | None:
         """Start a write transaction (the write lock is taken now); the connection, to run its
@@ -64,6 +70,7 @@ class LoopSqliteWriter:
                 raise
             self.busy_fallbacks += 1
             return None
+        LoopSqliteWriter.transactions += 1
         return connection
 
     def connection(self) -> sqlite3.Connection | None:

@@ -108,7 +108,7 @@ async def test_the_checkpointer_runs_while_orders_are_written(
     sqlite_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     journal = OrderJournal(sqlite_engine)
-    checkpointer = WalCheckpointer(sqlite_engine, interval_s=0.01)
+    checkpointer = WalCheckpointer(sqlite_engine, interval_s=0.01, after_writes=20)
     task = asyncio.create_task(checkpointer.run())
     try:
         for batch in range(20):
@@ -131,6 +131,53 @@ async def test_the_checkpointer_runs_while_orders_are_written(
             await task
         await checkpointer.close()
         await journal.close()
+
+
+async def _checkpoints_after(checkpointer: WalCheckpointer, seconds: float) -> int:
+    for _ in range(int(seconds / 0.01)):
+        if checkpointer.checkpoints:
+            break
+        await asyncio.sleep(0.01)
+    return checkpointer.checkpoints
+
+
+async def test_checkpoints_are_paced_by_the_loops_writes(
+    sqlite_engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    """Each checkpoint restarts the WAL: a few writes wait for more (or for the longest pause),
+    enough of them are checkpointed at the next look."""
+    checkpointer = WalCheckpointer(
+        sqlite_engine, interval_s=0.01, after_writes=50, at_least_every_s=60.0
+    )
+    task = asyncio.create_task(checkpointer.run())
+    await asyncio.sleep(0)  # it counts from here (the journal's writes never yield)
+    try:
+        await record_orders(journal, 10)  # 20 write transactions
+        assert await _checkpoints_after(checkpointer, 0.2) == 0
+        await record_orders(journal, 20, start=100)  # 60 in all
+        assert await _checkpoints_after(checkpointer, 5.0) == 1
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await checkpointer.close()
+
+
+async def test_a_few_writes_are_checkpointed_after_the_longest_pause(
+    sqlite_engine: AsyncEngine, journal: OrderJournal
+) -> None:
+    checkpointer = WalCheckpointer(
+        sqlite_engine, interval_s=0.01, after_writes=10**6, at_least_every_s=0.05
+    )
+    task = asyncio.create_task(checkpointer.run())
+    try:
+        await record_orders(journal, 1)
+        assert await _checkpoints_after(checkpointer, 5.0) == 1
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await checkpointer.close()
 
 
 async def test_no_checkpointer_without_a_database_file(tmp_path: Path) -> None:
