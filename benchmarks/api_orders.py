@@ -83,9 +83,9 @@ better than the API overhead is. Measured on the shared 2-core box (noisy), p50 
   code runs 5-20x slower than in a hot loop (pydantic's validation: 5 us hot, ~100 us here).
 - then (a quieter day): the journal's commit on the bot's loop no longer syncs the WAL when it
   restarts (store/checkpoint.py: the checkpointer's thread restarts it; before, the first commit
-  after each of its looks, every 50 ms, paid an ``fdatasync`` inside the commit). 10 runs: 1.60-1.93 (median 1.80);
-  the session-start code in the same minutes 1.96-2.49 (3 pairs), and 1.71-2.19 (median 1.90)
-  earlier the same day. Met in every run.
+  after each of its looks, every 50 ms, paid an ``fdatasync`` inside the commit). 10 runs:
+  1.60-1.93 (median 1.80); the session-start code in the same minutes 1.96-2.49 (3 pairs), and
+  1.71-2.19 (median 1.90) earlier the same day. Met in every run.
 """
 
 from __future__ import annotations
