@@ -6,12 +6,19 @@ subclass counts the bytes received while a head is incomplete, and measures a co
 past ``max_head_bytes`` it answers 431 and closes the connection, and a head not complete within
 ``head_timeout`` seconds of its first byte is answered 408 and closed. Bodies are bounded by the
 request gate (api/gate.py).
+
+An answer that closes the connection while the request's body is still arriving (the gate's 413
+for a body over the limit) closes it gracefully: the answer is followed by a FIN, what the client
+goes on sending is read and dropped for `LINGER_S`, then the socket closes. Closed at once, the
+unread bytes made the kernel reset the connection, and a client still writing could lose the 413
+it had been sent (RFC 9112, 9.6).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -19,6 +26,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from mexcbot.api.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE
 
 _REASONS = {408: "Request Timeout", 431: "Request Header Fields Too Large"}
+LINGER_S = 1.0
+"""How long a connection closed before its request's body ended keeps reading (and dropping)."""
 
 
 def _problem_bytes(status: int, code: str, detail: str, field: str) -> bytes:
@@ -58,11 +67,17 @@ class _HeadWithBody:
     so HEAD requests are not wrapped. Measured: see benchmarks/api_orders.py's docstring.
     """
 
-    __slots__ = ("_cycle", "_head", "_head_seen", "_transport")
+    __slots__ = ("_cycle", "_head", "_head_seen", "_stop_parsing", "_transport")
 
-    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        cycle: RequestResponseCycle,
+        stop_parsing: Callable[[], None],
+    ) -> None:
         self._transport = transport
         self._cycle = cycle
+        self._stop_parsing = stop_parsing
         self._head: bytes | None = None
         self._head_seen = False
 
@@ -79,7 +94,13 @@ class _HeadWithBody:
         if self._head is not None:
             head, self._head = self._head, None
             self._transport.write(head)
-        self._transport.close()
+        transport = self._transport
+        if self._cycle.more_body and transport.can_write_eof() and not transport.is_closing():
+            self._stop_parsing()  # the rest of the body is read and dropped
+            transport.write_eof()  # the answer, then a FIN
+            asyncio.get_running_loop().call_later(LINGER_S, transport.close)
+            return
+        transport.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -121,7 +142,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # a new request (not an upgrade); its ASGI task is only scheduled yet, so every write
         # goes through the wrapper. HEAD responses are left alone: uvicorn writes no body.
         if cycle is not None and cycle is not previous and cycle.scope["method"] != "HEAD":
-            cycle.transport = cast(asyncio.Transport, _HeadWithBody(cycle.transport, cycle))
+            cycle.transport = cast(
+                asyncio.Transport, _HeadWithBody(cycle.transport, cycle, self._drop_input)
+            )
+
+    def _drop_input(self) -> None:
+        """Read on, but drop what arrives (the connection is closing: `_HeadWithBody.close`)."""
+        self._refused = True
+        self.flow.resume_reading()
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:  # the parser stopped because of _HeadRefused: answered already

@@ -1,5 +1,6 @@
 """The API's HTTP protocol sends a response's head in the same write as its body (one TCP
-segment, one wake-up of the client), and never holds anything else back."""
+segment, one wake-up of the client), and never holds anything else back; closing while the
+request's body is still arriving half-closes and lingers instead of resetting the connection."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+
+from mexcbot.api import http_protocol
 from mexcbot.api.http_protocol import _HeadWithBody
 
 
@@ -14,6 +18,7 @@ class RecordingTransport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.closed = False
+        self.eof = False
 
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
@@ -24,11 +29,22 @@ class RecordingTransport:
     def is_closing(self) -> bool:
         return self.closed
 
+    def can_write_eof(self) -> bool:
+        return True
 
-def _wrapped() -> tuple[_HeadWithBody, RecordingTransport, Any]:
+    def write_eof(self) -> None:
+        self.eof = True
+
+
+def _wrapped(
+    more_body: bool = False, stopped: list[bool] | None = None
+) -> tuple[_HeadWithBody, RecordingTransport, Any]:
     transport = RecordingTransport()
-    cycle = SimpleNamespace(response_started=False)
-    wrapper = _HeadWithBody(cast(asyncio.Transport, transport), cast(Any, cycle))
+    cycle = SimpleNamespace(response_started=False, more_body=more_body)
+    stops = stopped if stopped is not None else []
+    wrapper = _HeadWithBody(
+        cast(asyncio.Transport, transport), cast(Any, cycle), lambda: stops.append(True)
+    )
     return wrapper, transport, cycle
 
 
@@ -52,3 +68,26 @@ def test_closing_sends_a_head_still_held() -> None:
     wrapper.close()
     assert transport.writes == [b"HTTP/1.1 500 Internal Server Error\r\n\r\n"]
     assert transport.closed
+
+
+async def test_closing_before_the_body_ended_lingers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_protocol, "LINGER_S", 0.05)
+    stopped: list[bool] = []
+    wrapper, transport, cycle = _wrapped(more_body=True, stopped=stopped)
+    cycle.response_started = True
+    wrapper.write(b"HTTP/1.1 413 Content Too Large\r\nconnection: close\r\n\r\n")
+    wrapper.write(b"{}")
+    wrapper.close()
+    # the answer, then a FIN; the rest of the body is read and dropped for a while
+    assert transport.eof
+    assert not transport.closed
+    assert stopped == [True]
+    await asyncio.sleep(0.2)
+    assert transport.closed
+
+
+def test_closing_after_the_body_ended_closes_at_once() -> None:
+    wrapper, transport, _cycle = _wrapped(more_body=False)
+    wrapper.close()
+    assert transport.closed
+    assert not transport.eof
