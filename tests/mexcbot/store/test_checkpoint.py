@@ -5,6 +5,7 @@ reach SQLite's own threshold (1000 pages) at the rates orders come. Nothing is l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +42,20 @@ async def checkpointer(sqlite_engine: AsyncEngine) -> AsyncIterator[WalCheckpoin
     checkpointer = WalCheckpointer(sqlite_engine)
     yield checkpointer
     await checkpointer.close()
+
+
+@contextlib.asynccontextmanager
+async def running(checkpointer: WalCheckpointer) -> AsyncIterator[WalCheckpointer]:
+    """`checkpointer.run()` in a task for the block; cancelled and closed after it."""
+    task = asyncio.create_task(checkpointer.run())
+    await asyncio.sleep(0)  # it counts writes from here (the journal's writes never yield)
+    try:
+        yield checkpointer
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await checkpointer.close()
 
 
 def wal_pages(tmp_path: Path) -> int:
@@ -105,12 +120,10 @@ async def test_the_checkpointer_restarts_the_wal_itself_so_loop_commits_only_app
 
 
 async def test_the_checkpointer_runs_while_orders_are_written(
-    sqlite_engine: AsyncEngine, tmp_path: Path
+    journal: OrderJournal, sqlite_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    journal = OrderJournal(sqlite_engine)
     checkpointer = WalCheckpointer(sqlite_engine, interval_s=0.01, after_writes=20)
-    task = asyncio.create_task(checkpointer.run())
-    try:
+    async with running(checkpointer):
         for batch in range(20):
             await record_orders(journal, 20, start=batch * 20)
             # the thread checkpoints on its own: waited for, not slept for a guessed while (under
@@ -125,12 +138,6 @@ async def test_the_checkpointer_runs_while_orders_are_written(
         # own threshold, so no commit on the loop checkpointed
         assert wal_pages(tmp_path) < SQLITE_DEFAULT_AUTOCHECKPOINT // 2
         assert journal.busy_fallbacks == 0
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await checkpointer.close()
-        await journal.close()
 
 
 async def _checkpoints_after(checkpointer: WalCheckpointer, seconds: float) -> int:
@@ -149,18 +156,11 @@ async def test_checkpoints_are_paced_by_the_loops_writes(
     checkpointer = WalCheckpointer(
         sqlite_engine, interval_s=0.01, after_writes=50, at_least_every_s=60.0
     )
-    task = asyncio.create_task(checkpointer.run())
-    await asyncio.sleep(0)  # it counts from here (the journal's writes never yield)
-    try:
+    async with running(checkpointer):
         await record_orders(journal, 10)  # 20 write transactions
         assert await _checkpoints_after(checkpointer, 0.2) == 0
         await record_orders(journal, 20, start=100)  # 60 in all
         assert await _checkpoints_after(checkpointer, 5.0) == 1
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await checkpointer.close()
 
 
 async def test_a_few_writes_are_checkpointed_after_the_longest_pause(
@@ -169,15 +169,9 @@ async def test_a_few_writes_are_checkpointed_after_the_longest_pause(
     checkpointer = WalCheckpointer(
         sqlite_engine, interval_s=0.01, after_writes=10**6, at_least_every_s=0.05
     )
-    task = asyncio.create_task(checkpointer.run())
-    try:
+    async with running(checkpointer):
         await record_orders(journal, 1)
         assert await _checkpoints_after(checkpointer, 5.0) == 1
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await checkpointer.close()
 
 
 async def test_no_checkpointer_without_a_database_file(tmp_path: Path) -> None:
