@@ -82,7 +82,6 @@ from mexcbot.runtime import Workers, run_engine
 from mexcbot.store import OrderJournal, UnitOfWork, create_engine, normalize_database_url, upgrade
 from mexcbot.store.audit_writer import AuditWriter
 from mexcbot.store.checkpoint import WalCheckpointer
-from mexcbot.store.database import is_sqlite
 from mexcbot.store.fill_writer import FillWriter
 from mexcbot.store.loop_sqlite import LoopSqliteWriter
 from mexcbot.telemetry import Metrics, redactor
@@ -172,15 +171,15 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(db)
 
-    # Units of work that only read, in deferred transactions: on SQLite they take no write lock
-    # (store/database.py), so the token lookups and the account stream's reads no longer hold
-    # the lock the loop's commits need (each one sent a commit down the busy fallback)
-    reads_db = create_engine(database_url, immediate=False) if is_sqlite(database_url) else db
-    if reads_db is not db:
-        stack.push_async_callback(reads_db.dispose)
+    # Deferred SQLite transactions (store/database.py): a read takes no write lock. For units of
+    # work that only read, so the token lookups and the account stream's reads no longer hold
+    # the lock the loop's commits need (each one sent a commit down the busy fallback), and for
+    # the notification outbox, whose writes start with their write.
+    deferred_db = create_engine(database_url, immediate=False)
+    stack.push_async_callback(deferred_db.dispose)
 
     def read_uow_factory() -> UnitOfWork:
-        return UnitOfWork(reads_db)
+        return UnitOfWork(deferred_db)
 
     hot_writes = LoopSqliteWriter(db)  # shared: one page cache (store/audit_writer.py says why)
     stack.callback(hot_writes.close)
@@ -328,12 +327,9 @@ async def _build(settings: Settings, mode: Mode, stack: contextlib.AsyncExitStac
     )
 
     subscribe_telemetry(events, metrics, reconciliation)
-    # the outbox's own engine: deferred SQLite transactions (store/database.py)
-    notify_db = create_engine(database_url, immediate=False)
-    stack.push_async_callback(notify_db.dispose)
     notifications = NotificationCenter(
         settings,
-        notify_db,
+        deferred_db,
         metrics,
         ControlServices(
             execution=execution,

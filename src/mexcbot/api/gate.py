@@ -14,9 +14,8 @@ The gate (plain ASGI, inside the telemetry and CORS layers) does, for every requ
    and cancels keep their priority over reads: a burst of polled reads that arrived together
    no longer queues ~200 ready steps on the event loop ahead of each step of an order (measured
    with benchmarks/many_clients.py: the figures are at `READS_AT_ONCE`); a read still running
-   after `READ_PLACE_S` (it waits for the exchange) gives its place to the next; and while an
-   order, a
-   cancel or any other change is being handled a read waits for it (`READ_HOLD_S`,
+   after `READ_PLACE_S` (it waits for the exchange) gives its place to the next; while an
+   order, a cancel or any other change is being handled a read waits for it (`READ_HOLD_S`,
    `WRITE_LINGER_S`); and with a `CollectorHold` (app.py), the garbage collector waits until
    the changes being handled are answered (mexcbot.engine.collector says why).
 

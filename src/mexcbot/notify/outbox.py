@@ -4,7 +4,7 @@
 (event id, channel), UNIQUE, so writing the same event twice is a no-op; its delivery state
 (queued / delivered / failed, attempts, when to try next, the last error) lives beside it, so a
 restart resumes exactly where delivery stopped. Channels read their oldest queued row first:
-delivery is in order per channel. The bot gives the outbox its own engine with deferred SQLite
+delivery is in order per channel. The bot gives the outbox an engine with deferred SQLite
 transactions (``create_engine(url, immediate=False)``): its reads take no lock, and each write
 transaction here starts with its write, so polling never holds the lock the trading path needs.
 

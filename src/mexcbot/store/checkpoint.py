@@ -8,19 +8,18 @@ intents and acks back to back, 40 commits of 10,000 took over 1 ms (4 ms each, 1
 against ~240 ms for all the writes themselves), one in every ~125 orders, which is where the
 orders' p99 of benchmarks/place_order.py and benchmarks/many_clients.py sat.
 
-So this task runs a PASSIVE checkpoint when one is due (`CHECKPOINT_AFTER_WRITES` transactions
-on the loop since the last, or `CHECKPOINT_AT_LEAST_EVERY_S`; it looks every `CHECK_INTERVAL_S`)
-and something was committed since the last one, on its own connection in its own thread (the
-sqlite3 module lets go of the GIL while SQLite works), and the loop's commits find the WAL short
-of SQLite's threshold. PASSIVE
-never waits for and never blocks a reader or a writer: a commit on the loop goes on appending
-while it copies (an earlier attempt with RESTART checkpoints, which block writers, sent 0.5 % of
-the writes down the busy fallback); once a checkpoint has copied everything, the next commit
-starts the WAL from its beginning again. At the rates MEXC allows (50 orders a second) every look
-catches up. A burst far beyond them (benchmarks/place_order.py places ~1,000 a second, rate
-limits off) outruns it, and the loop's commits checkpoint at SQLite's 1000 pages as before:
-raising that threshold to 4000 pages measured worse (a WAL that long made each write ~5 us
-slower between network waits, place_order p50 ratio 1.59-1.62 against 1.49-1.57).
+So this task runs a PASSIVE checkpoint when one is due (`CHECKPOINT_AFTER_WRITES` transactions on
+the loop since the last, or `CHECKPOINT_AT_LEAST_EVERY_S`; it looks every `CHECK_INTERVAL_S`) and
+something was committed since the last one, on its own connection in its own thread (the sqlite3
+module lets go of the GIL while SQLite works), and the loop's commits find the WAL short of SQLite's
+threshold. PASSIVE never waits for and never blocks a reader or a writer: a commit on the loop goes
+on appending while it copies (an earlier attempt with RESTART checkpoints, which block writers, sent
+0.5 % of the writes down the busy fallback); once a checkpoint has copied everything, the WAL starts
+from its beginning again (below). At the rates MEXC allows (50 orders a second) every checkpoint
+catches up. A burst far beyond them (benchmarks/place_order.py places ~1,000 a second, rate limits
+off) outruns it, and the loop's commits checkpoint at SQLite's 1000 pages as before: raising that
+threshold to 4000 pages measured worse (a WAL that long made each write ~5 us slower between network
+waits, place_order p50 ratio 1.59-1.62 against 1.49-1.57).
 
 And the WAL starts again from its beginning in this thread too. The first frame a connection
 writes after a checkpoint copied everything restarts the WAL, and with synchronous=NORMAL SQLite
